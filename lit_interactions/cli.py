@@ -1,0 +1,56 @@
+"""The ``lit-interactions`` command: LightningCLI (fit, validate, test, predict) with run directories and loggers."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from lightning import LightningDataModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from lit_interactions.modules import ClassifierModule
+from lit_interactions.run import RunSettings, make_loggers, resolve_run_dir
+
+
+class LitInteractionsCLI(LightningCLI):
+    """LightningCLI with a ``run:`` section: each run gets ``runs/<name>/<version>/`` holding the resolved
+    config.yaml, metrics.csv, checkpoints/ (with last.ckpt for resuming) and the offline wandb run."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_class_arguments(RunSettings, "run")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True})
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        config = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        trainer_config = config.get("trainer", {})
+        if trainer_config.get("logger") in (None, True):
+            run_settings: RunSettings = config["run"]
+            run_dir = resolve_run_dir(run_settings, config.get("ckpt_path"))
+            kwargs.setdefault("logger", make_loggers(run_settings, run_dir))
+            kwargs.setdefault("default_root_dir", str(run_dir))
+        return super().instantiate_trainer(**kwargs)
+
+
+def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractionsCLI:
+    """Run the training CLI on ``args`` (``sys.argv[1:]`` when None)."""
+    return LitInteractionsCLI(
+        ClassifierModule,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+        run=run,
+        auto_configure_optimizers=False,
+    )
+
+
+def main() -> None:
+    """Entry point of the ``lit-interactions`` console script."""
+    cli_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

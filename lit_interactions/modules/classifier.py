@@ -1,0 +1,279 @@
+"""LightningModules that train the papers' classifiers and record what interaction analysis needs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
+from lit_interactions.modules.pgd import pgd_attack
+from lit_interactions.modules.sample_losses import SampleLossRecorder
+
+# Learning rates of paper 2 (App. I.1): SGD with momentum 0.9.
+DEFAULT_LR: dict[str, float] = {
+    "resnet20": 0.01,
+    "resnet32": 0.01,
+    "resnet56": 0.001,
+    "resnet34": 0.001,
+    "vgg11": 0.01,
+    "vgg13": 0.01,
+    "vgg16": 0.01,
+    "alexnet": 0.01,
+    "bert_tiny": 0.01,
+    "bert_medium": 0.01,
+    "bert_base": 0.01,
+    "bert_large": 0.01,
+    "minilm_l6": 0.01,
+}
+
+
+class ClassifierModule(L.LightningModule):
+    """Shared training logic: cross-entropy, SGD, accuracy, the train-validation loss gap, per-sample losses.
+
+    Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and
+    ``gap/loss`` (validation loss minus the epoch's mean training loss, the overfitting signal of SPEC 6).
+    """
+
+    task: str = ""
+    registry: dict[str, Any] = {}
+
+    def __init__(
+        self,
+        model: str,
+        num_classes: int,
+        model_kwargs: dict[str, Any] | None = None,
+        lr: float | None = None,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        scheduler: Literal["constant", "cosine"] = "constant",
+    ) -> None:
+        super().__init__()
+        key = model.lower().replace("-", "_")
+        if key not in self.registry:
+            other = "text" if self.task == "image" else "image"
+            hint = f" ({model!r} is a {other} model: use the {other} classifier)" if key in (IMAGE_MODELS | TEXT_MODELS) else ""
+            raise ValueError(f"unknown {self.task} model {model!r}{hint}; known: {', '.join(sorted(self.registry))}")
+        if lr is not None and lr <= 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        self.save_hyperparameters()
+        self.model_name = key
+        self.num_classes = num_classes
+        self.lr = lr if lr is not None else DEFAULT_LR.get(key, 0.01)
+        self.model = create_model(key, num_classes=num_classes, **(model_kwargs or {}))
+        self.train_acc = MulticlassAccuracy(num_classes)
+        self.val_acc = MulticlassAccuracy(num_classes)
+        self.test_acc = MulticlassAccuracy(num_classes)
+        self.train_loss_mean = MeanMetric()
+        self.sample_losses = SampleLossRecorder()
+
+    # -- what subclasses define -------------------------------------------------------------------------------
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def training_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """``(loss to optimise, logits, per-sample clean loss)`` of a training batch."""
+        logits = self(batch)
+        per_sample = F.cross_entropy(logits, batch["labels"], reduction="none")
+        return per_sample.mean(), logits, per_sample
+
+    # -- Lightning hooks --------------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if dm is None:
+            return
+        data_classes = getattr(dm, "num_classes", None)
+        if data_classes is not None and data_classes != self.num_classes:
+            raise ValueError(
+                f"the model has num_classes={self.num_classes} but the data has {data_classes} classes; "
+                f"set model.init_args.num_classes: {data_classes}"
+            )
+        data_task = getattr(dm, "task", None)
+        if data_task is not None and data_task != self.task:
+            raise ValueError(f"a {self.task} classifier cannot train on {data_task} data ({type(dm).__name__})")
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, logits, per_sample = self.training_loss(batch)
+        self.sample_losses.record(batch["ids"], per_sample)
+        self.train_loss_mean.update(per_sample.detach())
+        self.train_acc(logits.detach(), batch["labels"])
+        size = len(batch["labels"])
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=size)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        ids, losses = self.sample_losses.pending()
+        if self.trainer.world_size > 1:
+            ids, losses = self._gather_ragged(ids.to(self.device), losses.to(self.device))
+        self.sample_losses.end_epoch(self.current_epoch, ids.cpu(), losses.cpu())
+        self.train_loss_mean.reset()
+
+    def _gather_ragged(self, ids: Tensor, losses: Tensor) -> tuple[Tensor, Tensor]:
+        """All-gather per-rank tensors of different lengths."""
+        size = torch.tensor([len(ids)], device=self.device)
+        sizes = self.all_gather(size).flatten()
+        longest = int(sizes.max())
+        pad = longest - len(ids)
+        ids_all = self.all_gather(F.pad(ids, (0, pad), value=-1))
+        losses_all = self.all_gather(F.pad(losses, (0, pad)))
+        keep = ids_all.reshape(-1) >= 0
+        return ids_all.reshape(-1)[keep], losses_all.reshape(-1)[keep]
+
+    def _eval_step(self, batch: dict[str, Tensor], stage: str, metric: MulticlassAccuracy) -> Tensor:
+        logits = self(batch)
+        loss = F.cross_entropy(logits, batch["labels"])
+        metric(logits, batch["labels"])
+        size = len(batch["labels"])
+        self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
+        self.log(f"{stage}/acc", metric, on_epoch=True, prog_bar=True, batch_size=size)
+        return loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._eval_step(batch, "val", self.val_acc)
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._eval_step(batch, "test", self.test_acc)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking or self.train_loss_mean.update_count == 0:
+            return
+        val_loss = self.trainer.callback_metrics.get("val/loss")
+        if val_loss is not None:
+            self.log("gap/loss", val_loss.to(self.device) - self.train_loss_mean.compute(), sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.SGD(
+            self.parameters(), lr=self.lr, momentum=self.hparams.momentum, weight_decay=self.hparams.weight_decay
+        )
+        if self.hparams.scheduler == "constant":
+            return optimizer
+        epochs = max(int(self.trainer.max_epochs or 1), 1)
+        return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["sample_losses"] = self.sample_losses.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "sample_losses" in checkpoint:
+            self.sample_losses.load_state_dict(checkpoint["sample_losses"])
+
+
+class ImageClassifier(ClassifierModule):
+    """Image classifier (ResNet, VGG, AlexNet) with optional 1-step PGD adversarial training (paper 2 App. I.1).
+
+    Args:
+        model: registered image model name (``resnet20``, ``vgg16``, ...).
+        num_classes: number of classes (must match the data).
+        in_channels: input channels (1 for MNIST, 3 for CIFAR-10 / Tiny-ImageNet).
+        model_kwargs: extra model arguments (``mean``/``std`` normalisation, ``dropout``, ...).
+        lr: SGD learning rate; the paper's value for the model when omitted.
+        momentum: SGD momentum (paper: 0.9).
+        weight_decay: SGD weight decay.
+        scheduler: "constant" (paper) or "cosine" over ``trainer.max_epochs``.
+        adversarial: train on 1-step L-inf PGD examples instead of clean inputs.
+        pgd_eps: PGD radius in pixel space (paper: 4/255).
+        pgd_alpha: PGD step size (paper: 4/255).
+        pgd_steps: PGD steps (paper: 1).
+    """
+
+    task = "image"
+    registry = IMAGE_MODELS
+
+    def __init__(
+        self,
+        model: str = "resnet20",
+        num_classes: int = 10,
+        in_channels: int = 3,
+        model_kwargs: dict[str, Any] | None = None,
+        lr: float | None = None,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        scheduler: Literal["constant", "cosine"] = "constant",
+        adversarial: bool = False,
+        pgd_eps: float = 4 / 255,
+        pgd_alpha: float = 4 / 255,
+        pgd_steps: int = 1,
+    ) -> None:
+        kwargs = {"in_channels": in_channels, **(model_kwargs or {})}
+        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler)
+        self.save_hyperparameters()
+        self.in_channels = in_channels
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        dm = getattr(self.trainer, "datamodule", None)
+        shape = getattr(dm, "input_shape", None)
+        if shape is not None and shape[0] != self.in_channels:
+            raise ValueError(
+                f"the model expects in_channels={self.in_channels} but the data has {shape[0]} channels; "
+                f"set model.init_args.in_channels: {shape[0]}"
+            )
+
+    def forward(self, batch: dict[str, Tensor] | Tensor) -> Tensor:
+        inputs = batch["inputs"] if isinstance(batch, dict) else batch
+        return self.model(inputs)
+
+    def training_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        if not self.hparams.adversarial:
+            return super().training_loss(batch)
+        inputs, labels = batch["inputs"], batch["labels"]
+        with torch.enable_grad():
+            clean_logits = self.model(inputs)
+            clean_per_sample = F.cross_entropy(clean_logits, labels, reduction="none")
+            adv = pgd_attack(
+                lambda x: F.cross_entropy(self.model(x), labels),
+                inputs,
+                eps=self.hparams.pgd_eps,
+                alpha=self.hparams.pgd_alpha,
+                steps=self.hparams.pgd_steps,
+            )
+        logits = self.model(adv)
+        return F.cross_entropy(logits, labels), logits, clean_per_sample.detach()
+
+
+class TextClassifier(ClassifierModule):
+    """Sentence classifier (BERT-Tiny/Medium/base/large, MiniLM) on tokenized batches.
+
+    Args:
+        model: registered text model name (``bert_tiny``, ``minilm_l6``, ...).
+        num_classes: number of classes (must match the data).
+        model_kwargs: extra model arguments (``pretrained`` local folder, ``dropout``, ...).
+        lr: SGD learning rate; the paper's value (0.01) when omitted.
+        momentum: SGD momentum (paper: 0.9).
+        weight_decay: SGD weight decay.
+        scheduler: "constant" (paper) or "cosine" over ``trainer.max_epochs``.
+    """
+
+    task = "text"
+    registry = TEXT_MODELS
+
+    def __init__(
+        self,
+        model: str = "bert_tiny",
+        num_classes: int = 2,
+        model_kwargs: dict[str, Any] | None = None,
+        lr: float | None = None,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        scheduler: Literal["constant", "cosine"] = "constant",
+    ) -> None:
+        super().__init__(model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler)
+        self.save_hyperparameters()
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        return self.model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch.get("attention_mask"),
+            token_type_ids=batch.get("token_type_ids"),
+        )
+
+
+def classifier_network(module: nn.Module) -> nn.Module:
+    """The bare network inside a classifier module (what players and rewards evaluate)."""
+    return module.model if isinstance(module, ClassifierModule) else module

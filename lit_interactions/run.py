@@ -1,0 +1,74 @@
+"""Where a run lives and how it is logged: one directory per run, CSV + offline wandb by default."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+
+
+@dataclass
+class RunSettings:
+    """Run directory and logger settings (the ``run:`` section of a config).
+
+    Attributes:
+        name: experiment name; runs live in ``root/name/version``.
+        root: folder holding all runs.
+        version: run folder name; a timestamp when omitted, or the folder of a resumed checkpoint.
+        group: wandb group, so the runs of one experiment overlay in a dashboard (default: ``name``).
+        tags: wandb tags.
+        project: wandb project.
+        wandb_mode: "offline" (default: no account or network needed; ``wandb sync`` later), "online", "disabled".
+        tensorboard: also write TensorBoard event files.
+    """
+
+    name: str = "default"
+    root: str = "runs"
+    version: str | None = None
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    project: str = "lit-interactions"
+    wandb_mode: Literal["offline", "online", "disabled"] = "offline"
+    tensorboard: bool = False
+
+
+def resolve_run_dir(settings: RunSettings, ckpt_path: str | None = None) -> Path:
+    """The run directory: the resumed checkpoint's run, else ``root/name/version`` (a fresh timestamp if unset)."""
+    if settings.version is None and ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
+        ckpt = Path(ckpt_path)
+        if ckpt.parent.name == "checkpoints" and (ckpt.parent.parent / "config.yaml").is_file():
+            return ckpt.parent.parent
+    version = settings.version or datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return Path(settings.root) / settings.name / version
+
+
+def _wandb_id(run_dir: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{run_dir.parent.name}-{run_dir.name}")[-128:]
+
+
+def make_loggers(settings: RunSettings, run_dir: Path) -> list[Logger]:
+    """CSV logger first (it fixes the run directory for checkpoints and the saved config), then wandb, TensorBoard."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="", version="")]
+    if settings.wandb_mode != "disabled":
+        os.environ.setdefault("WANDB_SILENT", "true")
+        loggers.append(
+            WandbLogger(
+                save_dir=str(run_dir),
+                project=settings.project,
+                name=f"{settings.name}/{run_dir.name}",
+                id=_wandb_id(run_dir),
+                group=settings.group or settings.name,
+                tags=list(settings.tags),
+                mode=settings.wandb_mode,
+                resume="allow",
+            )
+        )
+    if settings.tensorboard:
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
+    return loggers
