@@ -1,0 +1,265 @@
+"""The result of an interaction extraction: effects, decomposition and settings, with methods to read it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from lit_interactions.interactions.salience import eta_from_strengths, order_strengths, salient_masks
+from lit_interactions.interactions.shapley import shapley_values
+from lit_interactions.interactions.subsets import check_n_players, n_players_from_length, subset_players, zeta
+from lit_interactions.interactions.transform import and_or_transform, bias, logical_model
+
+_SUBSET_FIELDS = ("and_effects", "or_effects", "noise", "gamma", "rewards")
+
+
+class InteractionRecord(NamedTuple):
+    """One interaction: its type (``"AND"`` or ``"OR"``), subset index, players and effect."""
+
+    kind: str
+    subset: int
+    players: tuple[int, ...]
+    effect: float
+
+
+@dataclass(eq=False)
+class Interactions:
+    """AND-OR interactions of one or many samples (and models), in the project's subset order.
+
+    All vectors over subsets have length ``2^n`` along their last dimension; leading dimensions are
+    batch dimensions (for a joint extraction the first one is the model index ``K``).
+
+    Attributes:
+        and_effects: ``[..., 2^n]`` AND effects ``I_and[T]``; index 0 (empty set) is 0.
+        or_effects: ``[..., 2^n]`` OR effects ``I_or[T]``; index 0 is 0.
+        bias: ``[...]`` the constant ``b = v[empty] - noise[empty]``.
+        noise: ``[..., 2^n]`` the noise term ``delta`` removed from the rewards.
+        gamma: ``[..., 2^n]`` the AND/OR decomposition parameters.
+        rewards: ``[..., 2^n]`` the rewards ``v(x_S)`` the effects explain.
+        n_players: number of players ``n``.
+        settings: how the result was obtained (solver, noise_ratio, alpha, gaps, ...), saved with it.
+        extra: optional per-sample metadata (sample ids, player records, ...): tensors whose leading
+            dimensions are the batch shape; selected, moved and saved together with the effects.
+    """
+
+    and_effects: Tensor
+    or_effects: Tensor
+    bias: Tensor
+    noise: Tensor
+    gamma: Tensor
+    rewards: Tensor
+    n_players: int
+    settings: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Tensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = check_n_players(self.n_players)
+        shape = self.rewards.shape
+        if shape[-1:] != (2**n,):
+            raise ValueError(f"rewards of shape {tuple(shape)} must end with 2^n = {2**n} subsets (n_players = {n})")
+        for name in _SUBSET_FIELDS:
+            if getattr(self, name).shape != shape:
+                raise ValueError(
+                    f"{name} has shape {tuple(getattr(self, name).shape)} but rewards have {tuple(shape)}: every "
+                    f"vector over subsets must have the same shape (expand broadcast values first)"
+                )
+        if self.bias.shape != shape[:-1]:
+            raise ValueError(f"bias has shape {tuple(self.bias.shape)}, expected the batch shape {tuple(shape[:-1])}")
+        for key, value in self.extra.items():
+            if not isinstance(value, Tensor) or value.shape[: len(shape) - 1] != shape[:-1]:
+                raise ValueError(
+                    f"extra[{key!r}] must be a tensor whose leading dimensions are the batch shape "
+                    f"{tuple(shape[:-1])} (per-sample metadata), got {getattr(value, 'shape', type(value))}"
+                )
+
+    @classmethod
+    def from_decomposition(
+        cls,
+        rewards: Tensor,
+        gamma: Tensor | None = None,
+        noise: Tensor | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Interactions:
+        """Build the result for rewards and a decomposition ``(gamma, noise)`` (zeros when omitted)."""
+        n = n_players_from_length(rewards.shape[-1])
+        gamma_ = torch.zeros_like(rewards) if gamma is None else gamma.to(rewards).expand_as(rewards)
+        noise_ = torch.zeros_like(rewards) if noise is None else noise.to(rewards).expand_as(rewards)
+        and_effects, or_effects = and_or_transform(rewards, gamma_, noise_)
+        return cls(
+            and_effects=and_effects,
+            or_effects=or_effects,
+            bias=bias(rewards, noise_),
+            noise=noise_,
+            gamma=gamma_,
+            rewards=rewards,
+            n_players=n,
+            settings=dict(settings or {}),
+        )
+
+    @classmethod
+    def from_effects(
+        cls,
+        and_effects: Tensor,
+        or_effects: Tensor,
+        bias: float | Tensor = 0.0,
+        settings: dict[str, Any] | None = None,
+    ) -> Interactions:
+        """Build the noise-free result whose effects are the given ones (e.g. a synthetic ground truth).
+
+        The rewards are the logical model's output and ``gamma = zeta(I_and) - v / 2`` puts exactly these
+        effects on each side. Index 0 of the effects is ignored.
+        """
+        if and_effects.shape != or_effects.shape:
+            raise ValueError(
+                f"AND effects {tuple(and_effects.shape)} and OR effects {tuple(or_effects.shape)} differ"
+            )
+        b = torch.as_tensor(bias, dtype=and_effects.dtype, device=and_effects.device).expand(and_effects.shape[:-1])
+        rewards = logical_model(and_effects, or_effects, b)
+        and_part = torch.cat((torch.zeros_like(and_effects[..., :1]), and_effects[..., 1:]), dim=-1)
+        return cls.from_decomposition(rewards, gamma=zeta(and_part) - 0.5 * rewards, settings=settings)
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        """Leading (batch) dimensions of the result."""
+        return self.rewards.shape[:-1]
+
+    def reconstruct(self) -> Tensor:
+        """Output of the logical model on all ``2^n`` masks; equals ``rewards - noise`` (universal matching)."""
+        return logical_model(self.and_effects, self.or_effects, self.bias)
+
+    def objective(self) -> Tensor:
+        """The sparsity objective ``sum_{T nonempty} |I_and[T]| + |I_or[T]|``, one value per batch entry."""
+        return self.and_effects[..., 1:].abs().sum(-1) + self.or_effects[..., 1:].abs().sum(-1)
+
+    def salient(
+        self,
+        threshold: float | Tensor | None = None,
+        *,
+        top_k: int | None = None,
+        relative: float | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Boolean masks ``(and_mask, or_mask)`` of the salient interactions, by exactly one rule.
+
+        ``threshold``: ``|I| > threshold`` (a number, or one per leading batch entry, e.g. ``[K]``);
+        ``top_k``: the ``top_k`` largest nonzero ``|I|`` per type; ``relative``: ``|I| > relative * max|I|``
+        with the max over both types (paper 1: 0.05). Index 0 is never salient. See
+        :func:`~lit_interactions.interactions.salience.salient_masks`.
+        """
+        return salient_masks(self.and_effects, self.or_effects, threshold, top_k=top_k, relative=relative)
+
+    def strength_by_order(
+        self,
+        threshold: float | Tensor | None = None,
+        *,
+        top_k: int | None = None,
+        relative: float | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """``(I_pos, I_neg)``, each ``[..., n + 1]``: summed positive / negative salient effects per order.
+
+        AND and OR are summed together; order 0 is 0 and ``I_neg <= 0``. Selection as in :meth:`salient`.
+        """
+        and_mask, or_mask = self.salient(threshold, top_k=top_k, relative=relative)
+        return order_strengths(self.and_effects, self.or_effects, and_mask, or_mask)
+
+    def eta(
+        self,
+        threshold: float | Tensor | None = None,
+        *,
+        top_k: int | None = None,
+        relative: float | None = None,
+    ) -> Tensor:
+        """Average order ``eta^avg`` of the salient interactions, shaped like the batch (paper 2 Eq. 8).
+
+        It is 0 for a sample with no salient interaction (a real eta is >= 1). Selection as in :meth:`salient`.
+        """
+        return eta_from_strengths(*self.strength_by_order(threshold, top_k=top_k, relative=relative))
+
+    def shapley(self) -> Tensor:
+        """Exact Shapley values ``[..., n]`` of the rewards (noise not removed), from their Harsanyi dividends."""
+        return shapley_values(self.rewards)
+
+    def select(self, index: int | slice | Tensor | tuple[int | slice | Tensor, ...]) -> Interactions:
+        """Take samples (or models) out of the batch by indexing the leading (batch) dimensions.
+
+        ``result.select(3)`` (or ``result[3]``) is the fourth sample; ``result[0, 2]`` model 0, sample 2.
+        """
+        parts = index if isinstance(index, tuple) else (index,)
+        if not self.batch_shape:
+            raise IndexError("this result has no batch dimension to select from")
+        if len(parts) > len(self.batch_shape) or any(p is None or p is Ellipsis for p in parts):
+            raise IndexError(
+                f"index {index!r} must address only the {len(self.batch_shape)} batch dimension(s) "
+                f"{tuple(self.batch_shape)}, without None or ...; the subset dimension is never indexed"
+            )
+        fields = {name: getattr(self, name)[index] for name in _SUBSET_FIELDS}
+        return replace(
+            self,
+            **fields,
+            bias=self.bias[index],
+            settings=dict(self.settings),
+            extra={key: value[index] for key, value in self.extra.items()},
+        )
+
+    __getitem__ = select
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Interactions:
+        """The result on ``device`` and/or in the floating ``dtype``; integer/boolean extras keep their dtype.
+
+        Tensors already on that device and dtype are shared with ``self``, not copied (as ``Tensor.to``).
+        """
+        if dtype is not None and not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point dtype such as torch.float64, got {dtype}")
+
+        def move(value: Tensor) -> Tensor:
+            return value.to(device=device, dtype=dtype if value.is_floating_point() else None)
+
+        return replace(
+            self,
+            **{name: move(getattr(self, name)) for name in _SUBSET_FIELDS},
+            bias=move(self.bias),
+            settings=dict(self.settings),
+            extra={key: move(value) for key, value in self.extra.items()},
+        )
+
+    def strongest(self, k: int = 10) -> list[InteractionRecord]:
+        """The ``k`` interactions of largest ``|I|`` over both types, strongest first (nonzero ones only).
+
+        Raises:
+            ValueError: for a batched result; select one sample first (``result[i].strongest(k)``).
+        """
+        if self.batch_shape:
+            raise ValueError(
+                f"strongest() lists one sample's interactions but the batch shape is {tuple(self.batch_shape)}; "
+                f"select a sample first, e.g. result[0].strongest({k})"
+            )
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        effects = torch.cat((self.and_effects[1:], self.or_effects[1:])).detach().cpu()
+        order = torch.argsort(effects.abs(), descending=True, stable=True)[:k]
+        size = self.and_effects.shape[-1] - 1
+        records = []
+        for position in order.tolist():
+            effect = float(effects[position])
+            if effect == 0.0:
+                break
+            subset = position % size + 1
+            kind = "AND" if position < size else "OR"
+            records.append(InteractionRecord(kind, subset, subset_players(subset), effect))
+        return records
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result (tensors, settings, extras) to a safetensors file atomically; see ``storage.py``."""
+        from lit_interactions.interactions.storage import save_interactions
+
+        save_interactions(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: torch.device | str = "cpu") -> Interactions:
+        """Read a result written by :meth:`save`."""
+        from lit_interactions.interactions.storage import load_interactions
+
+        return load_interactions(path, device=device)
