@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -9,7 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 
 @dataclass
@@ -51,10 +54,35 @@ def _wandb_id(run_dir: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{run_dir.parent.name}-{run_dir.name}")[-128:]
 
 
+class _ContinuingWriter(ExperimentWriter):
+    """A CSV writer that keeps the rows of an earlier session of the same run instead of deleting them."""
+
+    def _check_log_dir_exists(self) -> None:
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as file:
+                header = next(csv.reader(file), [])
+            self.metrics_keys = sorted(header)
+
+
+class RunCSVLogger(CSVLogger):
+    """CSVLogger writing ``metrics.csv`` at the top of the run directory; a resumed run appends to it."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(save_dir=str(run_dir), name="", version="")
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            os.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _ContinuingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
 def make_loggers(settings: RunSettings, run_dir: Path) -> list[Logger]:
     """CSV logger first (it fixes the run directory for checkpoints and the saved config), then wandb, TensorBoard."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="", version="")]
+    loggers: list[Logger] = [RunCSVLogger(run_dir)]
     if settings.wandb_mode != "disabled":
         os.environ.setdefault("WANDB_SILENT", "true")
         loggers.append(

@@ -1,0 +1,190 @@
+"""Word players at the embedding level (SPEC 1, paper 2 App. I.3; paper 1 for special-token baselines).
+
+A sample's players are ``n`` words that are not stop words (scikit-learn's ``ENGLISH_STOP_WORDS``) and not
+punctuation-only (see :mod:`lit_interactions.players.words`), drawn with a generator seeded by
+``(seed, sample id)``: the choice never depends on the batch. Players are listed by increasing word index.
+Masking a word replaces the word embedding of all its tokens by the baseline; [CLS], [SEP], padding and
+unchosen words keep theirs. The engine needs exactly ``n`` eligible words per sample: filter a dataset
+first with :func:`filter_by_eligible_words`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lit_interactions.players.base import (
+    Batch,
+    MaskedForward,
+    Players,
+    batch_tensor,
+    keep_map,
+    require_module,
+)
+from lit_interactions.players.selection import PlayerSelection
+from lit_interactions.players.words import eligible_words, sample_seed, sample_words
+
+TEXT_BASELINES = ("mean", "mask", "cls", "pad", "zero")
+_SPECIAL = {"mask": "mask_token_id", "cls": "cls_token_id", "pad": "pad_token_id"}
+
+
+class TextWordPlayers(Players):
+    """``n`` seeded non-stop-word words per sample, masked at the word-embedding level.
+
+    Args:
+        n_players: players (words) per sample, 1..16.
+        tokenizer: the model's tokenizer; decodes words (unless batches carry ``words``) and resolves the
+            special-token baselines.
+        baseline: ``"mean"`` (mean word embedding over the sample's player tokens, paper 2), ``"mask"``,
+            ``"cls"``, ``"pad"`` (that token's embedding, paper 1), ``"zero"``, or an int token id.
+        seed: seed of the word choice (combined with each sample id).
+        extra_stop_words: words excluded besides scikit-learn's English stop words.
+        baseline_token_id: token id for a special-token baseline when no tokenizer is given.
+    """
+
+    kind = "text_word"
+    GEOMETRY = ()
+
+    def __init__(
+        self,
+        n_players: int = 10,
+        tokenizer: Any = None,
+        baseline: str | int = "mean",
+        seed: int = 0,
+        extra_stop_words: Iterable[str] = (),
+        baseline_token_id: int | None = None,
+    ) -> None:
+        super().__init__(n_players)
+        if isinstance(baseline, int) and not isinstance(baseline, bool):
+            baseline_token_id, baseline = baseline, "token"
+        elif baseline not in TEXT_BASELINES:
+            raise ValueError(f"unknown text baseline {baseline!r}; choose one of {TEXT_BASELINES} or a token id")
+        if baseline in _SPECIAL and baseline_token_id is None:
+            token_id = getattr(tokenizer, _SPECIAL[baseline], None) if tokenizer is not None else None
+            if token_id is None:
+                raise ValueError(
+                    f"baseline {baseline!r} needs the tokenizer's {_SPECIAL[baseline]}: pass tokenizer=... "
+                    f"(or baseline_token_id=...)"
+                )
+            baseline_token_id = int(token_id)
+        self.tokenizer = tokenizer
+        self.baseline = baseline
+        self.baseline_token_id = baseline_token_id if baseline not in ("mean", "zero") else None
+        self.seed = int(seed)
+        self.extra_stop_words = frozenset(extra_stop_words)
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-able settings."""
+        return {
+            "n_players": self.n_players,
+            "baseline": self.baseline,
+            "baseline_token_id": self.baseline_token_id,
+            "seed": self.seed,
+            "extra_stop_words": sorted(self.extra_stop_words),
+        }
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], tokenizer: Any = None) -> TextWordPlayers:
+        """Players matching a selection's settings (the tokenizer is only needed to select again)."""
+        baseline = settings.get("baseline", "mean")
+        token_id = settings.get("baseline_token_id")
+        return cls(
+            n_players=settings["n_players"],
+            tokenizer=tokenizer,
+            baseline=token_id if baseline == "token" else baseline,
+            seed=settings.get("seed", 0),
+            extra_stop_words=settings.get("extra_stop_words", ()),
+            baseline_token_id=token_id,
+        )
+
+    def select(self, forward_func: Callable[..., Any] | None, batch: Batch) -> PlayerSelection:
+        """Draw ``n`` eligible words per sample (``forward_func`` is not used; words come from the batch).
+
+        Raises:
+            ValueError: naming the sample ids with fewer than ``n`` eligible words.
+        """
+        input_ids, word_ids, attention = _text_tensors(batch)
+        ids = batch_tensor(batch, "ids", "word players").long().reshape(-1).cpu()
+        given_words = batch.get("words")
+        chosen, short = [], []
+        for b, sample_id in enumerate(ids.tolist()):
+            if given_words is not None:
+                words: Mapping[int, str] | Sequence[str] = list(given_words[b])
+            else:
+                words = sample_words(input_ids[b].cpu(), word_ids[b].cpu(), self.tokenizer, attention[b].cpu())
+            eligible = eligible_words(words, self.extra_stop_words)
+            if len(eligible) < self.n_players:
+                short.append((sample_id, len(eligible)))
+                continue
+            generator = torch.Generator().manual_seed(sample_seed(self.seed, sample_id))
+            pick = torch.randperm(len(eligible), generator=generator)[: self.n_players]
+            chosen.append(sorted(eligible[i] for i in pick.tolist()))
+        if short:
+            raise ValueError(
+                f"{len(short)} sample(s) have fewer than n_players={self.n_players} eligible (non-stop-word) "
+                f"words, as (id, count): {short[:20]}{' ...' if len(short) > 20 else ''}; keep only samples "
+                f"with enough words (lit_interactions.players.filter_by_eligible_words) or use fewer players"
+            )
+        return PlayerSelection(ids, torch.tensor(chosen, dtype=torch.long), self.kind, self.settings())
+
+    def prepare(self, forward_func: Callable[..., Any], batch: Batch, selection: PlayerSelection) -> MaskedForward:
+        """Masked forward with ``inputs_embeds`` (player tokens set to the baseline embedding)."""
+        input_ids, word_ids, attention = _text_tensors(batch)
+        module = require_module(forward_func, "word players")
+        if not hasattr(module, "get_input_embeddings"):
+            raise TypeError(
+                f"word players need a model with get_input_embeddings() and an inputs_embeds argument; "
+                f"{type(module).__name__} has no get_input_embeddings"
+            )
+        embedding = module.get_input_embeddings()
+        players = selection.players.to(word_ids.device)
+        is_player = (word_ids.unsqueeze(-1) == players.unsqueeze(1)) & (attention > 0).unsqueeze(-1)  # [B, T, n]
+        missing = ~is_player.any(dim=1)
+        if missing.any():
+            bad = selection.ids[missing.any(dim=1).cpu()].tolist()
+            raise ValueError(
+                f"selected words are missing from sample id(s) {bad[:20]}: the selection does not match "
+                f"these samples' tokenization (select players on the same tokenized batch)"
+            )
+        player_map = torch.where(is_player.any(-1), is_player.long().argmax(-1), -1)  # [B, T]
+        extra = {k: batch[k] for k in ("token_type_ids",) if k in batch}
+
+        def run(sample_index: Tensor, keep: Tensor) -> Any:
+            tokens = input_ids[sample_index]
+            embeds = embedding(tokens)
+            rows = player_map[sample_index]
+            keep_tokens = keep_map(rows, keep)
+            base = self._baseline(embedding, embeds, rows)
+            masked = torch.where(keep_tokens.unsqueeze(-1), embeds, base)
+            kwargs = {k: v[sample_index] for k, v in extra.items()}
+            return forward_func(inputs_embeds=masked, attention_mask=attention[sample_index], **kwargs)
+
+        return run
+
+    def _baseline(self, embedding: Callable[[Tensor], Tensor], embeds: Tensor, player_map: Tensor) -> Tensor:
+        """``[k, 1, D]`` baseline embedding of every row (or a scalar zero)."""
+        if self.baseline == "zero":
+            return embeds.new_zeros(())
+        if self.baseline == "mean":
+            weight = (player_map >= 0).to(embeds.dtype).unsqueeze(-1)
+            return (embeds * weight).sum(dim=1, keepdim=True) / weight.sum(dim=1, keepdim=True)
+        token = torch.full_like(player_map[:, :1], int(self.baseline_token_id))
+        return embedding(token)
+
+
+def _text_tensors(batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
+    input_ids = batch_tensor(batch, "input_ids", "word players").long()
+    word_ids = batch_tensor(batch, "word_ids", "word players").long().to(input_ids.device)
+    if input_ids.dim() != 2 or word_ids.shape != input_ids.shape:
+        raise ValueError(
+            f"word players need input_ids and word_ids of the same shape [B, T]; got "
+            f"{tuple(input_ids.shape)} and {tuple(word_ids.shape)}"
+        )
+    if "attention_mask" in batch:
+        attention = batch_tensor(batch, "attention_mask", "word players").to(input_ids.device)
+    else:
+        attention = torch.ones_like(input_ids)
+    return input_ids, word_ids, attention
