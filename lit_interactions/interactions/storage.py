@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 
+from lit_interactions.atomic import atomic_write_bytes
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import SUBSET_ORDER
 
@@ -80,31 +80,7 @@ def save_interactions(result: Interactions, path: str | os.PathLike[str]) -> Non
     tensors = _tensors(result)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot save to {target}: the directory {target.parent} does not exist; create it")
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(safetensors_save(tensors, metadata=metadata))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable where the platform allows fsync on a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write_bytes(target, safetensors_save(tensors, metadata=metadata))
 
 
 def _check_header(metadata: dict[str, str], path: Path) -> None:

