@@ -6,11 +6,16 @@ import sys
 from typing import Any
 
 from lightning import LightningDataModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from lit_interactions.modules import ClassifierModule
 from lit_interactions.run import RunSettings, make_loggers, resolve_run_dir
+
+
+# Top-level config keys of the composable callback YAMLs in callbacks/: each file fills its own key, so several
+# files compose with repeated --config flags (a list under trainer.callbacks would be replaced, not merged).
+OPTIONAL_CALLBACK_KEYS = ("interactions", "confusing_samples", "hard_samples", "baseline", "regularizer")
 
 
 class LitInteractionsCLI(LightningCLI):
@@ -21,6 +26,8 @@ class LitInteractionsCLI(LightningCLI):
         parser.add_class_arguments(RunSettings, "run")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.enable_version_counter": False})
+        for key in OPTIONAL_CALLBACK_KEYS:
+            parser.add_lightning_class_args(Callback, key, subclass_mode=True, required=False)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
@@ -31,6 +38,9 @@ class LitInteractionsCLI(LightningCLI):
             kwargs.setdefault("logger", make_loggers(run_settings, run_dir))
             kwargs.setdefault("default_root_dir", str(run_dir))
         return super().instantiate_trainer(**kwargs)
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractionsCLI:
