@@ -12,6 +12,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
+from lit_interactions.models.transplant import TransplantSpec, apply_transplant, keep_frozen_norms_in_eval
 from lit_interactions.modules.pgd import pgd_attack
 from lit_interactions.modules.sample_losses import SampleLossRecorder
 
@@ -38,6 +39,10 @@ class ClassifierModule(L.LightningModule):
 
     Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and
     ``gap/loss`` (validation loss minus the epoch's mean training loss, the overfitting signal of SPEC 6).
+
+    ``transplant`` (see :class:`~lit_interactions.models.transplant.TransplantSpec`) copies a donor's first L
+    parameter layers at construction, so ``fit`` starts from them; resuming from this module's own checkpoint
+    loads the checkpoint's weights afterwards, which win. ``hparams["transplanted"]`` records what was copied.
     """
 
     task: str = ""
@@ -52,8 +57,10 @@ class ClassifierModule(L.LightningModule):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
+        transplant: TransplantSpec | None = None,
     ) -> None:
         super().__init__()
+        self._frozen_norms: tuple[str, ...] = ()
         key = model.lower().replace("-", "_")
         if key not in self.registry:
             other = "text" if self.task == "image" else "image"
@@ -66,6 +73,10 @@ class ClassifierModule(L.LightningModule):
         self.num_classes = num_classes
         self.lr = lr if lr is not None else DEFAULT_LR.get(key, 0.01)
         self.model = create_model(key, num_classes=num_classes, **(model_kwargs or {}))
+        if transplant is not None:
+            result = apply_transplant(self.model, transplant)
+            self._frozen_norms = result.frozen_norms
+            self.hparams["transplanted"] = result.as_hparams()
         self.train_acc = MulticlassAccuracy(num_classes)
         self.val_acc = MulticlassAccuracy(num_classes)
         self.test_acc = MulticlassAccuracy(num_classes)
@@ -81,6 +92,12 @@ class ClassifierModule(L.LightningModule):
         logits = self(batch)
         per_sample = F.cross_entropy(logits, batch["labels"], reduction="none")
         return per_sample.mean(), logits, per_sample
+
+    def train(self, mode: bool = True) -> ClassifierModule:
+        """Set train/eval mode; batch norms of frozen transplanted layers stay in eval (fixed running stats)."""
+        super().train(mode)
+        keep_frozen_norms_in_eval(self.model, self._frozen_norms)
+        return self
 
     # -- Lightning hooks --------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -180,6 +197,7 @@ class ImageClassifier(ClassifierModule):
         pgd_eps: PGD radius in pixel space (paper: 4/255).
         pgd_alpha: PGD step size (paper: 4/255).
         pgd_steps: PGD steps (paper: 1).
+        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``).
     """
 
     task = "image"
@@ -199,9 +217,10 @@ class ImageClassifier(ClassifierModule):
         pgd_eps: float = 4 / 255,
         pgd_alpha: float = 4 / 255,
         pgd_steps: int = 1,
+        transplant: TransplantSpec | None = None,
     ) -> None:
         kwargs = {"in_channels": in_channels, **(model_kwargs or {})}
-        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler)
+        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, transplant)
         self.save_hyperparameters()
         self.in_channels = in_channels
 
@@ -248,6 +267,7 @@ class TextClassifier(ClassifierModule):
         momentum: SGD momentum (paper: 0.9).
         weight_decay: SGD weight decay.
         scheduler: "constant" (paper) or "cosine" over ``trainer.max_epochs``.
+        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``).
     """
 
     task = "text"
@@ -262,8 +282,9 @@ class TextClassifier(ClassifierModule):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
+        transplant: TransplantSpec | None = None,
     ) -> None:
-        super().__init__(model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler)
+        super().__init__(model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler, transplant)
         self.save_hyperparameters()
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:

@@ -1,0 +1,223 @@
+"""The sparse AND-OR solver side by side with the lab's SGD procedure and the exact LP, in one run.
+
+For n = 8, 10, 12 players and one or two models, on the same rewards: our certified graph-ADMM
+(``lit_interactions.interactions.solver``), the lab's dense-matrix SGD (``benchmarks/lab_sgd.py``: momentum
+0.9, 20k iterations, learning rate 1e-5) and, where affordable, the exact LP optimum (scipy HiGHS,
+``tests/interactions/lp_oracle.py``). Objectives are SPEC 3 / SPEC 4's, evaluated in float64 on each method's
+returned decomposition; speed is seconds per sample (wall clock and CPU time of this process, 1 CPU thread for
+every method so that the comparison does not depend on what else runs on the machine).
+
+Rewards: log-odds of the true class of small CNNs trained on scikit-learn's 8x8 digits (two CNNs trained on
+disjoint halves of the training images for the joint problem), players = the n 2x2-pixel blocks of largest L1
+norm, baseline 0, held-out images; plus a planted sparse AND/OR game with small noise.
+
+Run:  python benchmarks/bench_solver.py [--quick] [--sizes 8 10 12]
+(--quick: fewer samples and a 2,000-iteration lab loop, for a smoke test; its lab numbers are not the lab's.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.lab_sgd import LAB_ITERATIONS, LAB_LR, lab_extract, lab_extract_joint  # noqa: E402
+from lit_interactions.interactions.result import Interactions  # noqa: E402
+from lit_interactions.interactions.solver import extract, extract_joint, joint_objective  # noqa: E402
+from lit_interactions.interactions.subsets import subset_masks  # noqa: E402
+from tests.interactions.lp_oracle import solve_lp  # noqa: E402
+from tests.interactions.solver_games import planted_rewards  # noqa: E402
+
+ALPHA, SHARED_BOUND, NOISE_RATIO = 0.1, 0.5, 0.01
+
+
+# ----------------------------------------------------------------------------------------------- rewards
+def _digits() -> tuple[Tensor, Tensor]:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    images = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    return images, torch.tensor(data.target)
+
+
+def _train_cnn(images: Tensor, labels: Tensor, seed: int, epochs: int = 30) -> nn.Module:
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 10),
+    )
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(images), generator=gen).split(64):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(images[idx]), labels[idx]).backward()
+            opt.step()
+    return net.eval()
+
+
+def cnn_rewards(n: int, batch: int, n_models: int) -> Tensor:
+    """Rewards ``[K, B, 2^n]`` of K CNNs (trained on disjoint halves of 1,400 digits) on held-out digits."""
+    images, labels = _digits()
+    train, test = slice(0, 1400), slice(1400, None)
+    halves = [slice(0, 700), slice(700, 1400)] if n_models > 1 else [train]
+    nets = [_train_cnn(images[train][h], labels[train][h], seed=k) for k, h in enumerate(halves[:n_models])]
+    x, y = images[test][:batch], labels[test][:batch]
+    # Players: the n 2x2 blocks of largest L1 norm of each image; other pixels keep their values.
+    blocks = x.view(batch, 4, 2, 4, 2).permute(0, 1, 3, 2, 4).reshape(batch, 16, 4)
+    chosen = blocks.abs().sum(-1).topk(n, dim=1).indices  # [B, n]
+    masks = subset_masks(n).float()  # [2^n, n]
+    rewards = []
+    for net in nets:
+        out = torch.empty(batch, 2**n, dtype=torch.float64)
+        for b in range(batch):
+            keep = torch.ones(2**n, 16)
+            keep[:, chosen[b]] = masks
+            pix = keep.view(2**n, 4, 4, 1, 1).expand(2**n, 4, 4, 2, 2).permute(0, 1, 3, 2, 4).reshape(2**n, 1, 8, 8)
+            with torch.no_grad():
+                logits = net(x[b : b + 1] * pix).double()
+            others = logits.clone()
+            others[:, y[b]] = -math.inf
+            out[b] = logits[:, y[b]] - torch.logsumexp(others, dim=-1)
+        rewards.append(out)
+    return torch.stack(rewards)
+
+
+def game_rewards(kind: str, n: int, batch: int, n_models: int) -> Tensor:
+    if kind == "cnn":
+        return cnn_rewards(n, batch, n_models)
+    planted = planted_rewards(n, batch, n_effects=6, noise=1e-3, seed=n)[0]
+    return torch.stack([planted * (1.0 + 0.1 * k) for k in range(n_models)])
+
+
+# ----------------------------------------------------------------------------------------------- methods
+@dataclass
+class Run:
+    objective: np.ndarray  # per sample
+    wall: float  # seconds per sample
+    cpu: float
+
+
+def _timed(fn: Callable[[], tuple[Tensor, Tensor]], batch: int) -> tuple[tuple[Tensor, Tensor], float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, (time.perf_counter() - wall) / batch, (time.process_time() - cpu) / batch
+
+
+def _objective(rewards: Tensor, gamma: Tensor, noise: Tensor) -> np.ndarray:
+    """SPEC 3 (one model) or SPEC 4 (rewards with a leading K) objective in float64."""
+    result = Interactions.from_decomposition(rewards.double(), gamma.double(), noise.double())
+    if rewards.shape[0] == 1:
+        return result.objective()[0].numpy()
+    return joint_objective(result, ALPHA).numpy()
+
+
+def run_ours(rewards: Tensor) -> Run:
+    batch = rewards.shape[1]
+
+    def solve() -> tuple[Tensor, Tensor]:
+        if rewards.shape[0] == 1:
+            r = extract(rewards[0].float(), noise_ratio=NOISE_RATIO)
+            return r.gamma.unsqueeze(0), r.noise.unsqueeze(0)
+        r = extract_joint(rewards.float(), alpha=ALPHA, shared_bound=SHARED_BOUND, noise_ratio=NOISE_RATIO)
+        return r.gamma, r.noise
+
+    (gamma, noise), wall, cpu = _timed(solve, batch)
+    return Run(_objective(rewards, gamma, noise), wall, cpu)
+
+
+def run_lab(rewards: Tensor, iterations: int) -> Run:
+    batch = rewards.shape[1]
+
+    def solve() -> tuple[Tensor, Tensor]:
+        if rewards.shape[0] == 1:
+            gamma, noise = lab_extract(rewards[0], noise_ratio=NOISE_RATIO, iterations=iterations)
+            return gamma.unsqueeze(0), noise.unsqueeze(0)
+        return lab_extract_joint(
+            rewards, alpha=ALPHA, shared_bound=SHARED_BOUND, noise_ratio=NOISE_RATIO, iterations=iterations
+        )
+
+    (gamma, noise), wall, cpu = _timed(solve, batch)
+    return Run(_objective(rewards, gamma, noise), wall, cpu)
+
+
+def run_lp(rewards: Tensor, samples: int) -> np.ndarray:
+    opt = [
+        solve_lp(rewards[:, b].numpy(), NOISE_RATIO, ALPHA, SHARED_BOUND).objective
+        for b in range(min(samples, rewards.shape[1]))
+    ]
+    return np.array(opt)
+
+
+# ----------------------------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few samples, 2,000 lab iterations (smoke test)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12])
+    parser.add_argument("--kinds", nargs="+", default=["cnn", "planted"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    lab_iterations = 2_000 if args.quick else LAB_ITERATIONS
+    # (samples for ours, samples for the lab, samples for the LP) per n and number of models.
+    plan = {
+        (8, 1): (32, 32, 32), (8, 2): (32, 16, 8), (10, 1): (32, 16, 4), (10, 2): (32, 8, 0),
+        (12, 1): (8, 2, 0), (12, 2): (8, 2, 0),
+    }
+    if args.quick:
+        plan = {key: (min(a, 8), min(b, 4), min(c, 2 if key[0] <= 8 else 0)) for key, (a, b, c) in plan.items()}
+    print(f"lab: lr {LAB_LR}, {lab_iterations} iterations, momentum 0.9; ours: tol 1e-3; 1 CPU thread each")
+    header = (
+        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'ours s/smp':>11} {'lab s/smp':>10} {'speed x':>8} "
+        f"{'obj ours/lab':>12} {'ours vs LP':>11} {'lab vs LP':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n in args.sizes:
+        for n_models in (1, 2):
+            b_ours, b_lab, b_lp = plan[(n, n_models)]
+            for kind in args.kinds:
+                rewards = game_rewards(kind, n, b_ours, n_models)
+                ours = run_ours(rewards)
+                lab = run_lab(rewards[:, :b_lab], lab_iterations)
+                ratio = float(np.mean(ours.objective[:b_lab] / lab.objective))
+                vs_lp = lab_vs_lp = "-"
+                if b_lp:
+                    opt = run_lp(rewards, b_lp)
+                    vs_lp = f"{np.max(ours.objective[:b_lp] / opt - 1):+.2e}"
+                    k = min(b_lp, b_lab)
+                    lab_vs_lp = f"{np.mean(lab.objective[:k] / opt[:k] - 1):+.2%}"
+                print(
+                    f"{n:>3} {n_models:>2} {kind:>8} {b_ours:>3} {ours.wall:>6.3f} ({ours.cpu:.3f}) "
+                    f"{lab.wall:>10.2f} {lab.wall / ours.wall:>8.0f} {ratio:>12.4f} {vs_lp:>11} {lab_vs_lp:>10}",
+                    flush=True,
+                )
+    print("ours s/smp: wall clock (CPU time); speed x: lab wall / ours wall; obj ours/lab: mean ratio on the lab's")
+    print("samples; ours vs LP: largest relative excess over the exact optimum; lab vs LP: mean relative excess.")
+    lr_sensitivity(lab_iterations, samples=4 if args.quick else 8)
+
+
+def lr_sensitivity(iterations: int, samples: int) -> None:
+    """The lab's objective relative to the optimum for several learning rates (n = 8, CNN rewards, one model)."""
+    rewards = cnn_rewards(8, samples, 1)
+    opt = run_lp(rewards, samples)
+    cells = []
+    for lr in (1e-3, 1e-4, 1e-5, 1e-6):
+        gamma, noise = lab_extract(rewards[0], noise_ratio=NOISE_RATIO, lr=lr, iterations=iterations)
+        excess = _objective(rewards, gamma.unsqueeze(0), noise.unsqueeze(0)) / opt - 1
+        cells.append(f"lr {lr:g}: {np.mean(excess):+.1%}")
+    print(f"lab learning-rate sensitivity (n = 8, CNN, {samples} samples, mean excess over the optimum): " + ", ".join(cells))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Load a baseline DNN from a classifier checkpoint safely, and check that it fits the run before training.
+
+The checkpoint is read with ``torch.load(weights_only=True)`` (no code runs), the network is rebuilt from
+its saved hyperparameters (model name, number of classes, input channels, model arguments; a transplant
+recorded there is not re-applied: the weights come from the checkpoint) and its weights are loaded strictly.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS
+from lit_interactions.modules.classifier import ClassifierModule, ImageClassifier, TextClassifier
+
+_NOT_REBUILT = ("transplant", "transplanted")
+
+
+def read_checkpoint(path: str | Path, who: str) -> dict[str, Any]:
+    """The checkpoint at ``path`` as plain data, with clear errors for a missing or unreadable file."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"{who}: no baseline checkpoint at {str(path)!r}; train the baseline DNN first (e.g. the same config "
+            f"with --data.init_args.train_subset 1) and pass its last.ckpt as --baseline.init_args.checkpoint"
+        )
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure means the same thing to the user
+        raise ValueError(
+            f"{who}: {file} cannot be read as a checkpoint with torch.load(weights_only=True) ({error}); give a "
+            f"checkpoint written by training a lit_interactions classifier (runs/<name>/<version>/checkpoints/)"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
+        raise ValueError(
+            f"{who}: {file} is not a Lightning checkpoint of a lit_interactions classifier (no state_dict and "
+            f"hyper_parameters); give a checkpoint from runs/<name>/<version>/checkpoints/"
+        )
+    return checkpoint
+
+
+def build_baseline(
+    checkpoint: dict[str, Any], main: ClassifierModule, input_channels: int | None, who: str
+) -> nn.Module:
+    """The baseline's bare network in eval mode, after checking task, classes and input channels.
+
+    Args:
+        checkpoint: from :func:`read_checkpoint`.
+        main: the module being trained (its task and number of classes must match).
+        input_channels: the data's input channels (images), or None.
+        who: the caller's name for error messages.
+
+    Raises:
+        ValueError: another task (image vs text), another number of classes, other input channels, or
+            weights that do not fit the architecture the hyperparameters describe.
+    """
+    hparams = dict(checkpoint["hyper_parameters"])
+    name = str(hparams.get("model", "")).lower().replace("-", "_")
+    task = "image" if name in IMAGE_MODELS else "text" if name in TEXT_MODELS else None
+    if task is None:
+        raise ValueError(f"{who}: the baseline checkpoint's model {hparams.get('model')!r} is not a registered model")
+    if task != main.task:
+        raise ValueError(
+            f"{who}: the baseline checkpoint is {_article(task)} {task} model ({name}) but this run trains "
+            f"{_article(main.task)} {main.task} model ({main.model_name}); give a baseline DNN trained on the same "
+            f"task and data"
+        )
+    if int(hparams.get("num_classes", -1)) != main.num_classes:
+        raise ValueError(
+            f"{who}: the baseline checkpoint has num_classes={hparams.get('num_classes')} but this run has "
+            f"{main.num_classes}; give a baseline DNN trained on the same classes"
+        )
+    if task == "image" and input_channels is not None and int(hparams.get("in_channels", 3)) != input_channels:
+        raise ValueError(
+            f"{who}: the baseline checkpoint expects in_channels={hparams.get('in_channels', 3)} but the data has "
+            f"{input_channels} channels; give a baseline DNN trained on the same kind of images"
+        )
+    cls = ImageClassifier if task == "image" else TextClassifier
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", *_NOT_REBUILT}
+    module = cls(**{k: v for k, v in hparams.items() if k in accepted})
+    try:
+        module.load_state_dict(checkpoint["state_dict"], strict=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{who}: the baseline checkpoint's weights do not fit a {name} built from its hyperparameters "
+            f"({str(error).splitlines()[0]}); was it written by another version of the model?"
+        ) from None
+    return module.model.eval().requires_grad_(False)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

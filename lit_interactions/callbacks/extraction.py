@@ -1,0 +1,138 @@
+"""Rewards and sparse AND-OR interactions of a set of samples, in one process or split across DDP ranks.
+
+Every rank takes the samples at positions ``rank, rank + world, ...``, computes their rewards and interactions,
+and all ranks gather the results in the original sample order, so the outcome is the same as in one process
+(each sample's extraction does not depend on the others in its batch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+from lightning import Trainer
+from torch import Tensor, nn
+
+from lit_interactions.interactions import Interactions
+from lit_interactions.interactions.solver import extract
+from lit_interactions.players import PlayerSelection, Players, compute_rewards
+
+# Tensor fields of an Interactions result gathered across ranks, each [B, 2^n] (bias is [B]).
+_FIELDS = ("and_effects", "or_effects", "noise", "gamma", "rewards")
+
+
+def extract_interactions(
+    network: nn.Module,
+    batch: dict[str, Any],
+    players: Players,
+    selection: PlayerSelection,
+    *,
+    noise_ratio: float = 0.01,
+    chunk_size: int = 1024,
+    target: Tensor | None = None,
+    solver_kwargs: dict[str, Any] | None = None,
+) -> Interactions:
+    """Rewards of ``network`` on all masks of the batch's samples and their sparsest AND-OR interactions.
+
+    Eval mode and no_grad while the rewards are computed (the previous modes are restored). The result is on
+    the CPU in float64; ``extra`` holds ``"ids"`` ``[B]`` and ``"players"`` ``[B, n]`` in the batch's order,
+    besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``).
+    """
+    rewards, aligned = compute_rewards(network, batch, players, selection, target=target, chunk_size=chunk_size)
+    result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **(solver_kwargs or {})).to("cpu")
+    extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
+    return replace(result, extra=extra, settings=dict(result.settings))
+
+
+def extract_sharded(
+    trainer: Trainer,
+    network: nn.Module,
+    ids: Sequence[int] | np.ndarray,
+    make_batch: Callable[[np.ndarray], dict[str, Any]],
+    players: Players,
+    selection: PlayerSelection,
+    *,
+    targets: Tensor | None = None,
+    **options: Any,
+) -> Interactions:
+    """:func:`extract_interactions` of the samples ``ids``, split across the trainer's processes.
+
+    Every rank must call this (it is a collective under DDP); every rank returns the full result, in the
+    order of ``ids``. Per-sample solver extras are gathered too; the settings are those of rank 0's share
+    (the solver's summary statistics in them describe that share).
+
+    Args:
+        trainer: the running trainer (its strategy gathers the parts).
+        network: the bare network to evaluate.
+        ids: sample ids, in the order of the result.
+        make_batch: ``ids -> batch`` (e.g. ``lambda i: dm.batch(i, "train")``).
+        players: the player type.
+        selection: players of (at least) these samples.
+        targets: optional class per sample (aligned with ``ids``); default the batch's labels.
+        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs`` of :func:`extract_interactions`.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    world, rank = trainer.world_size, trainer.global_rank
+    positions = np.arange(rank, len(ids), world)
+
+    def run(index: np.ndarray) -> Interactions:
+        target = None if targets is None else targets[torch.as_tensor(index)]
+        return extract_interactions(network, make_batch(ids[index]), players, selection, target=target, **options)
+
+    if world == 1:
+        return run(positions)
+    # Rank 0 always has samples (it takes the first one); its settings and extras layout are everyone's.
+    local = run(positions) if len(positions) else None
+    settings, layout = trainer.strategy.broadcast(
+        (local.settings, _extras_layout(local)) if local is not None else None, src=0
+    )
+    n = selection.n_players
+    width = len(_FIELDS) * 2**n + 1 + sum(math.prod(shape) for _, _, shape in layout)
+    packed = torch.zeros(math.ceil(len(ids) / world), width, dtype=torch.float64)
+    if local is not None:
+        packed[: len(positions)] = _pack(local, layout)
+    gathered = trainer.strategy.all_gather(packed.to(_device(network))).cpu()  # [world, per_rank, width]
+    rows = gathered[np.arange(len(ids)) % world, np.arange(len(ids)) // world]
+    aligned = selection.align(torch.as_tensor(ids))
+    return _unpack(rows, n, settings, layout, {"ids": aligned.ids.cpu(), "players": aligned.players.cpu()})
+
+
+def _extras_layout(result: Interactions) -> list[tuple[str, str, tuple[int, ...]]]:
+    """``(key, dtype, per-sample shape)`` of the solver's extras (ids and players are rebuilt, not gathered)."""
+    return [
+        (key, str(value.dtype).replace("torch.", ""), tuple(value.shape[1:]))
+        for key, value in sorted(result.extra.items())
+        if key not in ("ids", "players")
+    ]
+
+
+def _pack(result: Interactions, layout: list[tuple[str, str, tuple[int, ...]]]) -> Tensor:
+    """``[B, width]``: the subset fields side by side, the bias, then the flattened extras."""
+    parts = [getattr(result, name).double() for name in _FIELDS] + [result.bias.double().unsqueeze(-1)]
+    parts += [result.extra[key].double().reshape(len(result.bias), -1) for key, _, _ in layout]
+    return torch.cat(parts, dim=-1)
+
+
+def _unpack(
+    rows: Tensor, n: int, settings: dict[str, Any], layout: list[tuple[str, str, tuple[int, ...]]],
+    extra: dict[str, Tensor],
+) -> Interactions:
+    size, count = 2**n, len(rows)
+    fields = {name: rows[:, i * size : (i + 1) * size].contiguous() for i, name in enumerate(_FIELDS)}
+    start = len(_FIELDS) * size + 1
+    for key, dtype, shape in layout:
+        width = math.prod(shape)
+        extra[key] = rows[:, start : start + width].reshape(count, *shape).to(getattr(torch, dtype)).contiguous()
+        start += width
+    bias = rows[:, len(_FIELDS) * size].contiguous()
+    return Interactions(**fields, bias=bias, n_players=n, settings=dict(settings), extra=extra)
+
+
+def _device(network: nn.Module) -> torch.device:
+    for tensor in network.parameters():
+        return tensor.device
+    return torch.device("cpu")

@@ -1,0 +1,251 @@
+"""HardSamples: are the hard training samples the confusing ones? (paper 2 Sec. 2.3, App. I.6; SPEC 7)
+
+Hard samples are the ``num_hard`` (30) training samples with the largest training loss averaged over the
+epochs so far (``pl_module.sample_losses``); easy samples are ``num_easy`` (30) others drawn at random with
+``seed``. The monitor's player rules (and noise ratio) are applied to these training samples, the target is
+the label the model trains on (a relabelled sample's noisy label), and tau is computed over these samples.
+Reported: eta of hard vs easy, the overlap of the hard set with the ``num_hard`` samples of largest eta among
+them, the correlation of loss and eta (with a scatter figure), and which samples were relabelled
+(``dm.relabelled_ids``).
+
+Runs at the end of fit and, with ``every_n_epochs = k``, after every k-th epoch (at the start of the next
+one, once that epoch's losses are recorded). A sample keeps the players it was first given, so repeated
+analyses of the same sample use the same players. Note: for players at an intermediate layer they are
+chosen with the model of that first analysis (the probe players of the monitor use the initial model).
+
+Writes ``<run dir>/interactions/hard_samples.json``, ``hard_samples/epoch_XXXX.safetensors`` and the figure
+``figures/hard_samples_epoch_XXXX.png``; logs ``hard_samples/*`` scalars and the wandb table
+``hard_samples/samples``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning import Callback, LightningModule, Trainer
+from scipy import stats
+
+from lit_interactions.analysis import set_overlap
+from lit_interactions.callbacks.extraction import extract_sharded
+from lit_interactions.callbacks.monitor import InteractionMonitor, find_monitor
+from lit_interactions.callbacks.pictures import loss_eta_figure
+from lit_interactions.callbacks.probe import ids_with_enough_words
+from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers, write_figure, write_json
+from lit_interactions.callbacks.rng import isolated_rng
+from lit_interactions.interactions import Interactions, salience_threshold
+from lit_interactions.modules.classifier import classifier_network
+from lit_interactions.players import PlayerSelection, TextWordPlayers
+
+PREFIX = "hard_samples"
+WHO = "HardSamples"
+
+
+class HardSamples(Callback):
+    """Compare the hardest training samples with random easy ones by their interactions' eta^avg.
+
+    Args:
+        num_hard: hardest training samples (largest mean training loss), paper 2: 30.
+        num_easy: random other training samples, paper 2: 30.
+        every_n_epochs: also analyse after every k-th epoch; None = only at the end of fit.
+        seed: seed of the random choice of easy samples.
+        figures: write the loss-vs-eta scatter (PNG, and a wandb image).
+    """
+
+    def __init__(
+        self, num_hard: int = 30, num_easy: int = 30, every_n_epochs: int | None = None, seed: int = 0,
+        figures: bool = True,
+    ) -> None:
+        super().__init__()
+        for name, value in (("num_hard", num_hard), ("num_easy", num_easy)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{WHO}: {name}={value!r} must be an int >= 1")
+        if every_n_epochs is not None and (not isinstance(every_n_epochs, int) or every_n_epochs < 1):
+            raise ValueError(f"{WHO}: every_n_epochs={every_n_epochs!r} must be an int >= 1 or None (end of fit only)")
+        self.num_hard, self.num_easy = num_hard, num_easy
+        self.every_n_epochs = every_n_epochs
+        self.seed = seed
+        self.figures = figures
+        self.records: dict[int, dict[str, Any]] = {}
+        self.selection: PlayerSelection | None = None
+        self.monitor: InteractionMonitor | None = None
+        self.output_dir: Path | None = None
+        self.candidates: np.ndarray | None = None
+
+    # -- hooks -----------------------------------------------------------------------------------------------
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Check before training: a monitor, per-sample losses, enough training samples."""
+        if stage != "fit":
+            return
+        self.monitor = find_monitor(trainer, WHO)
+        if not hasattr(pl_module, "sample_losses"):
+            raise ValueError(
+                f"{WHO} needs the module's per-sample training losses (pl_module.sample_losses, as the classifiers "
+                f"of lit_interactions.modules record them); {type(pl_module).__name__} has none"
+            )
+        train_ids = np.asarray(trainer.datamodule.train_ids)
+        if isinstance(self.monitor.players, TextWordPlayers):
+            train_ids = ids_with_enough_words(trainer.datamodule, train_ids, self.monitor.players)
+            self.candidates = train_ids
+        if len(train_ids) < self.num_hard + self.num_easy:
+            raise ValueError(
+                f"{WHO}: {len(train_ids)} training samples can be analysed (text: those with at least n_players "
+                f"eligible words) but num_hard + num_easy = {self.num_hard + self.num_easy}; use fewer hard/easy "
+                f"samples or players, or more training data"
+            )
+        self.output_dir = Path(trainer.log_dir or trainer.default_root_dir) / "interactions"
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """After every k-th epoch (its losses are recorded by now), analyse if not done yet."""
+        epoch = trainer.current_epoch
+        if self.every_n_epochs and epoch > 0 and epoch % self.every_n_epochs == 0 and epoch not in self.records:
+            self.analyse(trainer, pl_module, epoch)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """At the end of fit, analyse the final model."""
+        epoch = trainer.current_epoch
+        if epoch > 0 and epoch not in self.records:
+            self.analyse(trainer, pl_module, epoch)
+
+    # -- the analysis ----------------------------------------------------------------------------------------
+    def choose(self, pl_module: LightningModule) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(hard ids, hard losses, easy ids, easy losses)``; hard by decreasing loss (ties: smaller id)."""
+        ids, losses = pl_module.sample_losses.mean_losses()
+        ids, losses = ids.numpy(), losses.double().numpy()
+        known = np.isfinite(losses)
+        if self.candidates is not None:
+            known &= np.isin(ids, self.candidates)
+        ids, losses = ids[known], losses[known]
+        if len(ids) < self.num_hard + self.num_easy:
+            raise ValueError(
+                f"{WHO}: training losses are recorded for {len(ids)} samples, fewer than num_hard + num_easy"
+            )
+        order = np.lexsort((ids, -losses))
+        hard = order[: self.num_hard]
+        rest = np.sort(order[self.num_hard :])
+        easy = np.sort(np.random.default_rng(self.seed).choice(rest, self.num_easy, replace=False))
+        return ids[hard], losses[hard], ids[easy], losses[easy]
+
+    def analyse(self, trainer: Trainer, pl_module: LightningModule, epoch: int) -> dict[str, Any]:
+        """Extract the interactions of the hard and easy samples and compare them; record, write and log."""
+        monitor = self.monitor
+        assert monitor is not None and monitor.players is not None
+        dm = trainer.datamodule
+        hard_ids, hard_loss, easy_ids, easy_loss = self.choose(pl_module)
+        ids = np.concatenate([hard_ids, easy_ids])
+        loss = np.concatenate([hard_loss, easy_loss])
+        with isolated_rng():
+            network = classifier_network(pl_module)
+            self._extend_players(network, dm, ids)
+            result = extract_sharded(
+                trainer, network, ids, lambda i: dm.batch(i, "train"), monitor.players, self.selection,
+                targets=torch.as_tensor(_train_labels(dm, ids)), **monitor.extraction_options(),
+            )
+            tau = float(salience_threshold(result.rewards, monitor.salience_ratio))
+            eta = result.eta(tau).numpy()
+            record = self._summary(epoch, ids, loss, eta, tau, np.asarray(dm.relabelled_ids))
+            self.records[epoch] = record
+            if trainer.is_global_zero:
+                self._write(trainer, epoch, result, record)
+            log_scalars(trainer, {f"{PREFIX}/{k}": v for k, v in record["scalars"].items()})
+        return record
+
+    def _summary(
+        self, epoch: int, ids: np.ndarray, loss: np.ndarray, eta: np.ndarray, tau: float, relabelled_ids: np.ndarray
+    ) -> dict[str, Any]:
+        hard = np.arange(len(ids)) < self.num_hard
+        top_eta = ids[np.lexsort((ids, -eta))[: self.num_hard]]
+        overlap = set_overlap(ids[hard], top_eta)
+        relabelled = np.isin(ids, relabelled_ids)
+        varied = np.ptp(loss) > 0 and np.ptp(eta) > 0
+        scalars = {
+            "eta_hard_mean": float(eta[hard].mean()),
+            "eta_easy_mean": float(eta[~hard].mean()),
+            "loss_hard_mean": float(loss[hard].mean()),
+            "loss_easy_mean": float(loss[~hard].mean()),
+            "hard_in_top_eta": overlap.fraction_of_a,
+            "hard_top_eta_jaccard": overlap.jaccard,
+            "loss_eta_pearson": float(stats.pearsonr(loss, eta).statistic) if varied else float("nan"),
+            "loss_eta_spearman": float(stats.spearmanr(loss, eta).statistic) if varied else float("nan"),
+            "relabelled_in_hard": float(relabelled[hard].sum()),
+            "relabelled_in_easy": float(relabelled[~hard].sum()),
+            "tau": tau,
+        }
+        return {
+            "epoch": epoch,
+            "hard_ids": ids[hard].tolist(),
+            "easy_ids": ids[~hard].tolist(),
+            "loss": loss.tolist(),
+            "eta": eta.tolist(),
+            "relabelled": relabelled.tolist(),
+            "top_eta_ids": sorted(top_eta.tolist()),
+            "shared_hard_top_eta": list(overlap.shared),
+            "scalars": scalars,
+        }
+
+    def _extend_players(self, network: torch.nn.Module, dm: Any, ids: np.ndarray) -> None:
+        """Give players to the samples that have none yet (earlier ones keep theirs)."""
+        monitor = self.monitor
+        assert monitor is not None and monitor.players is not None
+        known = set() if self.selection is None else set(self.selection.ids.tolist())
+        new = np.array([i for i in ids.tolist() if i not in known], dtype=np.int64)
+        if len(new) == 0:
+            return
+        device = next(network.parameters()).device
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in dm.batch(new, "train").items()}
+        try:
+            with torch.no_grad():
+                chosen = monitor.players.select(network, batch)
+        except ValueError as error:
+            raise ValueError(f"{WHO} cannot choose players for training samples {new[:10].tolist()}: {error}") from None
+        self.selection = chosen if self.selection is None else PlayerSelection.cat([self.selection, chosen])
+
+    def _write(self, trainer: Trainer, epoch: int, result: Interactions, record: dict[str, Any]) -> None:
+        assert self.output_dir is not None
+        result.settings.update({"epoch": epoch, "num_hard": self.num_hard, "target": "training label"})
+        (self.output_dir / PREFIX).mkdir(parents=True, exist_ok=True)
+        result.save(self.output_dir / PREFIX / f"epoch_{epoch:04d}.safetensors")
+        write_json(self.output_dir / "hard_samples.json", {
+            "num_hard": self.num_hard, "num_easy": self.num_easy, "seed": self.seed,
+            "records": [self.records[e] for e in sorted(self.records)],
+        })
+        if self.figures:
+            hard = np.arange(len(record["loss"])) < self.num_hard
+            fig = loss_eta_figure(
+                np.array(record["loss"]), np.array(record["eta"]), hard, np.array(record["relabelled"]),
+                f"epoch {epoch}: Spearman {record['scalars']['loss_eta_spearman']:.2f}",
+            )
+            write_figure(trainer, fig, self.output_dir / "figures" / f"hard_samples_epoch_{epoch:04d}.png",
+                         f"{PREFIX}/loss_vs_eta")
+        if wandb_loggers(trainer):
+            rows = [
+                [epoch, i, "hard" if k < self.num_hard else "easy", lo, e, r, i in set(record["top_eta_ids"])]
+                for k, (i, lo, e, r) in enumerate(
+                    zip(record["hard_ids"] + record["easy_ids"], record["loss"], record["eta"], record["relabelled"])
+                )
+            ]
+            columns = ["epoch", "sample_id", "group", "loss", "eta", "relabelled", "top_eta"]
+            log_table(trainer, f"{PREFIX}/samples", columns, rows)
+
+    # -- checkpointing ---------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "records": [self.records[e] for e in sorted(self.records)],
+            "selection": None if self.selection is None else self.selection.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.records = {int(r["epoch"]): dict(r) for r in state_dict.get("records", [])}
+        selection = state_dict.get("selection")
+        self.selection = None if selection is None else PlayerSelection.from_state_dict(selection)
+
+
+def _train_labels(dm: Any, ids: np.ndarray) -> np.ndarray:
+    """The labels the model trains on (after label noise) of training ids."""
+    plan = dm.splits
+    position = np.searchsorted(plan.train_ids, ids)
+    if (position >= len(plan.train_ids)).any() or not np.array_equal(plan.train_ids[position], ids):
+        raise ValueError(f"{WHO}: some ids are not training ids of the data module")
+    return plan.train_labels[position]

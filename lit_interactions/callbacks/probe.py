@@ -1,0 +1,141 @@
+"""The probe samples and their players: which samples a monitor follows, and the player rules it applies.
+
+Both are fixed once per run (SPEC 1): the probe samples are the first ``num_probe`` ids of the data module's
+probe set in id order (for text: the first ones with at least ``n_players`` eligible words), and the players
+are chosen on the initial model, so that later epochs, a baseline DNN and another run are evaluated on
+exactly the same players.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from lightning import LightningDataModule
+
+from lit_interactions.interactions.subsets import MAX_PLAYERS
+from lit_interactions.players import (
+    ImagePatchPlayers,
+    Players,
+    TextWordPlayers,
+    filter_by_eligible_words,
+)
+
+TASKS = ("image", "text")
+
+
+@dataclass(frozen=True)
+class PlayerOptions:
+    """How players are chosen, for either data task (the options of the other task are ignored).
+
+    Attributes:
+        n_players: players per sample, 1..16 (2^n masked forward passes per sample).
+        grid: image: patches per side of the central region (paper 2: 5).
+        layer: image: module name whose output is split into patches (e.g. ``"layer1.0"``); None = input.
+        crop: image: border cells removed per side; None = 1/8 of the side.
+        image_baseline: image: ``"zero"`` (paper 2) or ``"mean"``.
+        text_baseline: text: ``"mean"`` (paper 2), ``"mask"``, ``"cls"``, ``"pad"``, ``"zero"`` or a token id.
+        seed: text: seed of the word choice.
+    """
+
+    n_players: int = 10
+    grid: int = 5
+    layer: str | None = None
+    crop: int | tuple[int, int] | None = None
+    image_baseline: str = "zero"
+    text_baseline: str | int = "mean"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        n = self.n_players
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_PLAYERS:
+            raise ValueError(
+                f"n_players={n!r} is not valid: the engine evaluates 2^n masks per sample and supports "
+                f"1 <= n_players <= {MAX_PLAYERS}; use n_players <= {MAX_PLAYERS} (10 in the papers)"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able options (``crop`` as a list)."""
+        values = asdict(self)
+        if isinstance(values["crop"], tuple):
+            values["crop"] = list(values["crop"])
+        return values
+
+    def build(self, task: str, tokenizer: Any = None) -> Players:
+        """The player type for a data task (``"image"`` or ``"text"``).
+
+        Raises:
+            ValueError: for another task, or options that do not fit it (e.g. ``n_players > grid^2``).
+        """
+        if task == "image":
+            return ImagePatchPlayers(self.n_players, self.grid, self.layer, self.crop, self.image_baseline)
+        if task == "text":
+            return TextWordPlayers(self.n_players, tokenizer, self.text_baseline, self.seed)
+        raise ValueError(
+            f"the data module's task is {task!r}; interaction monitoring supports the tasks {TASKS} "
+            f"(set a class attribute task = 'image' or 'text' on the data module)"
+        )
+
+
+def data_task(dm: Any, who: str) -> str:
+    """The task of the trainer's data module, with an error if there is none or it has no probe set."""
+    if dm is None or not isinstance(dm, LightningDataModule):
+        raise ValueError(
+            f"{who} needs the trainer to have a data module from lit_interactions.data (with a probe set); "
+            f"pass it as trainer.fit(model, datamodule=dm) or in the config's data: section"
+        )
+    for name in ("task", "probe_ids", "batch"):
+        if not hasattr(dm, name):
+            raise ValueError(
+                f"{who} needs a data module with task, probe_ids and batch(ids, split) (those of "
+                f"lit_interactions.data); {type(dm).__name__} has no {name!r}"
+            )
+    return str(dm.task)
+
+
+def choose_probe_ids(dm: Any, players: Players, num_probe: int, who: str) -> np.ndarray:
+    """The first ``num_probe`` probe ids (in id order) that can carry the players.
+
+    Raises:
+        ValueError: if the data module has no probe set, or fewer usable probe samples than ``num_probe``.
+    """
+    ids = np.asarray(dm.probe_ids, dtype=np.int64)
+    if ids.size == 0:
+        raise ValueError(
+            f"{who}: the data module has no probe set (num_probe=0); set data.init_args.num_probe to at least "
+            f"{num_probe} (probe samples are never trained on)"
+        )
+    if isinstance(players, TextWordPlayers):
+        usable = ids_with_enough_words(dm, ids, players)
+        if len(usable) < num_probe:
+            raise ValueError(
+                f"{who}: only {len(usable)} of the {len(ids)} probe samples have at least n_players="
+                f"{players.n_players} eligible (non-stop-word) words, but num_probe={num_probe} are requested; "
+                f"use fewer players or probe samples, or a larger probe set (data.init_args.num_probe)"
+            )
+        return usable[:num_probe]
+    if len(ids) < num_probe:
+        raise ValueError(
+            f"{who}: the probe set has {len(ids)} samples but num_probe={num_probe} are requested; set "
+            f"data.init_args.num_probe >= {num_probe} or request fewer probe samples"
+        )
+    return ids[:num_probe]
+
+
+def ids_with_enough_words(dm: Any, ids: np.ndarray, players: TextWordPlayers, chunk: int = 512) -> np.ndarray:
+    """The training ids (in order) whose tokenized sample has at least ``n_players`` eligible words.
+
+    Uses the data module's own tokenization (truncation included), as word players see it.
+    """
+    keep = []
+    for start in range(0, len(ids), chunk):
+        part = np.asarray(ids[start : start + chunk], dtype=np.int64)
+        batch = dm.batch(part, "train")
+        samples = [
+            {"input_ids": batch["input_ids"][b], "word_ids": batch["word_ids"][b],
+             "attention_mask": batch["attention_mask"][b]}
+            for b in range(len(part))
+        ]
+        keep.append(part[filter_by_eligible_words(samples, players.n_players, dm.tokenizer, players.extra_stop_words)])
+    return np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)

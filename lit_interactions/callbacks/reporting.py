@@ -1,0 +1,64 @@
+"""Where the callbacks' results go: scalars to every logger, tables and images to wandb, files to the run dir.
+
+Scalars are logged through ``trainer.loggers`` with ``step=trainer.global_step`` (this works in any hook,
+including ``on_train_start``). wandb additionally gets tables and images when a ``WandbLogger`` is attached.
+Figures are always written as PNG files too (atomically), so a run is readable without wandb.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lightning import Trainer
+from lightning.pytorch.loggers import WandbLogger
+from matplotlib.figure import Figure
+
+from lit_interactions.analysis import save_figure
+from lit_interactions.atomic import atomic_write_text
+
+
+def log_scalars(trainer: Trainer, metrics: Mapping[str, float]) -> None:
+    """Log ``metrics`` to every logger of the trainer at the current global step (rank 0 writes)."""
+    clean = {key: float(value) for key, value in metrics.items() if value is not None}
+    for logger in trainer.loggers:
+        logger.log_metrics(clean, step=trainer.global_step)
+        logger.save()
+
+
+def wandb_loggers(trainer: Trainer) -> list[WandbLogger]:
+    """The trainer's wandb loggers (none when wandb is disabled)."""
+    return [logger for logger in trainer.loggers if isinstance(logger, WandbLogger)]
+
+
+def log_table(trainer: Trainer, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Log a table to wandb (nothing without a WandbLogger, or on ranks other than 0)."""
+    if not trainer.is_global_zero:
+        return
+    for logger in wandb_loggers(trainer):
+        logger.log_table(key=key, columns=list(columns), data=[list(row) for row in rows], step=trainer.global_step)
+
+
+def write_figure(trainer: Trainer, fig: Figure, path: Path, key: str, caption: str = "") -> None:
+    """Save ``fig`` as a PNG at ``path`` (atomically) and log that image to wandb under ``key``."""
+    save_figure(fig, path)
+    for logger in wandb_loggers(trainer):
+        logger.log_image(key=key, images=[str(path)], step=trainer.global_step, caption=[caption or path.stem])
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically; NaN and infinities become null (strict JSON)."""
+    atomic_write_text(path, json.dumps(_finite(data), indent=1) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

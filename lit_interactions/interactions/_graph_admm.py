@@ -1,0 +1,332 @@
+"""Batched graph-form ADMM (Douglas-Rachford) for the sparsest AND-OR decomposition, with a dual certificate.
+
+Problem (SPEC 3 is the case K = 1, SPEC 4 the case K >= 2), per sample, for models k = 1..K with rewards v_k:
+
+    minimise   sum_{T nonempty} P(a[:, T]) + P(o[:, T])     a_k = mobius(s_k),  o_k = mobius(complement(t_k))
+    subject to |v_k - s_k - t_k| <= zeta_k                   (noise delta_k = v_k - s_k - t_k)
+               exists g: |(s_k - t_k) / 2 - g| <= beta_k     (gamma_k = (s_k - t_k) / 2, shared part g; K >= 2)
+
+where ``s_k = u_and`` and ``t_k = u_or`` of SPEC 2 (so ``a = I_and`` and ``o = -I_or`` on nonempty subsets) and
+``P(z) = (1 - alpha) max_k |z_k| + alpha sum_k |z_k|`` (``P = |.|`` for K = 1). In graph form the variable
+``x = (s, t)`` carries the constraint set ``C`` (a per-subset projection), ``y = A x`` carries the penalty (a
+per-subset prox) and the graph ``{y = A x}`` is projected onto exactly: ``A^T A`` is a Kronecker product, so
+``(I + A^T A)^-1`` is diagonal in a Kronecker eigenbasis (eigenvalues ``phi^(2n - 4|S|)``) and costs four fast
+transforms. Every iteration is elementwise work plus those transforms, batched over samples and models.
+
+Every ``check_every`` iterations, in float64: a point of ``C`` gives an upper bound (its objective), and
+multipliers repaired into a feasible point of the Fenchel dual give a lower bound (``_certificate.py``). Upper
+bounds are taken at the last iterate and at a running average of iterates, lower bounds at the average (which
+certifies far earlier than the last iterate). A sample stops when ``(upper - lower) / upper <= tol`` and leaves
+the batch, so its result does not depend on the others. The penalty parameter of the joint problem is
+rebalanced every ``adapt_every`` iterations (PDLP's primal weight); float32 iterations move to float64 when
+they stall.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from lit_interactions.interactions._certificate import dual_estimates, lower_bound, penalty
+from lit_interactions.interactions._kron import KronTransform
+from lit_interactions.interactions._prox import project_offsets
+from lit_interactions.interactions.subsets import subset_orders
+
+_TINY = 1e-300
+_SAMPLE_DIM = {"rho": 0, "v": 1, "zeta": 1, "beta": 1, "x0": 2, "y0": 2}  # where the samples are in each tensor
+
+
+@dataclass
+class Problem:
+    """One batch of problems in float64: rewards ``[K, B, 2^n]``, bounds ``[K, B]`` (``beta`` None if K = 1)."""
+
+    rewards: Tensor
+    zeta: Tensor
+    beta: Tensor | None
+    alpha: float
+
+
+@dataclass
+class Settings:
+    """Iteration settings (see ``solver.extract`` for their meaning)."""
+
+    tol: float
+    max_iter: int
+    check_every: int
+    relaxation: float
+    rho_scale: float
+    average_rate: float
+    compute_dtype: torch.dtype
+    stall_iterations: int
+    adapt_every: int  # iterations between two rho adaptations (0: never)
+
+
+@dataclass
+class Solution:
+    """Best feasible point per sample: ``s, t`` ``[K, B, 2^n]`` (float64) and its certificate ``[B]``."""
+
+    s: Tensor
+    t: Tensor
+    upper: Tensor
+    lower: Tensor
+    gap: Tensor
+    iterations: Tensor
+    promoted: Tensor
+
+
+class _Operators:
+    """The fast transforms for one ``(n, dtype, device)``."""
+
+    def __init__(self, n: int, dtype: torch.dtype, device: torch.device) -> None:
+        m = torch.tensor([[1.0, 0.0], [-1.0, 1.0]], dtype=torch.float64)  # Moebius, one player
+        j = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)  # complement, one player
+        evals, q = torch.linalg.eigh(m.T @ m)  # m^T m = [[2, -1], [-1, 1]], eigenvalues phi^-2, phi^2
+        mq, jq = m @ q, j @ q
+        cast = {"dtype": dtype, "device": device}
+        # State slices: (x_and = s, x_or = t, y_and = mobius(s), y_or = mobius(complement(t))).
+        self.to_eigen = KronTransform(torch.stack((q.T, jq.T, mq.T, mq.T)).to(**cast), n)
+        self.from_eigen = KronTransform(torch.stack((q, jq, mq, mq)).to(**cast), n)
+        self.forward = KronTransform(torch.stack((m, m @ j)).to(**cast), n)  # (s, t) -> (a, o)
+        self.adjoint = KronTransform(torch.stack((m.T, m.T)).to(**cast), n)  # superset Moebius
+        inv = torch.linalg.inv(m.T)  # superset sum
+        self.inverse_adjoint = KronTransform(torch.stack((inv, inv)).to(**cast), n)
+        orders = subset_orders(n, device).to(torch.float64)
+        lam = evals[0].item() ** (n - orders) * evals[1].item() ** orders
+        self.graph_diag = (1.0 / (1.0 + lam)).to(**cast)
+
+    def project_graph(self, u: Tensor) -> Tensor:
+        """Euclidean projection of ``u = [x_and, x_or, y_and, y_or]`` onto ``{y = A x}``."""
+        v = self.to_eigen(u)
+        r = (v[:2] + v[2:]) * self.graph_diag
+        return self.from_eigen(torch.cat((r, r), dim=0))
+
+
+class _Group:
+    """Active samples iterated in one dtype: DR state, running averages and per-sample data.
+
+    Everything is stored relative to the start ``u0 = (x0, A x0)``, ``x0 = (v / 2, v / 2)`` (gamma = 0, delta =
+    0), which lies on the graph: the constraint set becomes ``|ds + dt| <= zeta`` and ``|(ds - dt) / 2 - g| <=
+    beta``, free of the rewards' offset, so float32 iterations keep their precision when ``|v| >> zeta``.
+    """
+
+    def __init__(
+        self, index: Tensor, u: Tensor, averages: tuple[Tensor, Tensor, Tensor], data: dict[str, Tensor | None],
+        ops: _Operators, dtype: torch.dtype, start: int,
+    ) -> None:
+        self.index, self.dtype, self.ops, self.start = index, dtype, ops, start
+        self.u = u.to(dtype).clone()
+        # Running averages of the primal point x, the reflection on the x side and the clipped part on the y side.
+        self.x_avg, self.refl_avg, self.clip_avg = (a.to(dtype).clone() for a in averages)
+        self.x, self.refl, self.clip = self.x_avg, self.refl_avg, self.clip_avg  # the last ones
+        self.data = data  # float64: v, x0, y0, zeta, beta, rho (sample dimension: _SAMPLE_DIM)
+        self.zeta = data["zeta"].to(dtype)  # type: ignore[union-attr]
+        self.beta = None if data["beta"] is None else data["beta"].to(dtype)
+        self.y0 = data["y0"].to(dtype)  # type: ignore[union-attr]
+        self.alpha = float(data["alpha"])  # type: ignore[arg-type]
+        self.bound_sum = None if self.beta is None else self.beta.sum(dim=0)
+        self.snapshot: tuple[Tensor, Tensor] | None = None  # (x, multipliers) at the last rho adaptation
+        self._set_rho(data["rho"])  # type: ignore[arg-type]
+
+    def _set_rho(self, rho: Tensor) -> None:
+        """Set the penalty parameter (float64 ``[B]``) and the prox thresholds derived from it.
+
+        Thresholds are 0 on the empty set (left free) and otherwise 1 / rho for K = 1, else alpha / rho (sum
+        part) and (1 - alpha) / rho (max part).
+        """
+        self.data["rho"] = rho
+        self.rho = rho.to(self.dtype)
+        thr = (1.0 / self.rho).view(-1, 1).expand(-1, self.u.shape[-1]).clone()
+        thr[:, 0] = 0.0
+        thr = thr.view(1, 1, *thr.shape)
+        self.sum_thr = thr if self.u.shape[1] == 1 else self.alpha * thr
+        self.neg_sum_thr = -self.sum_thr
+        self.max_thr = (1.0 - self.alpha) * thr
+
+    def adapt_rho(self) -> None:
+        """Rebalance rho towards (distance moved by the multipliers) / (distance moved by x) since the last call.
+
+        The primal-weight update of PDLP (Applegate et al., 2021), geometric mean of the old value and the
+        target, at most a factor 2 per call. The DR state is rescaled so that the current primal point and
+        multipliers are kept: ``u' = z + (rho / rho') (u - z)``, ``z = project_graph(u)``.
+        """
+        nu, mu = self.multipliers(False)
+        x, dual = self.x.clone(), torch.cat((nu, mu), dim=0)
+        if self.snapshot is not None:
+            dx = (x - self.snapshot[0]).square().sum(dim=(0, 1, 3)).sqrt().double()
+            dd = (dual - self.snapshot[1]).square().sum(dim=(0, 1, 3)).sqrt().double()
+            rho = self.data["rho"]
+            ok = (dx > 0) & (dd > 0) & torch.isfinite(dd / dx)
+            target = torch.where(ok, dd / dx.clamp_min(_TINY), rho)  # type: ignore[arg-type]
+            factor = torch.where(ok, (target / rho).sqrt().clamp(0.5, 2.0), torch.ones_like(rho))  # type: ignore[operator]
+            ratio = (1.0 / factor).to(self.dtype).view(1, 1, -1, 1)
+            z = self.ops.project_graph(self.u)
+            self.u = z.add_(self.u.sub(z).mul_(ratio))
+            self.refl_avg = self.x_avg + ratio * (self.refl_avg - self.x_avg)
+            self.refl = self.x + ratio * (self.refl - self.x)
+            self.clip_avg, self.clip = self.clip_avg * ratio, self.clip * ratio
+            self._set_rho(rho * factor)  # type: ignore[operator]
+        self.snapshot = (x, dual)
+
+    def multipliers(self, averaged: bool) -> tuple[Tensor, Tensor]:
+        """``(nu, mu)``: multipliers of the constraint set (x side) and of ``y = A x`` (y side)."""
+        refl, x, clip = (self.refl_avg, self.x_avg, self.clip_avg) if averaged else (self.refl, self.x, self.clip)
+        rho = self.rho.view(1, 1, -1, 1)
+        return rho * (refl - x), rho * clip
+
+    def run(self, steps: int, relaxation: float, average_rate: float) -> None:
+        """``steps`` relaxed Douglas-Rachford iterations (in place), updating the running averages.
+
+        ``u <- u + r (prox(2z - u) - z)`` with ``z = project_graph(u)``. The y-side prox is ``refl - clip``
+        where ``clip = y - prox(y)`` at the absolute ``y = y0 + refl``. The averages are exponential moving
+        averages (a running mean at first) updated every other iteration, which halves their cost.
+        """
+        ops, u, r = self.ops, self.u, relaxation
+        p = torch.empty_like(u)
+        refl = clip = u
+        for _ in range(steps):
+            self.start += 1
+            z = ops.project_graph(u)
+            refl = torch.lerp(u, z, 2.0)
+            self._project_constraints(refl[:2], p[:2])
+            clip = self._clipped(refl[2:])
+            torch.sub(refl[2:], clip, out=p[2:])
+            u.add_(p, alpha=r).sub_(z, alpha=r)
+            if self.start % 2 == 0:
+                weight = min(1.0, max(2.0 / self.start, 2.0 * average_rate))
+                self.x_avg.lerp_(p[:2], weight)
+                self.refl_avg.lerp_(refl[:2], weight)
+                self.clip_avg.lerp_(clip, weight)
+        self.x, self.refl, self.clip = p[:2], refl[:2], clip
+
+    def _project_constraints(self, z: Tensor, out: Tensor) -> None:
+        """``out = z`` projected onto ``|s + t| <= zeta``, ``(s - t) / 2`` shared (offsets from ``x0``)."""
+        if self.beta is not None and z.shape[1] == 2:
+            # Closed form for two models: clip s + t, then move the two models' (s - t) / 2 towards each
+            # other by half their distance beyond bound_0 + bound_1.
+            w = z[0] + z[1]
+            torch.add(z, torch.clamp(w, min=-self.zeta, max=self.zeta).sub_(w).mul_(0.5), out=out)
+            diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5)
+            shift = diff.sub_(torch.clamp(diff, min=-self.bound_sum, max=self.bound_sum)).mul_(0.5)
+            out[0, 0].sub_(shift)
+            out[1, 0].add_(shift)
+            out[0, 1].add_(shift)
+            out[1, 1].sub_(shift)
+            return
+        project_offsets(z, self.zeta, self.beta, out)
+
+    def _clipped(self, z: Tensor) -> Tensor:
+        """``y - prox(y)`` at ``y = y0 + z`` for the penalty scaled by ``1 / rho`` (0 on the empty set)."""
+        y = z + self.y0
+        if z.shape[1] == 1:
+            return torch.clamp(y, min=self.neg_sum_thr, max=self.sum_thr)
+        # Penalty (1 - alpha) max_k + alpha sum_k: soft threshold by alpha / rho, then the max part's prox
+        # clamp(a, -theta, theta), theta = max_j (sum of the j largest |a_k| - (1 - alpha) / rho) / j (>= 0).
+        a = y - torch.clamp(y, min=self.neg_sum_thr, max=self.sum_thr)
+        mag = a.abs()
+        if z.shape[1] == 2:
+            top = torch.maximum(mag[:, :1], mag[:, 1:]).sub_(self.max_thr)
+            theta = torch.maximum(top, (mag[:, :1] + mag[:, 1:]).sub_(self.max_thr).mul_(0.5))
+        else:
+            ordered, _ = torch.sort(mag, dim=1, descending=True)
+            j = torch.arange(1, z.shape[1] + 1, device=z.device, dtype=z.dtype).view(1, -1, 1, 1)
+            theta = ((ordered.cumsum(dim=1) - self.max_thr) / j).amax(dim=1, keepdim=True)
+        theta = theta.clamp_min_(0.0)
+        return y.sub_(torch.clamp(a, min=-theta, max=theta))
+
+    def select(self, mask: Tensor) -> _Group:
+        """The sub-group of the samples where ``mask`` is true (same dtype)."""
+        keep = mask.nonzero().flatten()
+        data = {k: (v.index_select(_SAMPLE_DIM[k], keep) if isinstance(v, Tensor) else v) for k, v in self.data.items()}
+        averages = (self.x_avg[:, :, mask], self.refl_avg[:, :, mask], self.clip_avg[:, :, mask])
+        group = _Group(self.index[mask], self.u[:, :, mask], averages, data, self.ops, self.dtype, self.start)
+        group.x, group.refl, group.clip = self.x[:, :, mask], self.refl[:, :, mask], self.clip[:, :, mask]
+        if self.snapshot is not None:
+            group.snapshot = (self.snapshot[0][:, :, mask], self.snapshot[1][:, :, mask])
+        return group
+
+    def promoted(self, it: int, ops64: _Operators) -> _Group:
+        """The same samples in float64, continuing from the current state."""
+        group = _Group(self.index, self.u, (self.x_avg, self.refl_avg, self.clip_avg), self.data, ops64,
+                       torch.float64, it)
+        group.x, group.refl, group.clip = self.x.double(), self.refl.double(), self.clip.double()
+        return group
+
+
+def solve(problem: Problem, settings: Settings) -> Solution:
+    """Iterate until every sample's certified relative gap is ``<= tol`` (or ``max_iter`` iterations).
+
+    With a float32 ``compute_dtype`` a sample whose gap has not improved by 5% for ``stall_iterations``
+    iterations continues in float64 (float32 rounding can floor the attainable accuracy on hard samples).
+    """
+    v = problem.rewards
+    _, batch, size = v.shape
+    n = int(round(math.log2(size)))
+    device, alpha = v.device, problem.alpha
+    ops64 = _Operators(n, torch.float64, device)
+    ops = ops64 if settings.compute_dtype == torch.float64 else _Operators(n, settings.compute_dtype, device)
+
+    x0 = torch.stack((0.5 * v, 0.5 * v))
+    y0 = ops64.forward(x0)
+    # Scale-free penalty parameter: rho * (mean |Moebius effect| of the rewards) = rho_scale.
+    typical = y0[0, ..., 1:].abs().mean(dim=(0, 2)) * 2.0
+    fallback = v.abs().mean(dim=(0, 2))
+    typical = torch.where(typical > 0, typical, torch.where(fallback > 0, fallback, torch.ones_like(fallback)))
+    data: dict[str, Tensor | None] = {
+        "v": v, "x0": x0, "y0": y0, "zeta": problem.zeta.unsqueeze(-1),
+        "beta": None if problem.beta is None else problem.beta.unsqueeze(-1), "rho": settings.rho_scale / typical,
+        "alpha": alpha,  # type: ignore[dict-item]
+    }
+    zeros = torch.zeros_like(torch.cat((x0, y0), dim=0))
+    groups = [_Group(torch.arange(batch, device=device), zeros, (zeros[:2], zeros[:2], zeros[:2]), data, ops,
+                     settings.compute_dtype, 0)]
+
+    best_x = x0.clone()
+    floor = 1e-12 * v.abs().sum(dim=(0, 2))  # gaps below float64 rounding of the rewards count as closed
+    upper = penalty(y0, alpha)  # the start (gamma = 0, delta = 0) is feasible
+    lower = torch.zeros(batch, dtype=torch.float64, device=device)
+    gap = torch.full((batch,), math.inf, dtype=torch.float64, device=device)
+    iterations = torch.zeros(batch, dtype=torch.int64, device=device)
+    improved_at = torch.zeros(batch, dtype=torch.int64, device=device)
+    promoted = torch.zeros(batch, dtype=torch.bool, device=device)
+
+    it = 0
+    while groups and it < settings.max_iter:
+        steps = min(settings.check_every, settings.max_iter - it)
+        it += steps
+        next_groups = []
+        adapt = settings.adapt_every > 0 and it // settings.adapt_every > (it - steps) // settings.adapt_every
+        for group in groups:
+            group.run(steps, settings.relaxation, settings.average_rate)
+            d, idx = group.data, group.index
+            for cand in (group.x, group.x_avg):
+                x_feas = d["x0"] + project_offsets(cand.to(torch.float64), d["zeta"], d["beta"])  # type: ignore[operator]
+                up = penalty(ops64.forward(x_feas), alpha)
+                better = up < upper[idx]
+                upper[idx[better]] = up[better]
+                best_x[:, :, idx[better]] = x_feas[:, :, better]
+            # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
+            for lam_and, lam_or in dual_estimates(ops64.adjoint, *group.multipliers(averaged=True)):
+                lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d["v"], d["zeta"], d["beta"], alpha)  # type: ignore[arg-type]
+                lower[idx] = torch.maximum(lower[idx], lb)
+            ub, excess = upper[idx], (upper[idx] - lower[idx]).clamp_min(0.0)
+            g = torch.where(excess <= floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
+            improved_at[idx] = torch.where(g < 0.95 * gap[idx], it, improved_at[idx])
+            gap[idx] = torch.minimum(gap[idx], g)
+            iterations[idx] = it
+            keep = g > settings.tol
+            stalled = keep & (it - improved_at[idx] >= settings.stall_iterations)
+            if group.dtype != torch.float64 and bool(stalled.any()):
+                promoted[idx[stalled]] = True
+                next_groups.append(group.select(stalled).promoted(it, ops64))
+                keep = keep & ~stalled
+            if adapt:
+                group.adapt_rho()
+            if bool(keep.all()):
+                next_groups.append(group)
+            elif bool(keep.any()):
+                next_groups.append(group.select(keep))
+        groups = next_groups
+    return Solution(best_x[0], best_x[1], upper, lower, gap, iterations, promoted)

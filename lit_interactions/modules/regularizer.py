@@ -1,0 +1,181 @@
+"""Interaction-removal regularisation (paper 2 App. D): penalise non-generalizable interactions while training.
+
+Every ``every_n_steps`` training steps (after ``warmup_steps``), a few samples of the training batch are masked on
+``n`` players, their rewards on all ``2^n`` masks are computed *with* gradients, the AND-OR decomposition
+``(gamma, noise)`` is solved on the detached rewards and held fixed, and the effects to remove are penalised:
+
+- ``remove="high_order"``: effects of order ``>= min_order`` (complex interactions, SPEC 6);
+- ``remove="non_generalizable"``: effects that a baseline DNN (trained on held-out data) does not share with the same
+  sign, i.e. ``G = 0`` (SPEC 5);
+- ``remove="both"``: the union.
+
+The penalty of a sample is the L1 strength of those effects divided by the (detached) L1 strength of all its effects,
+so it is the share of removable strength in ``[0, 1]`` and ``weight`` needs no tuning to the scale of the logits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from lit_interactions.interactions import and_or_transform, check_n_players, subset_orders
+from lit_interactions.interactions.generalization import generalizable_mask
+from lit_interactions.interactions.result import Interactions
+from lit_interactions.interactions.salience import salience_threshold
+from lit_interactions.interactions.solver import extract
+from lit_interactions.players import ImagePatchPlayers, Players, TextWordPlayers, compute_rewards, masked_rewards
+
+RemovalTarget = Literal["high_order", "non_generalizable", "both"]
+
+
+class InteractionRegularizer:
+    """Penalty on the interactions to remove, differentiable through the model.
+
+    Args:
+        weight: factor of the penalty added to the training loss.
+        remove: which effects to penalise: "high_order", "non_generalizable" (needs ``baseline``) or "both".
+        min_order: lowest penalised order for "high_order".
+        num_samples: samples of each training batch the penalty looks at.
+        n_players: players per sample (``2^n`` masked forwards with gradients per sample: keep it small).
+        grid: patches per side for image players.
+        layer: module name whose output holds image players (None: the input).
+        every_n_steps: apply the penalty on every n-th training step.
+        warmup_steps: no penalty before this many training steps.
+        noise_ratio: noise bound of the decomposition solve (SPEC 3).
+        salience_ratio: salience threshold ratio for the baseline comparison (SPEC 5).
+        seed: seed of the per-step choice of samples (and of text players).
+    """
+
+    def __init__(
+        self,
+        weight: float = 0.1,
+        remove: RemovalTarget = "high_order",
+        min_order: int = 3,
+        num_samples: int = 2,
+        n_players: int = 8,
+        grid: int = 5,
+        layer: str | None = None,
+        every_n_steps: int = 1,
+        warmup_steps: int = 0,
+        noise_ratio: float = 0.01,
+        salience_ratio: float = 0.02,
+        seed: int = 0,
+    ) -> None:
+        check_n_players(n_players)
+        if remove not in ("high_order", "non_generalizable", "both"):
+            raise ValueError(f"remove must be 'high_order', 'non_generalizable' or 'both', got {remove!r}")
+        if weight < 0 or num_samples < 1 or every_n_steps < 1 or warmup_steps < 0:
+            raise ValueError(
+                "need weight >= 0, num_samples >= 1, every_n_steps >= 1, warmup_steps >= 0; got "
+                f"weight={weight}, num_samples={num_samples}, every_n_steps={every_n_steps}, warmup_steps={warmup_steps}"
+            )
+        if not 1 <= min_order <= n_players:
+            raise ValueError(f"min_order must be in 1..n_players={n_players}, got {min_order}")
+        self.weight = weight
+        self.remove = remove
+        self.min_order = min_order
+        self.num_samples = num_samples
+        self.n_players = n_players
+        self.grid = grid
+        self.layer = layer
+        self.every_n_steps = every_n_steps
+        self.warmup_steps = warmup_steps
+        self.noise_ratio = noise_ratio
+        self.salience_ratio = salience_ratio
+        self.seed = seed
+        self.baseline: nn.Module | None = None
+
+    def attach_baseline(self, baseline: nn.Module) -> None:
+        """Set the baseline DNN that decides which interactions generalize (frozen, eval mode)."""
+        baseline.eval().requires_grad_(False)
+        self.baseline = baseline
+
+    def check(self) -> None:
+        """Raise before training if the configuration cannot work."""
+        if self.remove != "high_order" and self.baseline is None:
+            raise ValueError(
+                f"remove={self.remove!r} needs a baseline DNN: set the classifier's regularizer_baseline to the "
+                f"checkpoint of a model trained on the baseline split (train_subset=1)"
+            )
+
+    def active(self, step: int) -> bool:
+        """Whether the penalty applies at this global training step."""
+        return self.weight > 0 and step >= self.warmup_steps and (step - self.warmup_steps) % self.every_n_steps == 0
+
+    def players(self, task: str, tokenizer: Any = None) -> Players:
+        """The player type for a data task."""
+        if task == "text":
+            return TextWordPlayers(n_players=self.n_players, tokenizer=tokenizer, seed=self.seed)
+        return ImagePatchPlayers(n_players=self.n_players, grid=self.grid, layer=self.layer)
+
+    def penalty(
+        self, model: nn.Module, batch: dict[str, Tensor], players: Players, step: int
+    ) -> tuple[Tensor, dict[str, float]]:
+        """``(weighted penalty, log values)`` on ``num_samples`` samples of ``batch``; differentiable in ``model``."""
+        start = time.perf_counter()
+        sub = self._subbatch(batch, step)
+        _, selection = compute_rewards(model, sub, players)
+        rewards = masked_rewards(model, sub, players, selection)
+        solved = extract(rewards.detach().double(), noise_ratio=self.noise_ratio)
+        and_eff, or_eff = and_or_transform(
+            rewards, solved.gamma.to(rewards.dtype), solved.noise.to(rewards.dtype)
+        )
+        and_mask, or_mask = self._removal_masks(solved, sub, players, selection, rewards)
+        total = (and_eff.abs().sum(-1) + or_eff.abs().sum(-1)).detach().clamp_min(1e-12)
+        removable = _strength(and_eff, and_mask) + _strength(or_eff, or_mask)
+        share = (removable / total).mean()
+        logs = {
+            "regularizer/share": float(share.detach()),
+            "regularizer/seconds": time.perf_counter() - start,
+        }
+        return self.weight * share, logs
+
+    def _subbatch(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+        size = len(batch["ids"])
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        pick = torch.randperm(size, generator=generator)[: min(self.num_samples, size)]
+        pick = pick.to(batch["ids"].device)
+        return {key: value[pick] if torch.is_tensor(value) and len(value) == size else value for key, value in batch.items()}
+
+    def _removal_masks(
+        self,
+        solved: Interactions,
+        batch: dict[str, Tensor],
+        players: Players,
+        selection: Any,
+        rewards: Tensor,
+    ) -> tuple[Tensor, Tensor]:
+        n = solved.n_players
+        device = rewards.device
+        high = (subset_orders(n, device) >= self.min_order).to(rewards.dtype).expand_as(rewards)
+        if self.remove == "high_order":
+            return high, high
+        assert self.baseline is not None
+        base_rewards, _ = compute_rewards(self.baseline, batch, players, selection)
+        base = extract(base_rewards.double(), noise_ratio=self.noise_ratio)
+        tau_main = salience_threshold(solved.rewards, self.salience_ratio)
+        tau_base = salience_threshold(base.rewards, self.salience_ratio)
+        g_and, g_or = generalizable_mask(solved, base, tau_main, tau_base)
+        non_and = (~g_and).to(rewards.dtype).to(device)
+        non_or = (~g_or).to(rewards.dtype).to(device)
+        if self.remove == "non_generalizable":
+            return non_and, non_or
+        return torch.maximum(non_and, high), torch.maximum(non_or, high)
+
+
+def _strength(effects: Tensor, mask: Tensor, dead_zone: float = 1e-3) -> Tensor:
+    """``sum(mask * |effects|)`` whose gradient ignores effects the solve left at (numerically) zero.
+
+    At the sparse optimum most effects are zero up to the solver's tolerance; the subgradient of ``|x|`` at 0 is
+    taken as 0 there (instead of the sign of round-off), so only the interactions that exist are pushed down.
+    """
+    values = effects.detach()
+    alive = values.abs() > dead_zone * values.abs().amax(-1, keepdim=True)
+    return (effects * torch.sign(values) * alive * mask).sum(-1)
+
+
+PenaltyFn = Callable[[nn.Module, dict[str, Tensor], Players, int], tuple[Tensor, dict[str, float]]]

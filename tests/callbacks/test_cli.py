@@ -1,0 +1,88 @@
+"""The callback YAMLs through the lit-interactions CLI: composition, the quickstart's monitor, wandb offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lit_interactions.callbacks import (
+    BaselineGeneralizability,
+    ConfusingSamples,
+    HardSamples,
+    InteractionMonitor,
+)
+from lit_interactions.cli import cli_main
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = str(ROOT / "configs" / "quickstart.yaml")
+NAMES = ("interactions", "confusing_samples", "hard_samples", "baseline")
+YAMLS = {name: str(ROOT / "callbacks" / f"{name}.yaml") for name in NAMES}
+SMALL = [
+    "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false",
+    "--trainer.num_sanity_val_steps=0", "--data.init_args.batch_size=16", "--data.init_args.num_probe=8",
+]
+
+
+def callbacks_of(cli) -> dict[type, object]:
+    return {type(c): c for c in cli.trainer.callbacks}
+
+
+def test_callback_yamls_compose_with_repeated_config_flags(tmp_path: Path) -> None:
+    configs = [f for name in NAMES for f in ("--config", YAMLS[name])]
+    cli = cli_main(["--config", QUICKSTART, *configs, f"--run.root={tmp_path}", "--run.wandb_mode=disabled",
+                    "--confusing_samples.init_args.fraction=0.2"], run=False)
+    found = callbacks_of(cli)
+    monitor = found[InteractionMonitor]
+    # The YAML of the monitor comes after the quickstart's, so its values win.
+    assert (monitor.num_probe, monitor.options.n_players, monitor.options.grid) == (50, 10, 5)
+    assert found[ConfusingSamples].fraction == 0.2
+    assert found[HardSamples].num_hard == 30 and found[HardSamples].every_n_epochs is None
+    assert found[BaselineGeneralizability].checkpoint.startswith("REPLACE_WITH/")
+    for name, path in YAMLS.items():
+        assert list(yaml.safe_load(Path(path).read_text())) == [name]  # one top-level key per file: they compose
+
+
+def test_the_quickstart_attaches_a_small_monitor_by_default(tmp_path: Path) -> None:
+    cli = cli_main(["--config", QUICKSTART, f"--run.root={tmp_path}", "--run.wandb_mode=disabled"], run=False)
+    monitor = callbacks_of(cli)[InteractionMonitor]
+    assert (monitor.num_probe, monitor.options.n_players, monitor.every_n_epochs) == (8, 8, 1)
+    assert ConfusingSamples not in callbacks_of(cli)
+
+
+def test_the_baseline_placeholder_is_a_clear_error_before_training(tmp_path: Path) -> None:
+    args = ["fit", "--config", QUICKSTART, "--config", YAMLS["baseline"], f"--run.root={tmp_path}",
+            "--run.wandb_mode=disabled", "--interactions.init_args.n_players=3", *SMALL]
+    message = "no baseline checkpoint at 'REPLACE_WITH/.*--baseline.init_args.checkpoint"
+    with pytest.raises(FileNotFoundError, match=message):
+        cli_main(args)
+    metrics = list(tmp_path.glob("quickstart/*/metrics.csv"))
+    assert not metrics or "train/loss" not in metrics[0].read_text()
+
+
+@pytest.mark.slow
+def test_offline_wandb_run_carries_group_tags_tables_and_images(tmp_path: Path) -> None:
+    cli = cli_main([
+        "fit", "--config", QUICKSTART, "--config", YAMLS["confusing_samples"], f"--run.root={tmp_path}",
+        "--run.version=v0", "--run.group=study-a", "--run.tags=[alpha,beta]", "--trainer.max_epochs=1",
+        "--interactions.init_args.n_players=3", "--interactions.init_args.num_probe=4", *SMALL,
+    ])
+    wandb_logger = next(lg for lg in cli.trainer.loggers if type(lg).__name__ == "WandbLogger")
+    assert wandb_logger.experiment.group == "study-a"
+    assert set(wandb_logger.experiment.tags) == {"alpha", "beta"}
+    run_dir = tmp_path / "quickstart" / "v0"
+    [offline] = list((run_dir / "wandb").glob("offline-run-*"))
+    record = (offline / f"run-{offline.name.split('-', 3)[-1]}.wandb").read_bytes()
+    assert b"study-a" in record and b"alpha" in record and b"beta" in record
+    folder = offline / "files" / "media"
+    media = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert any(m.startswith("images/interactions/order_distribution") for m in media)
+    assert any(m.startswith("images/interactions/sample_") for m in media)
+    assert any(m.startswith("table/interactions/eta_per_sample") for m in media)
+    assert any(m.startswith("table/confusing_samples/eta") for m in media)
+    # The same figures as PNG files in the run directory, readable without wandb.
+    figures = {p.name for p in (run_dir / "interactions" / "figures").iterdir()}
+    assert {"order_distribution.png", "eta_histogram_epoch_0001.png"} <= figures
+    assert json.loads((run_dir / "interactions" / "history.json").read_text())["epochs"] == [0, 1]

@@ -1,0 +1,54 @@
+"""Every experiment recipe config (configs/experiments/) parses and follows its protocol (docs/experiments.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lit_interactions.cli import cli_main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = sorted((ROOT / "configs" / "experiments").glob("*.yaml"))
+
+
+def resolved(path: Path, capsys: pytest.CaptureFixture[str], *overrides: str) -> dict:
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", "--config", str(path), *overrides, "--print_config"])
+    assert exit_info.value.code in (0, None)
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+def test_there_are_recipes_and_the_docs_name_every_one() -> None:
+    docs = (ROOT / "docs" / "experiments.md").read_text()
+    assert len(EXPERIMENTS) >= 19
+    assert [p.name for p in EXPERIMENTS if p.name not in docs] == []
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_every_experiment_config_parses(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = resolved(path, capsys)
+    init = config["model"]["init_args"]
+    data = config["data"]["init_args"]
+    assert config["run"]["name"] == path.stem
+    assert data["num_probe"] == 200  # confusing samples are identified on the same 200 probe samples
+    if path.name.startswith("lowlayer_") and "donor" not in path.name:
+        low = 2 if init["model"] in ("bert_tiny", "minilm_l6") else 9  # BERT: embeddings + block 1; ResNet: 9 layers
+        assert init["transplant"]["num_layers"] == low
+        donor = init["transplant"]["checkpoint"]
+        assert donor.endswith("/a/checkpoints/last.ckpt") and f"{path.stem.split('_')[1]}_donor" in donor
+        assert data["train_subset"] == 0
+    else:
+        assert init["transplant"] is None
+    if path.name.startswith("baseline_"):
+        assert data["train_subset"] == 1
+
+
+def test_the_sweep_flags_override_the_transplant(capsys: pytest.CaptureFixture[str]) -> None:
+    path = ROOT / "configs" / "experiments" / "lowlayer_mnist3_resnet56_small.yaml"
+    config = resolved(path, capsys, "--model.init_args.transplant.num_layers=13", "--data.init_args.train_subset=1")
+    assert config["model"]["init_args"]["transplant"] == {
+        "checkpoint": "runs/lowlayer_mnist3_donor_small/a/checkpoints/last.ckpt", "num_layers": 13, "freeze": False,
+    }
+    assert config["data"]["init_args"]["train_subset"] == 1
