@@ -20,6 +20,8 @@ SMALL = [
     "--trainer.limit_val_batches=2",
     "--trainer.enable_progress_bar=false",
     "--trainer.log_every_n_steps=1",
+    "--interactions.init_args.num_probe=2",  # the quickstart's interaction monitor, kept tiny
+    "--interactions.init_args.n_players=3",
 ]
 
 
@@ -38,7 +40,10 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["model"]["init_args"]["model"] == "resnet20"
     assert saved["trainer"]["max_epochs"] == 1
-    # wandb offline run files written, no account or network needed.
+    # wandb offline run files written, no account or network needed (finish() flushes wandb's writer process).
+    import wandb
+
+    wandb.finish()
     offline = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
     assert offline and offline[0].stat().st_size > 0
 

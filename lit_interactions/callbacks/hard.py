@@ -32,12 +32,12 @@ from lit_interactions.analysis import set_overlap
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.monitor import InteractionMonitor, find_monitor
 from lit_interactions.callbacks.pictures import loss_eta_figure
-from lit_interactions.callbacks.probe import ids_with_enough_words
+from lit_interactions.callbacks.probe import data_task, ids_with_enough_words
 from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers, write_figure, write_json
 from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.modules.classifier import classifier_network
-from lit_interactions.players import PlayerSelection, TextWordPlayers
+from lit_interactions.players import PlayerSelection
 
 PREFIX = "hard_samples"
 WHO = "HardSamples"
@@ -85,9 +85,11 @@ class HardSamples(Callback):
                 f"{WHO} needs the module's per-sample training losses (pl_module.sample_losses, as the classifiers "
                 f"of lit_interactions.modules record them); {type(pl_module).__name__} has none"
             )
-        train_ids = np.asarray(trainer.datamodule.train_ids)
-        if isinstance(self.monitor.players, TextWordPlayers):
-            train_ids = ids_with_enough_words(trainer.datamodule, train_ids, self.monitor.players)
+        dm = trainer.datamodule
+        train_ids = np.asarray(dm.train_ids)
+        if data_task(dm, WHO) == "text":  # the monitor's own setup may come later: build its players here
+            players = self.monitor.options.build("text", dm.tokenizer)
+            train_ids = ids_with_enough_words(dm, train_ids, players)
             self.candidates = train_ids
         if len(train_ids) < self.num_hard + self.num_easy:
             raise ValueError(

@@ -269,6 +269,9 @@ def solve(problem: Problem, settings: Settings) -> Solution:
     ops = ops64 if settings.compute_dtype == torch.float64 else _Operators(n, settings.compute_dtype, device)
 
     x0 = torch.stack((0.5 * v, 0.5 * v))
+    if batch == 0:
+        empty = torch.zeros(0, dtype=torch.float64, device=device)
+        return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool())
     y0 = ops64.forward(x0)
     # Scale-free penalty parameter: rho * (mean |Moebius effect| of the rewards) = rho_scale.
     typical = y0[0, ..., 1:].abs().mean(dim=(0, 2)) * 2.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -55,7 +55,7 @@ def extract(
         tol: certified relative duality gap at which a sample stops; the objective is within ``tol`` of optimal.
         max_iter: iteration limit (default 20,000 for ``n <= 12``, 100,000 above: iterations grow with ``n``);
             samples still above ``tol`` then are returned with a warning.
-        check_every: iterations between two certificates (each costs about two iterations).
+        check_every: iterations between two certificates (each costs a few iterations).
         compute_dtype: dtype of the iterations; ``"auto"`` is float32 for ``n <= 12`` (about twice as fast,
             and a sample whose gap stalls continues in float64) and float64 above. Certificates are always
             float64 and the result has the dtype of ``rewards``.
@@ -74,18 +74,9 @@ def extract(
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
     zeta = noise_ratio * (v[..., -1] - v[..., 0]).abs()
     settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale, 0)
-    with torch.no_grad(), _threads(num_threads):
-        sol = solve(Problem(v, zeta, None, 0.0), settings)
-        gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
-        noise = (v - sol.s - sol.t).reshape(rewards.shape)
-        gamma, noise = _finalise(rewards, gamma, noise, noise_ratio, None)
-    result = Interactions.from_decomposition(rewards, gamma, noise)
-    with torch.no_grad():
-        exact = Interactions.from_decomposition(v.reshape(rewards.shape), gamma.double(), noise.double())
-        objective = exact.objective().reshape(-1)
-    return _annotate(
-        result, sol.lower, objective, v, sol.iterations, sol.promoted, leading, settings,
-        {"problem": "sparsest", "noise_ratio": noise_ratio},
+    return _solve(
+        rewards, Problem(v, zeta, None, 0.0), settings, num_threads, noise_ratio, None, Interactions.objective,
+        leading, {"problem": "sparsest", "noise_ratio": noise_ratio},
     )
 
 
@@ -135,19 +126,11 @@ def extract_joint(
     v = rewards.detach().to(torch.float64).reshape(n_models, -1, rewards.shape[-1])
     span = (v[..., -1] - v[..., 0]).abs()
     settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale, 500)
-    with torch.no_grad(), _threads(num_threads):
-        sol = solve(Problem(v, noise_ratio * span, shared_bound * span, alpha), settings)
-        gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
-        noise = (v - sol.s - sol.t).reshape(rewards.shape)
-        gamma, noise = _finalise(rewards, gamma, noise, noise_ratio, shared_bound)
-    result = Interactions.from_decomposition(rewards, gamma, noise)
-    with torch.no_grad():
-        exact = Interactions.from_decomposition(v.reshape(rewards.shape), gamma.double(), noise.double())
-        objective = joint_objective(exact, alpha).reshape(-1)
-    return _annotate(
-        result, sol.lower, objective, v, sol.iterations, sol.promoted, leading, settings,
-        {"problem": "joint", "noise_ratio": noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
-         "n_models": n_models},
+    info = {"problem": "joint", "noise_ratio": noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
+            "n_models": n_models}
+    return _solve(
+        rewards, Problem(v, noise_ratio * span, shared_bound * span, alpha), settings, num_threads, noise_ratio,
+        shared_bound, lambda result: joint_objective(result, alpha), leading, info,
     )
 
 
@@ -162,6 +145,26 @@ def joint_objective(interactions: Interactions, alpha: float) -> Tensor:
     effects = torch.stack((interactions.and_effects, interactions.or_effects))
     flat = effects.reshape(2, effects.shape[1], -1, effects.shape[-1])
     return penalty(flat, alpha).reshape(interactions.batch_shape[1:])
+
+
+def _solve(
+    rewards: Tensor, problem: Problem, settings: Settings, num_threads: int | None, noise_ratio: float,
+    shared_bound: float | None, objective: Callable[[Interactions], Tensor], leading: torch.Size,
+    info: dict[str, Any],
+) -> Interactions:
+    """Solve, build the result in the rewards' dtype and record its certificate."""
+    v = problem.rewards
+    with torch.no_grad(), _threads(num_threads):
+        sol = solve(problem, settings)
+        gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
+        noise = (v - sol.s - sol.t).reshape(rewards.shape)
+        gamma, noise = _finalise(rewards, gamma, noise, noise_ratio, shared_bound)
+    result = Interactions.from_decomposition(rewards, gamma, noise)
+    with torch.no_grad():
+        # The certificate is that of the returned decomposition, evaluated in float64.
+        exact = Interactions.from_decomposition(v.reshape(rewards.shape), gamma.double(), noise.double())
+        value = objective(exact).reshape(-1)
+    return _annotate(result, sol.lower, value, v, sol.iterations, sol.promoted, leading, settings, info)
 
 
 @contextmanager

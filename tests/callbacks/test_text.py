@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 
-from lit_interactions.callbacks import InteractionMonitor
+from lit_interactions.callbacks import HardSamples, InteractionMonitor
 from lit_interactions.data import SST2DataModule
 from lit_interactions.interactions import Interactions
 from lit_interactions.modules import TextClassifier
@@ -53,7 +53,8 @@ def test_word_players_on_probe_sentences_with_enough_words(tmp_path: Path) -> No
     usable = eligible_probe_ids(dm, 4)
     assert 3 <= len(usable) < len(dm.probe_ids)  # some probe sentences are too short and are skipped
     monitor = InteractionMonitor(num_probe=3, n_players=4, figure_samples=1)
-    trainer(tmp_path, [monitor], max_epochs=1).fit(bert(), dm)
+    hard = HardSamples(num_hard=2, num_easy=2, figures=False)
+    trainer(tmp_path, [hard, monitor], max_epochs=1).fit(bert(), dm)
     out = tmp_path / "run" / "v0" / "interactions"
 
     result = Interactions.load(out / "epoch_0001.safetensors")
@@ -66,6 +67,11 @@ def test_word_players_on_probe_sentences_with_enough_words(tmp_path: Path) -> No
     assert json.loads((out / "history.json").read_text())["epochs"] == [0, 1]
     assert (out / "figures" / f"sample_{usable[0]}_epoch_0001.png").is_file()
     assert result.settings["player_kind"] == "text_word" and result.settings["players"]["baseline"] == "mean"
+
+    # Hard and easy training sentences are drawn among those with enough words for the players.
+    analysed = hard.records[1]["hard_ids"] + hard.records[1]["easy_ids"]
+    short = [int(i) for i in dm.train_ids if sum(is_eligible_word(w) for w in dm.words(int(i))) < 4]
+    assert short and not set(analysed) & set(short)
 
 
 def test_too_few_probe_sentences_with_enough_words_fail_before_training(tmp_path: Path) -> None:

@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from lit_interactions.interactions._kron import KronTransform, chunk_sizes
+from lit_interactions.interactions._prox import project_shared
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract
+from lit_interactions.interactions.subsets import complement, mobius, superset_mobius, superset_sum, zeta
 from tests.interactions import solver_games as games
 from tests.interactions.lp_oracle import solve_lp
 
@@ -178,6 +181,11 @@ def test_settings_extras_and_constant_rewards() -> None:
     assert result.extra["duality_gap"][1].item() == 0.0
 
 
+def test_empty_batch() -> None:
+    result = extract(torch.zeros(0, 16))
+    assert result.and_effects.shape == (0, 16) and result.settings["converged"] is True
+
+
 def test_unconverged_samples_warn() -> None:
     rewards = games.random_rewards(7, 2, seed=4)
     with pytest.warns(RuntimeWarning, match="did not reach"):
@@ -216,3 +224,30 @@ def test_runs_on_gpu() -> None:
     result = extract(rewards.cuda())
     assert result.and_effects.is_cuda
     _check_optimal(result.to("cpu"), rewards)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 7, 11])
+def test_kron_transforms_match_the_butterflies(n: int) -> None:
+    m = torch.tensor([[1.0, 0.0], [-1.0, 1.0]], dtype=torch.float64)
+    j = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    transform = KronTransform(torch.stack((m, m.T, torch.linalg.inv(m), torch.linalg.inv(m.T), m @ j)), n)
+    x = torch.randn(5, 3, 2**n, dtype=torch.float64)
+    out = transform(x)
+    expected = (mobius(x[0]), superset_mobius(x[1]), zeta(x[2]), superset_sum(x[3]), mobius(complement(x[4])))
+    for got, want in zip(out, expected):
+        assert torch.allclose(got, want, atol=1e-10 * (1 + want.abs().max()))
+    assert sum(chunk_sizes(n)) == n and max(chunk_sizes(n)) <= max(1, math.ceil(n / 2))
+
+
+def test_shared_projection_is_the_nearest_feasible_point() -> None:
+    gen = torch.Generator().manual_seed(0)
+    for k in (2, 3, 4):
+        d = torch.randn(k, 50, generator=gen, dtype=torch.float64)
+        bound = 0.3 * torch.rand(k, 1, generator=gen, dtype=torch.float64)
+        p = project_shared(d, bound)
+        assert bool(((p - bound).amax(0) <= (p + bound).amin(0) + 1e-12).all())  # feasible
+        # Optimality: no feasible point on a grid of shared values g is closer.
+        grid = torch.linspace(-4, 4, 4001, dtype=torch.float64).view(-1, 1, 1)
+        nearest = torch.minimum(torch.maximum(d, grid - bound), grid + bound)
+        best = (nearest - d).square().sum(1).amin(0)
+        assert bool(((p - d).square().sum(0) <= best + 1e-5).all())
