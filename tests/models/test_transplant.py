@@ -249,7 +249,7 @@ def test_cli_fit_with_a_frozen_transplant_from_a_quickstart_donor(tmp_path: Path
 
     small = ["--config", str(ROOT / "configs" / "quickstart.yaml"), "--trainer.max_epochs=1", "--trainer.limit_train_batches=3",
              "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false", "--run.wandb_mode=disabled",
-             f"--run.root={tmp_path}"]
+             f"--run.root={tmp_path}", "--interactions=null"]
     cli_main(["fit", *small, "--run.name=donor", "--run.version=a", "--seed_everything=1"])
     donor_ckpt = tmp_path / "donor" / "a" / "checkpoints" / "last.ckpt"
     cli_main(["fit", *small, "--run.name=target", "--run.version=b", f"--model.init_args.transplant.checkpoint={donor_ckpt}",
