@@ -17,9 +17,8 @@ Every ``check_every`` iterations, in float64: a point of ``C`` gives an upper bo
 multipliers repaired into a feasible point of the Fenchel dual give a lower bound (``_certificate.py``). Upper
 bounds are taken at the last iterate and at a running average of iterates, lower bounds at the average (which
 certifies far earlier than the last iterate). A sample stops when ``(upper - lower) / upper <= tol`` and leaves
-the batch, so its result does not depend on the others. The penalty parameter of the joint problem is
-rebalanced every ``adapt_every`` iterations (PDLP's primal weight); float32 iterations move to float64 when
-they stall.
+the batch, so its result does not depend on the others. The penalty parameter is rebalanced every
+``adapt_every`` iterations (PDLP's primal weight); float32 iterations move to float64 when they stall.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def extract(
             and a sample whose gap stalls continues in float64) and float64 above. Certificates are always
             float64 and the result has the dtype of ``rewards``.
         relaxation: Douglas-Rachford over-relaxation in ``(0, 2)``.
-        rho_scale: ADMM penalty parameter relative to ``1 / mean |Moebius(rewards)|`` (scale-free).
+        rho_scale: initial ADMM penalty parameter relative to ``1 / mean |Moebius(rewards)|`` (scale-free);
+            it is rebalanced per sample every 500 iterations.
         num_threads: CPU threads for the solve (restored afterwards); ``None`` keeps torch's setting. The
             iterations are thousands of small tensor operations: with more threads than free cores (a shared
             machine) each one waits on the scheduler and the solve can become 40x slower, so 1 is the default.
@@ -73,7 +74,7 @@ def extract(
     _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
     zeta = noise_ratio * (v[..., -1] - v[..., 0]).abs()
-    settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale, 0)
+    settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
     return _solve(
         rewards, Problem(v, zeta, None, 0.0), settings, num_threads, noise_ratio, None, Interactions.objective,
         leading, {"problem": "sparsest", "noise_ratio": noise_ratio},
@@ -125,7 +126,7 @@ def extract_joint(
     n_models = rewards.shape[0]
     v = rewards.detach().to(torch.float64).reshape(n_models, -1, rewards.shape[-1])
     span = (v[..., -1] - v[..., 0]).abs()
-    settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale, 500)
+    settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
     info = {"problem": "joint", "noise_ratio": noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
             "n_models": n_models}
     return _solve(
@@ -219,7 +220,7 @@ def _check_common(
 
 def _settings(
     size: int, tol: float, max_iter: int | None, check_every: int, compute_dtype: ComputeDtype, relaxation: float,
-    rho_scale: float, adapt_every: int,
+    rho_scale: float,
 ) -> Settings:
     n = n_players_from_length(size)
     choices = {"float32": torch.float32, "float64": torch.float64}
@@ -233,7 +234,7 @@ def _settings(
         # Stop slightly inside tol: casting the decomposition to the rewards' dtype moves the objective a little.
         tol=_STOP_FRACTION * float(tol), max_iter=int(max_iter or (20_000 if n <= 12 else 100_000)), check_every=int(check_every), relaxation=float(relaxation),
         rho_scale=float(rho_scale), average_rate=0.005, compute_dtype=dtype, stall_iterations=1500,
-        adapt_every=adapt_every,
+        adapt_every=500,
     )
 
 

@@ -64,6 +64,17 @@ def test_identical_models_cost_one_plus_alpha_times_single() -> None:
     np.testing.assert_allclose(joint, (1 + ALPHA) * single, rtol=3 * TOL)
 
 
+def test_planted_game_effects_are_recovered_by_both_models() -> None:
+    # Samples 0 and 3 of this planted game have a unique single-model optimum (see test_solver.py); two
+    # identical models then have a unique joint optimum, the planted effects for both.
+    rewards, and_true, or_true = games.planted_rewards(6, 4, n_effects=5, noise=0.0, seed=3)
+    pair = torch.stack((rewards[[0, 3]], rewards[[0, 3]]))
+    result = extract_joint(pair, noise_ratio=0.0)
+    for k in range(2):
+        assert torch.allclose(result.and_effects[k], and_true[[0, 3]], atol=1e-2)
+        assert torch.allclose(result.or_effects[k], or_true[[0, 3]], atol=1e-2)
+
+
 def test_alpha_one_with_loose_sharing_decouples_models() -> None:
     rewards = _pair(5, 2, seed=2)
     joint = joint_objective(extract_joint(rewards, alpha=1.0, shared_bound=1e3), 1.0).numpy()
