@@ -50,7 +50,7 @@ def save_lightning_style(module: L.LightningModule, path: Path) -> str:
     return str(path)
 
 
-def loader(n: int = 12, seed: int = 0) -> DataLoader:
+def loader(n: int = 8, seed: int = 0) -> DataLoader:
     g = torch.Generator().manual_seed(seed)
     items = [{"inputs": torch.rand(1, 12, 12, generator=g), "labels": i % 2, "ids": i} for i in range(n)]
     return DataLoader(items, batch_size=4)
@@ -165,7 +165,7 @@ def test_frozen_layers_and_their_batch_norm_statistics_stay_fixed_while_the_rest
             modes.append((net.get_submodule("layer1.0.bn2").training, net.get_submodule("layer1.1.bn1").training))
 
     trainer(2, [Probe()]).fit(module, loader(), loader(4, seed=1))  # validation in between switches modes
-    assert len(modes) == 6 and set(modes) == {(False, True)}  # layer 2's norm frozen, layer 3's trains
+    assert len(modes) == 4 and set(modes) == {(False, True)}  # layer 2's norm frozen, layer 3's trains
     for i in range(3):
         assert same(layer_state(module.model, i), before[i]), i
         assert not any(p.requires_grad for p in module.model.get_submodule(parameter_layers(module.model)[i].name).parameters())
