@@ -172,7 +172,7 @@ def main() -> None:
     # (samples for ours, samples for the lab, samples for the LP) per n and number of models.
     plan = {
         (8, 1): (32, 32, 32), (8, 2): (32, 16, 8), (10, 1): (32, 16, 4), (10, 2): (32, 8, 0),
-        (12, 1): (8, 2, 0), (12, 2): (8, 2, 0),
+        (12, 1): (8, 1, 0), (12, 2): (8, 1, 0),
     }
     if args.quick:
         plan = {key: (min(a, 8), min(b, 4), min(c, 2 if key[0] <= 8 else 0)) for key, (a, b, c) in plan.items()}
@@ -216,7 +216,8 @@ def lr_sensitivity(iterations: int, samples: int) -> None:
         gamma, noise = lab_extract(rewards[0], noise_ratio=NOISE_RATIO, lr=lr, iterations=iterations)
         excess = _objective(rewards, gamma.unsqueeze(0), noise.unsqueeze(0)) / opt - 1
         cells.append(f"lr {lr:g}: {np.mean(excess):+.1%}")
-    print(f"lab learning-rate sensitivity (n = 8, CNN, {samples} samples, mean excess over the optimum): " + ", ".join(cells))
+    print(f"lab learning-rate sensitivity (n = 8, CNN, {samples} samples, mean excess over the optimum):")
+    print("  " + ", ".join(cells))
 
 
 if __name__ == "__main__":

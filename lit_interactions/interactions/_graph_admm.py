@@ -8,23 +8,25 @@ Problem (SPEC 3 is the case K = 1, SPEC 4 the case K >= 2), per sample, for mode
 
 where ``s_k = u_and`` and ``t_k = u_or`` of SPEC 2 (so ``a = I_and`` and ``o = -I_or`` on nonempty subsets) and
 ``P(z) = (1 - alpha) max_k |z_k| + alpha sum_k |z_k|`` (``P = |.|`` for K = 1). In graph form the variable
-``x = (s, t)`` carries the constraint set ``C`` (a per-subset projection), ``y = A x`` carries the penalty (a
-per-subset prox) and the graph ``{y = A x}`` is projected onto exactly: ``A^T A`` is a Kronecker product, so
-``(I + A^T A)^-1`` is diagonal in a Kronecker eigenbasis (eigenvalues ``phi^(2n - 4|S|)``) and costs four fast
-transforms. Every iteration is elementwise work plus those transforms, batched over samples and models.
+``x = (s, t)`` carries the constraint set ``C`` (a per-subset projection, ``_prox.py``), ``y = A x`` carries the
+penalty (a per-subset prox) and the graph ``{y = A x}`` is projected onto exactly: ``A^T A`` is a Kronecker
+product, so ``(I + A^T A)^-1`` is diagonal in a Kronecker eigenbasis (eigenvalues ``1 + phi^(2n - 4|S|)``) and
+costs four fast transforms (``_kron.py``). An iteration is those transforms plus elementwise work, batched over
+samples and models.
 
-Every ``check_every`` iterations, in float64: a point of ``C`` gives an upper bound (its objective), and
-multipliers repaired into a feasible point of the Fenchel dual give a lower bound (``_certificate.py``). Upper
-bounds are taken at the last iterate and at a running average of iterates, lower bounds at the average (which
+Every ``check_every`` iterations, in float64 (``_certificate.py``): a point of ``C`` gives an upper bound (its
+objective) and multipliers repaired into a feasible point of the Fenchel dual give a lower bound. Upper bounds
+are taken at the last iterate and at a running average of iterates, lower bounds at the average (which
 certifies far earlier than the last iterate). A sample stops when ``(upper - lower) / upper <= tol`` and leaves
-the batch, so its result does not depend on the others. The penalty parameter is rebalanced every
-``adapt_every`` iterations (PDLP's primal weight); float32 iterations move to float64 when they stall.
+the batch, so its result does not depend on the others. Per sample, the penalty parameter is rebalanced every
+``adapt_every`` iterations (PDLP's primal weight); float32 iterations are re-based on their current iterate
+every ``rebase_every`` iterations and move to float64 if they still stall.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
@@ -35,7 +37,6 @@ from lit_interactions.interactions._prox import project_offsets
 from lit_interactions.interactions.subsets import subset_orders
 
 _TINY = 1e-300
-_SAMPLE_DIM = {"rho": 0, "v": 1, "zeta": 1, "beta": 1, "x0": 2, "y0": 2}  # where the samples are in each tensor
 
 
 @dataclass
@@ -57,10 +58,11 @@ class Settings:
     check_every: int
     relaxation: float
     rho_scale: float
-    average_rate: float
+    average_rate: float  # rate of the exponential moving averages used for the bounds
     compute_dtype: torch.dtype
-    stall_iterations: int
+    stall_iterations: int  # a float32 sample whose gap does not improve by 5% for this long moves to float64
     adapt_every: int  # iterations between two rho adaptations (0: never)
+    rebase_every: int  # iterations between two moves of the base point of float32 iterations
 
 
 @dataclass
@@ -74,6 +76,35 @@ class Solution:
     gap: Tensor
     iterations: Tensor
     promoted: Tensor
+
+
+@dataclass
+class _Data:
+    """Per-sample data in float64; the state is stored as offsets from the base point ``(x0, y0 = A x0)``.
+
+    With ``x0 = (s0, t0)``, the constraint set on the offsets is ``lo <= ds + dt <= hi`` and ``gamma0 + (ds -
+    dt) / 2`` shared within ``beta``.
+    """
+
+    v: Tensor  # [K, B, N]
+    zeta: Tensor  # [K, B, 1]
+    beta: Tensor | None  # [K, B, 1]
+    rho: Tensor  # [B]
+    x0: Tensor  # [2, K, B, N]
+    y0: Tensor  # [2, K, B, N]
+    lo: Tensor  # [K, B, N]
+    hi: Tensor  # [K, B, N]
+    gamma0: Tensor  # [K, B, N]
+
+    def select(self, keep: Tensor) -> _Data:
+        """The data of the samples at indices ``keep``."""
+        def pick(name: str, value: Tensor | None) -> Tensor | None:
+            if value is None:
+                return None
+            dim = 0 if name == "rho" else (2 if name in ("x0", "y0") else 1)
+            return value.index_select(dim, keep)
+
+        return _Data(**{f.name: pick(f.name, getattr(self, f.name)) for f in fields(self)})
 
 
 class _Operators:
@@ -104,77 +135,26 @@ class _Operators:
 
 
 class _Group:
-    """Active samples iterated in one dtype: DR state, running averages and per-sample data.
-
-    Everything is stored relative to the start ``u0 = (x0, A x0)``, ``x0 = (v / 2, v / 2)`` (gamma = 0, delta =
-    0), which lies on the graph: the constraint set becomes ``|ds + dt| <= zeta`` and ``|(ds - dt) / 2 - g| <=
-    beta``, free of the rewards' offset, so float32 iterations keep their precision when ``|v| >> zeta``.
-    """
+    """Active samples iterated in one dtype: DR state (offsets from the base point), averages and data."""
 
     def __init__(
-        self, index: Tensor, u: Tensor, averages: tuple[Tensor, Tensor, Tensor], data: dict[str, Tensor | None],
-        ops: _Operators, dtype: torch.dtype, start: int,
+        self, index: Tensor, u: Tensor, averages: tuple[Tensor, Tensor, Tensor], data: _Data, alpha: float,
+        ops: _Operators, start: int,
     ) -> None:
-        self.index, self.dtype, self.ops, self.start = index, dtype, ops, start
-        self.u = u.to(dtype).clone()
+        self.index, self.ops, self.start, self.alpha = index, ops, start, alpha
+        self.dtype = ops.graph_diag.dtype
+        self.u = u.to(self.dtype).clone()
         # Running averages of the primal point x, the reflection on the x side and the clipped part on the y side.
-        self.x_avg, self.refl_avg, self.clip_avg = (a.to(dtype).clone() for a in averages)
+        self.x_avg, self.refl_avg, self.clip_avg = (a.to(self.dtype).clone() for a in averages)
         self.x, self.refl, self.clip = self.x_avg, self.refl_avg, self.clip_avg  # the last ones
-        self.data = data  # float64: v, x0, y0, zeta, beta, rho (sample dimension: _SAMPLE_DIM)
-        self.zeta = data["zeta"].to(dtype)  # type: ignore[union-attr]
-        self.beta = None if data["beta"] is None else data["beta"].to(dtype)
-        self.y0 = data["y0"].to(dtype)  # type: ignore[union-attr]
-        self.alpha = float(data["alpha"])  # type: ignore[arg-type]
+        self.data = data
+        self.beta = None if data.beta is None else data.beta.to(self.dtype)
         self.bound_sum = None if self.beta is None else self.beta.sum(dim=0)
         self.snapshot: tuple[Tensor, Tensor] | None = None  # (x, multipliers) at the last rho adaptation
-        self._set_rho(data["rho"])  # type: ignore[arg-type]
+        self._cast_base()
+        self._set_rho(data.rho)
 
-    def _set_rho(self, rho: Tensor) -> None:
-        """Set the penalty parameter (float64 ``[B]``) and the prox thresholds derived from it.
-
-        Thresholds are 0 on the empty set (left free) and otherwise 1 / rho for K = 1, else alpha / rho (sum
-        part) and (1 - alpha) / rho (max part).
-        """
-        self.data["rho"] = rho
-        self.rho = rho.to(self.dtype)
-        thr = (1.0 / self.rho).view(-1, 1).expand(-1, self.u.shape[-1]).clone()
-        thr[:, 0] = 0.0
-        thr = thr.view(1, 1, *thr.shape)
-        self.sum_thr = thr if self.u.shape[1] == 1 else self.alpha * thr
-        self.neg_sum_thr = -self.sum_thr
-        self.max_thr = (1.0 - self.alpha) * thr
-
-    def adapt_rho(self) -> None:
-        """Rebalance rho towards (distance moved by the multipliers) / (distance moved by x) since the last call.
-
-        The primal-weight update of PDLP (Applegate et al., 2021), geometric mean of the old value and the
-        target, at most a factor 2 per call. The DR state is rescaled so that the current primal point and
-        multipliers are kept: ``u' = z + (rho / rho') (u - z)``, ``z = project_graph(u)``.
-        """
-        nu, mu = self.multipliers(False)
-        x, dual = self.x.clone(), torch.cat((nu, mu), dim=0)
-        if self.snapshot is not None:
-            dx = (x - self.snapshot[0]).square().sum(dim=(0, 1, 3)).sqrt().double()
-            dd = (dual - self.snapshot[1]).square().sum(dim=(0, 1, 3)).sqrt().double()
-            rho = self.data["rho"]
-            ok = (dx > 0) & (dd > 0) & torch.isfinite(dd / dx)
-            target = torch.where(ok, dd / dx.clamp_min(_TINY), rho)  # type: ignore[arg-type]
-            factor = torch.where(ok, (target / rho).sqrt().clamp(0.5, 2.0), torch.ones_like(rho))  # type: ignore[operator]
-            ratio = (1.0 / factor).to(self.dtype).view(1, 1, -1, 1)
-            z = self.ops.project_graph(self.u)
-            self.u = z.add_(self.u.sub(z).mul_(ratio))
-            self.refl_avg = self.x_avg + ratio * (self.refl_avg - self.x_avg)
-            self.refl = self.x + ratio * (self.refl - self.x)
-            self.clip_avg, self.clip = self.clip_avg * ratio, self.clip * ratio
-            self._set_rho(rho * factor)  # type: ignore[operator]
-        self.snapshot = (x, dual)
-
-    def multipliers(self, averaged: bool) -> tuple[Tensor, Tensor]:
-        """``(nu, mu)``: multipliers of the constraint set (x side) and of ``y = A x`` (y side)."""
-        refl, x, clip = (self.refl_avg, self.x_avg, self.clip_avg) if averaged else (self.refl, self.x, self.clip)
-        rho = self.rho.view(1, 1, -1, 1)
-        return rho * (refl - x), rho * clip
-
+    # ------------------------------------------------------------------------------------------- iteration
     def run(self, steps: int, relaxation: float, average_rate: float) -> None:
         """``steps`` relaxed Douglas-Rachford iterations (in place), updating the running averages.
 
@@ -201,20 +181,20 @@ class _Group:
         self.x, self.refl, self.clip = p[:2], refl[:2], clip
 
     def _project_constraints(self, z: Tensor, out: Tensor) -> None:
-        """``out = z`` projected onto ``|s + t| <= zeta``, ``(s - t) / 2`` shared (offsets from ``x0``)."""
+        """``out = z`` projected onto ``C - x0`` (see :func:`project_offsets`)."""
         if self.beta is not None and z.shape[1] == 2:
             # Closed form for two models: clip s + t, then move the two models' (s - t) / 2 towards each
             # other by half their distance beyond bound_0 + bound_1.
             w = z[0] + z[1]
-            torch.add(z, torch.clamp(w, min=-self.zeta, max=self.zeta).sub_(w).mul_(0.5), out=out)
-            diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5)
+            torch.add(z, torch.clamp(w, min=self.lo, max=self.hi).sub_(w).mul_(0.5), out=out)
+            diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5).add_(self.gamma_diff)
             shift = diff.sub_(torch.clamp(diff, min=-self.bound_sum, max=self.bound_sum)).mul_(0.5)
             out[0, 0].sub_(shift)
             out[1, 0].add_(shift)
             out[0, 1].add_(shift)
             out[1, 1].sub_(shift)
             return
-        project_offsets(z, self.zeta, self.beta, out)
+        project_offsets(z, self.lo, self.hi, self.gamma0, self.beta, out)
 
     def _clipped(self, z: Tensor) -> Tensor:
         """``y - prox(y)`` at ``y = y0 + z`` for the penalty scaled by ``1 / rho`` (0 on the empty set)."""
@@ -235,100 +215,188 @@ class _Group:
         theta = theta.clamp_min_(0.0)
         return y.sub_(torch.clamp(a, min=-theta, max=theta))
 
-    def select(self, mask: Tensor) -> _Group:
-        """The sub-group of the samples where ``mask`` is true (same dtype)."""
-        keep = mask.nonzero().flatten()
-        data = {k: (v.index_select(_SAMPLE_DIM[k], keep) if isinstance(v, Tensor) else v) for k, v in self.data.items()}
-        averages = (self.x_avg[:, :, mask], self.refl_avg[:, :, mask], self.clip_avg[:, :, mask])
-        group = _Group(self.index[mask], self.u[:, :, mask], averages, data, self.ops, self.dtype, self.start)
-        group.x, group.refl, group.clip = self.x[:, :, mask], self.refl[:, :, mask], self.clip[:, :, mask]
+    def multipliers(self, averaged: bool) -> tuple[Tensor, Tensor]:
+        """``(nu, mu)``: multipliers of the constraint set (x side) and of ``y = A x`` (y side)."""
+        refl, x, clip = (self.refl_avg, self.x_avg, self.clip_avg) if averaged else (self.refl, self.x, self.clip)
+        rho = self.rho.view(1, 1, -1, 1)
+        return rho * (refl - x), rho * clip
+
+    # ------------------------------------------------------------------------------------- maintenance
+    def _cast_base(self) -> None:
+        """Copies of the base-dependent data in the compute dtype."""
+        d = self.data
+        self.y0, self.lo, self.hi, self.gamma0 = (t.to(self.dtype) for t in (d.y0, d.lo, d.hi, d.gamma0))
+        self.gamma_diff = self.gamma0[0] - self.gamma0[1] if self.gamma0.shape[0] == 2 else None
+
+    def _set_rho(self, rho: Tensor) -> None:
+        """Set the penalty parameter (float64 ``[B]``) and the prox thresholds derived from it.
+
+        Thresholds are 0 on the empty set (left free) and otherwise 1 / rho for K = 1, else alpha / rho (sum
+        part) and (1 - alpha) / rho (max part).
+        """
+        self.data.rho = rho
+        self.rho = rho.to(self.dtype)
+        thr = (1.0 / self.rho).view(-1, 1).expand(-1, self.u.shape[-1]).clone()
+        thr[:, 0] = 0.0
+        thr = thr.view(1, 1, *thr.shape)
+        self.sum_thr = thr if self.u.shape[1] == 1 else self.alpha * thr
+        self.neg_sum_thr = -self.sum_thr
+        self.max_thr = (1.0 - self.alpha) * thr
+
+    def adapt_rho(self) -> None:
+        """Rebalance rho towards (distance moved by the multipliers) / (distance moved by x) since the last call.
+
+        The primal-weight update of PDLP (Applegate et al., 2021): geometric mean of the old value and the
+        target, at most a factor 2 per call. The DR state is rescaled so that the current primal point and
+        multipliers are kept: ``u' = z + (rho / rho') (u - z)``, ``z = project_graph(u)``.
+        """
+        nu, mu = self.multipliers(False)
+        x, dual = self.x.clone(), torch.cat((nu, mu), dim=0)
         if self.snapshot is not None:
-            group.snapshot = (self.snapshot[0][:, :, mask], self.snapshot[1][:, :, mask])
+            dx = (x - self.snapshot[0]).square().sum(dim=(0, 1, 3)).sqrt().double()
+            dd = (dual - self.snapshot[1]).square().sum(dim=(0, 1, 3)).sqrt().double()
+            rho = self.data.rho
+            ok = (dx > 0) & (dd > 0) & torch.isfinite(dd / dx.clamp_min(_TINY))
+            target = torch.where(ok, dd / dx.clamp_min(_TINY), rho)
+            factor = torch.where(ok, (target / rho).sqrt().clamp(0.5, 2.0), torch.ones_like(rho))
+            ratio = (1.0 / factor).to(self.dtype).view(1, 1, -1, 1)
+            z = self.ops.project_graph(self.u)
+            self.u = z.add_(self.u.sub(z).mul_(ratio))
+            self.refl_avg = self.x_avg + ratio * (self.refl_avg - self.x_avg)
+            self.refl = self.x + ratio * (self.refl - self.x)
+            self.clip_avg, self.clip = self.clip_avg * ratio, self.clip * ratio
+            self._set_rho(rho * factor)
+        self.snapshot = (x, dual)
+
+    def rebase(self, ops64: _Operators) -> None:
+        """Move the base point to the current graph point (in float64) and re-express the state from it.
+
+        Exact in exact arithmetic (DR commutes with translations along the graph); in float32 it keeps the
+        offsets, hence their rounding, as small as the remaining distance to the solution (mixed-precision
+        refinement): neither the rewards' offset nor the size of the start's effects limits the accuracy.
+        """
+        u = self.u.double()
+        shift_x = ops64.project_graph(u)[:2]
+        d = self.data
+        d.x0 = d.x0 + shift_x
+        d.y0 = ops64.forward(d.x0)
+        d.lo, d.hi = d.lo - (shift_x[0] + shift_x[1]), d.hi - (shift_x[0] + shift_x[1])
+        d.gamma0 = d.gamma0 + 0.5 * (shift_x[0] - shift_x[1])
+        self.u = (u - torch.cat((shift_x, ops64.forward(shift_x)), dim=0)).to(self.dtype)
+        sx = shift_x.to(self.dtype)
+        self.x_avg, self.refl_avg, self.x, self.refl = (t - sx for t in (self.x_avg, self.refl_avg, self.x, self.refl))
+        if self.snapshot is not None:
+            self.snapshot = (self.snapshot[0] - sx, self.snapshot[1])
+        self._cast_base()
+
+    def select(self, mask: Tensor, ops: _Operators | None = None) -> _Group:
+        """The samples where ``mask`` is true, in the dtype of ``ops`` (default: the same)."""
+        keep = mask.nonzero().flatten()
+        averages = (self.x_avg[:, :, keep], self.refl_avg[:, :, keep], self.clip_avg[:, :, keep])
+        ops = self.ops if ops is None else ops
+        group = _Group(self.index[keep], self.u[:, :, keep], averages, self.data.select(keep), self.alpha, ops,
+                       self.start)
+        group.x, group.refl, group.clip = (t[:, :, keep].to(group.dtype) for t in (self.x, self.refl, self.clip))
+        if self.snapshot is not None and ops is self.ops:
+            group.snapshot = (self.snapshot[0][:, :, keep], self.snapshot[1][:, :, keep])
         return group
 
-    def promoted(self, it: int, ops64: _Operators) -> _Group:
-        """The same samples in float64, continuing from the current state."""
-        group = _Group(self.index, self.u, (self.x_avg, self.refl_avg, self.clip_avg), self.data, ops64,
-                       torch.float64, it)
-        group.x, group.refl, group.clip = self.x.double(), self.refl.double(), self.clip.double()
-        return group
+
+@dataclass
+class _Record:
+    """Best bounds and point found so far for every sample of the batch."""
+
+    best_x: Tensor
+    upper: Tensor
+    lower: Tensor
+    gap: Tensor
+    iterations: Tensor
+    improved_at: Tensor
+    promoted: Tensor
+    floor: Tensor  # gaps below float64 rounding of the rewards count as closed
+
+    def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
+        """Update the bounds of the group's samples; return their current relative gaps."""
+        d, idx = group.data, group.index
+        for cand in (group.x, group.x_avg):
+            x_feas = d.x0 + project_offsets(cand.to(torch.float64), d.lo, d.hi, d.gamma0, d.beta)
+            up = penalty(ops64.forward(x_feas), alpha)
+            better = up < self.upper[idx]
+            self.upper[idx[better]] = up[better]
+            self.best_x[:, :, idx[better]] = x_feas[:, :, better]
+        # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
+        for lam_and, lam_or in dual_estimates(ops64.adjoint, *group.multipliers(averaged=True)):
+            lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.zeta, d.beta, alpha)
+            self.lower[idx] = torch.maximum(self.lower[idx], lb)
+        ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
+        g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
+        self.improved_at[idx] = torch.where(g < 0.95 * self.gap[idx], it, self.improved_at[idx])
+        self.gap[idx] = torch.minimum(self.gap[idx], g)
+        self.iterations[idx] = it
+        return g
+
+
+def _crossed(it: int, steps: int, every: int) -> bool:
+    """Whether a multiple of ``every`` lies in ``(it - steps, it]``."""
+    return every > 0 and it // every > (it - steps) // every
 
 
 def solve(problem: Problem, settings: Settings) -> Solution:
-    """Iterate until every sample's certified relative gap is ``<= tol`` (or ``max_iter`` iterations).
-
-    With a float32 ``compute_dtype`` a sample whose gap has not improved by 5% for ``stall_iterations``
-    iterations continues in float64 (float32 rounding can floor the attainable accuracy on hard samples).
-    """
-    v = problem.rewards
+    """Iterate until every sample's certified relative gap is ``<= tol`` (or ``max_iter`` iterations)."""
+    v, alpha = problem.rewards, problem.alpha
     _, batch, size = v.shape
-    n = int(round(math.log2(size)))
-    device, alpha = v.device, problem.alpha
-    ops64 = _Operators(n, torch.float64, device)
-    ops = ops64 if settings.compute_dtype == torch.float64 else _Operators(n, settings.compute_dtype, device)
-
+    n, device = int(round(math.log2(size))), v.device
     x0 = torch.stack((0.5 * v, 0.5 * v))
     if batch == 0:
         empty = torch.zeros(0, dtype=torch.float64, device=device)
         return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool())
+    ops64 = _Operators(n, torch.float64, device)
+    ops = ops64 if settings.compute_dtype == torch.float64 else _Operators(n, settings.compute_dtype, device)
+
     y0 = ops64.forward(x0)
     # Scale-free penalty parameter: rho * (mean |Moebius effect| of the rewards) = rho_scale.
     typical = y0[0, ..., 1:].abs().mean(dim=(0, 2)) * 2.0
     fallback = v.abs().mean(dim=(0, 2))
     typical = torch.where(typical > 0, typical, torch.where(fallback > 0, fallback, torch.ones_like(fallback)))
-    data: dict[str, Tensor | None] = {
-        "v": v, "x0": x0, "y0": y0, "zeta": problem.zeta.unsqueeze(-1),
-        "beta": None if problem.beta is None else problem.beta.unsqueeze(-1), "rho": settings.rho_scale / typical,
-        "alpha": alpha,  # type: ignore[dict-item]
-    }
+    zeta = problem.zeta.unsqueeze(-1)
+    data = _Data(
+        v=v, zeta=zeta, beta=None if problem.beta is None else problem.beta.unsqueeze(-1),
+        rho=settings.rho_scale / typical, x0=x0, y0=y0, lo=(-zeta).expand_as(v).clone(),
+        hi=zeta.expand_as(v).clone(), gamma0=torch.zeros_like(v),
+    )
+    # Start at gamma = 0, delta = 0 (feasible, the base point) with zero multipliers.
     zeros = torch.zeros_like(torch.cat((x0, y0), dim=0))
-    groups = [_Group(torch.arange(batch, device=device), zeros, (zeros[:2], zeros[:2], zeros[:2]), data, ops,
-                     settings.compute_dtype, 0)]
-
-    best_x = x0.clone()
-    floor = 1e-12 * v.abs().sum(dim=(0, 2))  # gaps below float64 rounding of the rewards count as closed
-    upper = penalty(y0, alpha)  # the start (gamma = 0, delta = 0) is feasible
-    lower = torch.zeros(batch, dtype=torch.float64, device=device)
-    gap = torch.full((batch,), math.inf, dtype=torch.float64, device=device)
-    iterations = torch.zeros(batch, dtype=torch.int64, device=device)
-    improved_at = torch.zeros(batch, dtype=torch.int64, device=device)
-    promoted = torch.zeros(batch, dtype=torch.bool, device=device)
+    groups = [_Group(torch.arange(batch, device=device), zeros, (zeros[:2], zeros[:2], zeros[:2]), data, alpha,
+                     ops, 0)]
+    inf = torch.full((batch,), math.inf, dtype=torch.float64, device=device)
+    record = _Record(
+        best_x=x0.clone(), upper=penalty(y0, alpha), lower=torch.zeros_like(inf), gap=inf,
+        iterations=torch.zeros(batch, dtype=torch.int64, device=device),
+        improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
+        promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
+    )
 
     it = 0
     while groups and it < settings.max_iter:
         steps = min(settings.check_every, settings.max_iter - it)
         it += steps
         next_groups = []
-        adapt = settings.adapt_every > 0 and it // settings.adapt_every > (it - steps) // settings.adapt_every
         for group in groups:
             group.run(steps, settings.relaxation, settings.average_rate)
-            d, idx = group.data, group.index
-            for cand in (group.x, group.x_avg):
-                x_feas = d["x0"] + project_offsets(cand.to(torch.float64), d["zeta"], d["beta"])  # type: ignore[operator]
-                up = penalty(ops64.forward(x_feas), alpha)
-                better = up < upper[idx]
-                upper[idx[better]] = up[better]
-                best_x[:, :, idx[better]] = x_feas[:, :, better]
-            # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
-            for lam_and, lam_or in dual_estimates(ops64.adjoint, *group.multipliers(averaged=True)):
-                lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d["v"], d["zeta"], d["beta"], alpha)  # type: ignore[arg-type]
-                lower[idx] = torch.maximum(lower[idx], lb)
-            ub, excess = upper[idx], (upper[idx] - lower[idx]).clamp_min(0.0)
-            g = torch.where(excess <= floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
-            improved_at[idx] = torch.where(g < 0.95 * gap[idx], it, improved_at[idx])
-            gap[idx] = torch.minimum(gap[idx], g)
-            iterations[idx] = it
-            keep = g > settings.tol
-            stalled = keep & (it - improved_at[idx] >= settings.stall_iterations)
+            keep = record.certify(group, ops64, alpha, it) > settings.tol
+            stalled = keep & (it - record.improved_at[group.index] >= settings.stall_iterations)
             if group.dtype != torch.float64 and bool(stalled.any()):
-                promoted[idx[stalled]] = True
-                next_groups.append(group.select(stalled).promoted(it, ops64))
+                record.promoted[group.index[stalled]] = True
+                next_groups.append(group.select(stalled, ops64))
                 keep = keep & ~stalled
-            if adapt:
+            if _crossed(it, steps, settings.adapt_every):
                 group.adapt_rho()
+            if group.dtype != torch.float64 and _crossed(it, steps, settings.rebase_every):
+                group.rebase(ops64)
             if bool(keep.all()):
                 next_groups.append(group)
             elif bool(keep.any()):
                 next_groups.append(group.select(keep))
         groups = next_groups
-    return Solution(best_x[0], best_x[1], upper, lower, gap, iterations, promoted)
+    best = record.best_x
+    return Solution(best[0], best[1], record.upper, record.lower, record.gap, record.iterations, record.promoted)

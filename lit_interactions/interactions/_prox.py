@@ -42,15 +42,21 @@ def project_shared(d: Tensor, bound: Tensor) -> Tensor:
     return torch.maximum(torch.minimum(d, g + bound), g - bound)
 
 
-def project_offsets(z: Tensor, zeta: Tensor, beta: Tensor | None, out: Tensor | None = None) -> Tensor:
-    """Project offsets ``z = [ds, dt]`` from ``x0`` onto ``C - x0``: ``|ds + dt| <= zeta``, shared ``(ds - dt) / 2``."""
+def project_offsets(
+    z: Tensor, lo: Tensor, hi: Tensor, gamma0: Tensor, beta: Tensor | None, out: Tensor | None = None
+) -> Tensor:
+    """Project offsets ``z = [ds, dt]`` from a base point ``x0`` onto ``C - x0``.
+
+    With ``x0 = (s0, t0)``, ``C`` is ``lo <= ds + dt <= hi`` (the noise bound moved by ``x0``'s noise) and, for
+    K >= 2, ``gamma0 + (ds - dt) / 2`` shared within ``beta`` (``gamma0 = (s0 - t0) / 2``).
+    """
     out = torch.empty_like(z) if out is None else out
     w = z[0] + z[1]
-    w_new = torch.clamp(w, min=-zeta, max=zeta)
+    w_new = torch.clamp(w, min=lo, max=hi)
     if beta is None:
         torch.add(z, w_new.sub_(w).mul_(0.5), out=out)
         return out
-    d = project_shared(0.5 * (z[0] - z[1]), beta)
+    d = project_shared(gamma0 + 0.5 * (z[0] - z[1]), beta) - gamma0
     w_new.mul_(0.5)
     torch.add(w_new, d, out=out[0])
     torch.sub(w_new, d, out=out[1])

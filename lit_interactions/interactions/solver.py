@@ -53,7 +53,7 @@ def extract(
         rewards: ``[..., 2^n]`` rewards ``v(x_S)`` in the project's subset order, ``1 <= n <= 16``.
         noise_ratio: noise bound relative to ``|v[N] - v[empty]|`` (paper 2 uses 0.01).
         tol: certified relative duality gap at which a sample stops; the objective is within ``tol`` of optimal.
-        max_iter: iteration limit (default 20,000 for ``n <= 12``, 100,000 above: iterations grow with ``n``);
+        max_iter: iteration limit (default 20,000 for ``n <= 10``, 100,000 above: iterations grow with ``n``);
             samples still above ``tol`` then are returned with a warning.
         check_every: iterations between two certificates (each costs a few iterations).
         compute_dtype: dtype of the iterations; ``"auto"`` is float32 for ``n <= 12`` (about twice as fast,
@@ -232,9 +232,16 @@ def _settings(
         raise ValueError(f"compute_dtype must be 'auto', 'float32' or 'float64', got {compute_dtype!r}")
     return Settings(
         # Stop slightly inside tol: casting the decomposition to the rewards' dtype moves the objective a little.
-        tol=_STOP_FRACTION * float(tol), max_iter=int(max_iter or (20_000 if n <= 12 else 100_000)), check_every=int(check_every), relaxation=float(relaxation),
-        rho_scale=float(rho_scale), average_rate=0.005, compute_dtype=dtype, stall_iterations=1500,
+        tol=_STOP_FRACTION * float(tol),
+        max_iter=int(max_iter or (20_000 if n <= 10 else 100_000)),
+        check_every=int(check_every),
+        relaxation=float(relaxation),
+        rho_scale=float(rho_scale),
+        average_rate=0.005,
+        compute_dtype=dtype,
+        stall_iterations=1500,
         adapt_every=500,
+        rebase_every=250,
     )
 
 

@@ -42,9 +42,8 @@ def test_two_models_match_lp_oracle(kind: str, n: int) -> None:
     elif kind == "mlp":
         rewards = _pair(n, 2, seed=n)
     else:  # the same planted game seen by two models with different small noise
-        rewards = torch.stack(
-            (games.planted_rewards(n, 2, noise=1e-3, seed=4)[0], games.planted_rewards(n, 2, noise=1e-3, seed=4)[0] * 1.1)
-        )
+        planted = games.planted_rewards(n, 2, noise=1e-3, seed=4)[0]
+        rewards = torch.stack((planted, planted * 1.1))
     result = extract_joint(rewards)
     assert result.and_effects.shape == rewards.shape
     _check_optimal(result, rewards)

@@ -20,7 +20,8 @@ TOL = 1e-3
 
 
 def _optimum(rewards: torch.Tensor, noise_ratio: float = 0.01) -> np.ndarray:
-    return np.array([solve_lp(v.double().numpy(), noise_ratio).objective for v in rewards.reshape(-1, rewards.shape[-1])])
+    flat = rewards.double().reshape(-1, rewards.shape[-1])
+    return np.array([solve_lp(v.numpy(), noise_ratio).objective for v in flat])
 
 
 def _check_optimal(result, rewards: torch.Tensor, noise_ratio: float = 0.01) -> None:
