@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from lit_interactions.modules import ClassifierModule
-from lit_interactions.run import RunSettings, make_loggers, resolve_run_dir
+from lit_interactions.run import RunSettings, finish_loggers, make_loggers, resolve_run_dir
 
 
 # Top-level config keys of the composable callback YAMLs in callbacks/: each file fills its own key, so several
@@ -38,6 +38,12 @@ class LitInteractionsCLI(LightningCLI):
             kwargs.setdefault("logger", make_loggers(run_settings, run_dir))
             kwargs.setdefault("default_root_dir", str(run_dir))
         return super().instantiate_trainer(**kwargs)
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        finally:
+            finish_loggers(self.trainer.loggers)
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
         return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])

@@ -100,3 +100,11 @@ def make_loggers(settings: RunSettings, run_dir: Path) -> list[Logger]:
     if settings.tensorboard:
         loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
     return loggers
+
+
+def finish_loggers(loggers: list[Logger]) -> None:
+    """Close the wandb runs these loggers started, so the next run in the same process (a notebook, a test, a
+    sweep) starts its own wandb run instead of writing into this one."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger.experiment.finish()
