@@ -14,6 +14,7 @@ from lit_interactions.interactions.salience import (
 )
 from lit_interactions.interactions.shapley import shapley_values
 from lit_interactions.interactions.storage import FORMAT_VERSION, load_interactions, save_interactions
+from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
 from lit_interactions.interactions.subsets import (
     MAX_PLAYERS,
     SUBSET_ORDER,
@@ -38,23 +39,23 @@ from lit_interactions.interactions.transfer import (
 from lit_interactions.interactions.transform import and_or_transform, bias, logical_model
 
 __all__ = [
-    "FORMAT_VERSION",
-    "MAX_PLAYERS",
-    "SUBSET_ORDER",
-    "TRANSFER_RATIOS",
-    "GeneralizationByOrder",
-    "InteractionRecord",
-    "Interactions",
-    "SharedByOrder",
     "and_or_transform",
     "bias",
     "check_n_players",
     "complement",
     "eta_from_strengths",
+    "extract",
+    "extract_joint",
+    "FORMAT_VERSION",
     "generalizable_mask",
     "generalization_by_order",
+    "GeneralizationByOrder",
+    "InteractionRecord",
+    "Interactions",
+    "joint_objective",
     "load_interactions",
     "logical_model",
+    "MAX_PLAYERS",
     "mobius",
     "n_players_from_length",
     "order_strengths",
@@ -63,12 +64,15 @@ __all__ = [
     "save_interactions",
     "shapley_values",
     "shared_by_order",
+    "SharedByOrder",
     "subset_index",
     "subset_masks",
+    "SUBSET_ORDER",
     "subset_orders",
     "subset_players",
     "superset_mobius",
     "superset_sum",
+    "TRANSFER_RATIOS",
     "transferability",
     "zeta",
 ]
