@@ -63,9 +63,20 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractions
     )
 
 
+REPORT_COMMANDS = ("compare", "report")
+
+
 def main() -> None:
-    """Entry point of the ``lit-interactions`` console script."""
-    cli_main(sys.argv[1:])
+    """Entry point of the ``lit-interactions`` console script: ``compare`` and ``report`` go to
+    :mod:`lit_interactions.reports.commands`, everything else (fit, validate, test, predict) to LightningCLI."""
+    args = sys.argv[1:]
+    if args and args[0] in REPORT_COMMANDS:
+        from lit_interactions.reports.commands import main as report_commands
+
+        sys.exit(report_commands(args))
+    if args[:1] in (["-h"], ["--help"]):
+        print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md)")
+    cli_main(args)
 
 
 if __name__ == "__main__":

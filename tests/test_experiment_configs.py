@@ -39,6 +39,8 @@ def test_every_experiment_config_parses(path: Path, capsys: pytest.CaptureFixtur
         donor = init["transplant"]["checkpoint"]
         assert donor.endswith("/a/checkpoints/last.ckpt") and f"{path.stem.split('_')[1]}_donor" in donor
         assert data["train_subset"] == 0
+    elif path.name.startswith("finetune_"):
+        assert init["transplant"] == {"checkpoint": "runs/quickstart/donor/checkpoints/last.ckpt", "num_layers": "all"}
     else:
         assert init["transplant"] is None
     if path.name.startswith("baseline_"):
@@ -52,3 +54,15 @@ def test_the_sweep_flags_override_the_transplant(capsys: pytest.CaptureFixture[s
         "checkpoint": "runs/lowlayer_mnist3_donor_small/a/checkpoints/last.ckpt", "num_layers": 13, "freeze": False,
     }
     assert config["data"]["init_args"]["train_subset"] == 1
+
+
+def test_the_finetune_pair_differs_only_in_the_regularizer(capsys: pytest.CaptureFixture[str]) -> None:
+    folder = ROOT / "configs" / "experiments"
+    plain = resolved(folder / "finetune_mnist3_plain.yaml", capsys)
+    regularized = resolved(folder / "finetune_mnist3_regularized.yaml", capsys)
+    assert plain["model"]["init_args"].pop("regularizer") is None
+    penalty = regularized["model"]["init_args"].pop("regularizer")
+    assert penalty["weight"] > 0 and penalty["remove"] == "high_order" and penalty["n_players"] <= 10
+    for config in (plain, regularized):
+        config["run"].pop("name"), config["run"].pop("tags")
+    assert plain == regularized  # same seed, donor, data, trainer and monitor (probe digits and players)

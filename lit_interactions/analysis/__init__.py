@@ -29,13 +29,24 @@ from lit_interactions.analysis.figures import (
     save_figure,
     transferability_figure,
 )
+from lit_interactions.analysis.figures_compare import shared_by_order_figure
 from lit_interactions.analysis.figures_samples import image_interactions_figure, sentence_interactions_figure
+from lit_interactions.analysis.sample_pictures import (
+    loss_eta_figure,
+    patch_boxes,
+    player_labels,
+    salient_rows,
+    sample_figure,
+    strongest_by_kind,
+)
+from lit_interactions.analysis.sharing import SharedInteractions, shared_and_distinctive
 
 __all__ = [
     "DEFAULT_QS",
     "EtaAgreement",
     "OrderProfile",
     "SetOverlap",
+    "SharedInteractions",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -48,11 +59,19 @@ __all__ = [
     "find_turn",
     "generalization_scalars",
     "image_interactions_figure",
+    "loss_eta_figure",
     "moving_average",
     "order_distribution_figure",
+    "patch_boxes",
+    "player_labels",
+    "salient_rows",
+    "sample_figure",
     "save_figure",
     "sentence_interactions_figure",
     "set_overlap",
+    "shared_and_distinctive",
+    "shared_by_order_figure",
+    "strongest_by_kind",
     "top_count",
     "top_fraction",
     "transferability_figure",

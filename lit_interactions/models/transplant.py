@@ -5,6 +5,9 @@ CNNs; embeddings, transformer blocks, pooler, classifier for BERT) and paired by
 receives the donor's layer ``i``, parameters and buffers (batch-norm running statistics), so a ResNet-56 donor
 can seed a ResNet-32 target as long as the first L layers have the same shapes. The donor's layers are read from
 its state dict alone (no donor model is built), with the same rules as ``parameter_layers``.
+
+``num_layers: all`` copies the whole network (every layer, the classifier head, batch-norm statistics and the entries
+outside any layer such as input normalisation), so the target starts as an exact copy of the donor (fine-tuning).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +28,7 @@ _IGNORED_DONOR_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids"
 _BERT_PREFIX = re.compile(r"^(.*?)bert\.embeddings\.")
 _BERT_BLOCK = re.compile(r"^(.*?bert\.encoder\.layer\.\d+)\.")
 SPEC_KEYS = {"checkpoint", "num_layers", "freeze"}
+ALL = "all"
 
 
 class TransplantSpec(TypedDict, total=False):
@@ -33,12 +37,13 @@ class TransplantSpec(TypedDict, total=False):
     Keys:
         checkpoint: donor file: a Lightning checkpoint of a classifier module (``state_dict`` with ``model.``
             keys) or a bare model ``state_dict`` saved with ``torch.save``. Required.
-        num_layers: L, how many parameter layers to copy (0 = none). Required.
-        freeze: keep the transplanted layers fixed during training (default False).
+        num_layers: L, how many parameter layers to copy (0 = none), or ``"all"``: the whole network (same
+            architecture; with the entries outside the layers, e.g. input normalisation). Required.
+        freeze: keep the transplanted layers fixed during training (default False; not with ``"all"``).
     """
 
     checkpoint: str
-    num_layers: int
+    num_layers: int | Literal["all"]
     freeze: bool
 
 
@@ -68,7 +73,7 @@ class TransplantResult:
         }
 
 
-def check_spec(spec: Any) -> tuple[str, int, bool]:
+def check_spec(spec: Any) -> tuple[str, int | Literal["all"], bool]:
     """Validate a :class:`TransplantSpec` and return ``(checkpoint, num_layers, freeze)``.
 
     Raises:
@@ -85,10 +90,16 @@ def check_spec(spec: Any) -> tuple[str, int, bool]:
     checkpoint, num_layers, freeze = spec["checkpoint"], spec["num_layers"], spec.get("freeze", False)
     if not isinstance(checkpoint, (str, Path)) or not str(checkpoint):
         raise ValueError(f"transplant.checkpoint must be a file path, got {checkpoint!r}")
-    if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 0:
-        raise ValueError(f"transplant.num_layers must be an int >= 0 (0 = copy nothing), got {num_layers!r}")
+    whole = num_layers == ALL
+    if not whole and (not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 0):
+        raise ValueError(
+            f"transplant.num_layers must be an int >= 0 (0 = copy nothing) or 'all' (the whole network), got "
+            f"{num_layers!r}"
+        )
     if not isinstance(freeze, bool):
         raise ValueError(f"transplant.freeze must be true or false, got {freeze!r}")
+    if whole and freeze:
+        raise ValueError("transplant.freeze: true with num_layers: all would leave nothing to train; use freeze: false")
     return str(checkpoint), num_layers, freeze
 
 
@@ -211,6 +222,44 @@ def transplant_layers(model: nn.Module, state: dict[str, Tensor], num_layers: in
     return [(mine.name, theirs.name) for mine, theirs in zip(target_layers[:num_layers], source_layers[:num_layers])]
 
 
+def transplant_all(model: nn.Module, state: dict[str, Tensor], source: str = "donor") -> list[tuple[str, str]]:
+    """Copy the whole donor network into ``model``: every parameter layer, then the entries outside them by name.
+
+    Returns:
+        ``(target layer, donor layer)`` names of the copied layers.
+
+    Raises:
+        ValueError: if the two networks have different layer counts, or a layer or other entry differs (the
+            message names it).
+    """
+    mine, theirs = parameter_layers(model), donor_layers(state)
+    if len(mine) != len(theirs):
+        raise ValueError(
+            f"transplant.num_layers='all' copies the whole network, but the target model has {len(mine)} parameter "
+            f"layers and the donor {source} has {len(theirs)}; give a donor of the same architecture, or a number "
+            f"num_layers <= {min(len(mine), len(theirs))}"
+        )
+    layers = transplant_layers(model, state, len(mine), source)
+    target_state = model.state_dict()
+    inside = {key for layer in mine for key in _layer_entries(target_state, layer).values()}
+    inside_donor = {key for layer in theirs for key in _layer_entries(state, layer).values()}
+    rest = [key for key in target_state if key not in inside]
+    rest_donor = [key for key in state if key not in inside_donor and not key.endswith(_IGNORED_DONOR_BUFFERS)]
+    if sorted(rest) != sorted(rest_donor):
+        raise ValueError(
+            f"transplant.num_layers='all': outside the parameter layers the target holds {sorted(rest)} but the donor "
+            f"{source} holds {sorted(rest_donor)}; give a donor built with the same model arguments"
+        )
+    for key in rest:
+        if state[key].shape != target_state[key].shape:
+            raise ValueError(
+                f"transplant.num_layers='all': target {key!r} has shape {tuple(target_state[key].shape)} but the donor "
+                f"{source} has {tuple(state[key].shape)}; give a donor built with the same model arguments"
+            )
+    model.load_state_dict({key: state[key] for key in rest}, strict=False)
+    return layers
+
+
 def freeze_layers(model: nn.Module, names: list[str]) -> tuple[str, ...]:
     """Stop gradients of the named parameter layers and put their batch norms in eval mode; return those norms.
 
@@ -250,6 +299,9 @@ def apply_transplant(model: nn.Module, spec: TransplantSpec) -> TransplantResult
     checkpoint, num_layers, freeze = check_spec(spec)
     path = Path(checkpoint).expanduser().resolve()
     state = load_donor_state(path)
-    layers = transplant_layers(model, state, num_layers, source=str(path))
+    if num_layers == ALL:
+        layers = transplant_all(model, state, source=str(path))
+    else:
+        layers = transplant_layers(model, state, num_layers, source=str(path))
     norms = freeze_layers(model, [target for target, _ in layers]) if freeze else ()
     return TransplantResult(str(path), tuple(layers), freeze, norms)

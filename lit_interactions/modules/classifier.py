@@ -14,6 +14,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
 from lit_interactions.models.transplant import TransplantSpec, apply_transplant, keep_frozen_norms_in_eval
 from lit_interactions.modules.pgd import pgd_attack
+from lit_interactions.modules.regularizer_option import RegularizerSpec, TrainingPenalty
 from lit_interactions.modules.sample_losses import SampleLossRecorder
 
 # Learning rates of paper 2 (App. I.1): SGD with momentum 0.9.
@@ -40,6 +41,14 @@ class ClassifierModule(L.LightningModule):
     Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and
     ``gap/loss`` (validation loss minus the epoch's mean training loss, the overfitting signal of SPEC 6).
 
+    ``regularizer`` (see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`) adds the
+    interaction-removal penalty (paper 2 App. D) to the training loss on its steps and logs
+    ``regularizer/penalty`` (weighted), ``regularizer/share``, ``regularizer/samples``, ``regularizer/seconds`` (its
+    forward passes and solve) and ``regularizer/step_seconds`` (the whole training step with the penalty's backward),
+    each as ``<key>_step`` on penalty steps only and ``<key>`` as the epoch mean; ``train/loss`` stays the
+    cross-entropy. Its players follow the data module; its baseline DNN is loaded at fit setup (not stored in this
+    module's state).
+
     ``transplant`` (see :class:`~lit_interactions.models.transplant.TransplantSpec`) copies a donor's first L
     parameter layers at construction, so ``fit`` starts from them; resuming from this module's own checkpoint
     loads the checkpoint's weights afterwards, which win. ``hparams["transplanted"]`` records what was copied.
@@ -58,6 +67,7 @@ class ClassifierModule(L.LightningModule):
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
         transplant: TransplantSpec | None = None,
+        regularizer: RegularizerSpec | None = None,
     ) -> None:
         super().__init__()
         self._frozen_norms: tuple[str, ...] = ()
@@ -77,6 +87,7 @@ class ClassifierModule(L.LightningModule):
             result = apply_transplant(self.model, transplant)
             self._frozen_norms = result.frozen_norms
             self.hparams["transplanted"] = result.as_hparams()
+        self.penalty = TrainingPenalty(regularizer) if regularizer is not None else None
         self.train_acc = MulticlassAccuracy(num_classes)
         self.val_acc = MulticlassAccuracy(num_classes)
         self.test_acc = MulticlassAccuracy(num_classes)
@@ -101,9 +112,15 @@ class ClassifierModule(L.LightningModule):
 
     # -- Lightning hooks --------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
+        """Check that the data fits the model, then (when fitting) prepare the regularizer: errors before training."""
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if dm is None:
-            return
+        if dm is not None:
+            self.check_data(dm)
+        if stage == "fit" and self.penalty is not None:
+            self.penalty.prepare(self, dm)
+
+    def check_data(self, dm: Any) -> None:
+        """Raise if the data module's classes or task do not fit this module."""
         data_classes = getattr(dm, "num_classes", None)
         if data_classes is not None and data_classes != self.num_classes:
             raise ValueError(
@@ -114,6 +131,11 @@ class ClassifierModule(L.LightningModule):
         if data_task is not None and data_task != self.task:
             raise ValueError(f"a {self.task} classifier cannot train on {data_task} data ({type(dm).__name__})")
 
+    def on_fit_start(self) -> None:
+        """Put the regularizer's baseline DNN on the model's device."""
+        if self.penalty is not None:
+            self.penalty.to(self.device)
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss, logits, per_sample = self.training_loss(batch)
         self.sample_losses.record(batch["ids"], per_sample)
@@ -122,7 +144,17 @@ class ClassifierModule(L.LightningModule):
         size = len(batch["labels"])
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=size)
+        if self.penalty is not None:
+            loss = loss + self.penalty.step(self, self.model, batch)
         return loss
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self.penalty is not None:
+            self.penalty.start_step(self.global_step)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.penalty is not None:
+            self.penalty.end_step(self)
 
     def on_train_epoch_end(self) -> None:
         ids, losses = self.sample_losses.pending()
@@ -197,7 +229,10 @@ class ImageClassifier(ClassifierModule):
         pgd_eps: PGD radius in pixel space (paper: 4/255).
         pgd_alpha: PGD step size (paper: 4/255).
         pgd_steps: PGD steps (paper: 1).
-        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``).
+        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``;
+            ``num_layers: all`` copies the whole network, to fine-tune it).
+        regularizer: the interaction-removal penalty (``{weight, remove, min_order, n_players, every_n_steps, ...,
+            baseline}``, see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`); None = off.
     """
 
     task = "image"
@@ -218,15 +253,16 @@ class ImageClassifier(ClassifierModule):
         pgd_alpha: float = 4 / 255,
         pgd_steps: int = 1,
         transplant: TransplantSpec | None = None,
+        regularizer: RegularizerSpec | None = None,
     ) -> None:
         kwargs = {"in_channels": in_channels, **(model_kwargs or {})}
-        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, transplant)
+        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer)
         self.save_hyperparameters()
         self.in_channels = in_channels
 
-    def setup(self, stage: str) -> None:
-        super().setup(stage)
-        dm = getattr(self.trainer, "datamodule", None)
+    def check_data(self, dm: Any) -> None:
+        """Also raise if the data's input channels differ from the model's."""
+        super().check_data(dm)
         shape = getattr(dm, "input_shape", None)
         if shape is not None and shape[0] != self.in_channels:
             raise ValueError(
@@ -267,7 +303,10 @@ class TextClassifier(ClassifierModule):
         momentum: SGD momentum (paper: 0.9).
         weight_decay: SGD weight decay.
         scheduler: "constant" (paper) or "cosine" over ``trainer.max_epochs``.
-        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``).
+        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``;
+            ``num_layers: all`` copies the whole network, to fine-tune it).
+        regularizer: the interaction-removal penalty (``{weight, remove, min_order, n_players, every_n_steps, ...,
+            baseline}``, see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`); None = off.
     """
 
     task = "text"
@@ -283,8 +322,11 @@ class TextClassifier(ClassifierModule):
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
         transplant: TransplantSpec | None = None,
+        regularizer: RegularizerSpec | None = None,
     ) -> None:
-        super().__init__(model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler, transplant)
+        super().__init__(
+            model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer
+        )
         self.save_hyperparameters()
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:

@@ -9,8 +9,12 @@ Every ``every_n_steps`` training steps (after ``warmup_steps``), a few samples o
   sign, i.e. ``G = 0`` (SPEC 5);
 - ``remove="both"``: the union.
 
-The penalty of a sample is the L1 strength of those effects divided by the (detached) L1 strength of all its effects,
-so it is the share of removable strength in ``[0, 1]`` and ``weight`` needs no tuning to the scale of the logits.
+The penalty of a sample is the L1 strength of those effects divided by the L1 strength of all its effects, so it is the
+share of removable strength in ``[0, 1]`` and ``weight`` needs no tuning to the scale of the logits. By default the
+denominator is detached (an L1 penalty on the removable effects only: other effects get no gradient), which the model
+can also lower by shrinking all its sensitivity to the input; ``scale_invariant=True`` differentiates the whole ratio,
+so only moving strength from removable to other effects lowers it.
+For word players only samples with at least ``n_players`` eligible words are drawn (a step without any is skipped).
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ from lit_interactions.interactions.generalization import generalizable_mask
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.salience import salience_threshold
 from lit_interactions.interactions.solver import extract
-from lit_interactions.players import ImagePatchPlayers, Players, TextWordPlayers, compute_rewards, masked_rewards
+from lit_interactions.players import (
+    ImagePatchPlayers,
+    Players,
+    TextWordPlayers,
+    compute_rewards,
+    filter_by_eligible_words,
+    masked_rewards,
+)
+from lit_interactions.players.base import eval_mode
 
 RemovalTarget = Literal["high_order", "non_generalizable", "both"]
 
@@ -48,6 +60,8 @@ class InteractionRegularizer:
         noise_ratio: noise bound of the decomposition solve (SPEC 3).
         salience_ratio: salience threshold ratio for the baseline comparison (SPEC 5).
         seed: seed of the per-step choice of samples (and of text players).
+        scale_invariant: differentiate the denominator (all strength) too, so scaling the rewards down does not
+            lower the penalty.
     """
 
     def __init__(
@@ -64,6 +78,7 @@ class InteractionRegularizer:
         noise_ratio: float = 0.01,
         salience_ratio: float = 0.02,
         seed: int = 0,
+        scale_invariant: bool = False,
     ) -> None:
         check_n_players(n_players)
         if remove not in ("high_order", "non_generalizable", "both"):
@@ -87,6 +102,7 @@ class InteractionRegularizer:
         self.noise_ratio = noise_ratio
         self.salience_ratio = salience_ratio
         self.seed = seed
+        self.scale_invariant = scale_invariant
         self.baseline: nn.Module | None = None
 
     def attach_baseline(self, baseline: nn.Module) -> None:
@@ -98,8 +114,8 @@ class InteractionRegularizer:
         """Raise before training if the configuration cannot work."""
         if self.remove != "high_order" and self.baseline is None:
             raise ValueError(
-                f"remove={self.remove!r} needs a baseline DNN: set the classifier's regularizer_baseline to the "
-                f"checkpoint of a model trained on the baseline split (train_subset=1)"
+                f"remove={self.remove!r} needs a baseline DNN: set the classifier's regularizer.baseline to the "
+                f"checkpoint of the same model trained on the baseline split (train_subset=1)"
             )
 
     def active(self, step: int) -> bool:
@@ -115,31 +131,53 @@ class InteractionRegularizer:
     def penalty(
         self, model: nn.Module, batch: dict[str, Tensor], players: Players, step: int
     ) -> tuple[Tensor, dict[str, float]]:
-        """``(weighted penalty, log values)`` on ``num_samples`` samples of ``batch``; differentiable in ``model``."""
+        """``(weighted penalty, log values)`` on ``num_samples`` samples of ``batch``; differentiable in ``model``.
+
+        Log values: ``regularizer/share`` (removable share of strength, mean over the samples),
+        ``regularizer/samples`` (samples used; 0 = skipped, no eligible sample) and ``regularizer/seconds``.
+        """
         start = time.perf_counter()
-        sub = self._subbatch(batch, step)
-        _, selection = compute_rewards(model, sub, players)
+        sub = self._subbatch(batch, step, players)
+        if sub is None:
+            zero = torch.zeros((), device=batch["ids"].device)
+            return zero, {"regularizer/samples": 0.0, "regularizer/seconds": time.perf_counter() - start}
+        with eval_mode(model), torch.no_grad():
+            selection = players.select(model, sub)
         rewards = masked_rewards(model, sub, players, selection)
         solved = extract(rewards.detach().double(), noise_ratio=self.noise_ratio)
         and_eff, or_eff = and_or_transform(
             rewards, solved.gamma.to(rewards.dtype), solved.noise.to(rewards.dtype)
         )
         and_mask, or_mask = self._removal_masks(solved, sub, players, selection, rewards)
-        total = (and_eff.abs().sum(-1) + or_eff.abs().sum(-1)).detach().clamp_min(1e-12)
+        ones = torch.ones_like(and_eff)
+        total = (_strength(and_eff, ones) + _strength(or_eff, ones)).clamp_min(1e-12)
+        total = total if self.scale_invariant else total.detach()
         removable = _strength(and_eff, and_mask) + _strength(or_eff, or_mask)
         share = (removable / total).mean()
         logs = {
             "regularizer/share": float(share.detach()),
+            "regularizer/samples": float(len(sub["ids"])),
             "regularizer/seconds": time.perf_counter() - start,
         }
         return self.weight * share, logs
 
-    def _subbatch(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
+    def _subbatch(self, batch: dict[str, Tensor], step: int, players: Players) -> dict[str, Tensor] | None:
+        """``num_samples`` seeded samples of the batch that can carry the players (None if there are none)."""
         size = len(batch["ids"])
+        candidates = torch.arange(size)
+        if isinstance(players, TextWordPlayers):
+            rows = (
+                [{"words": list(words)} for words in batch["words"]] if "words" in batch
+                else [{key: batch[key][b].cpu() for key in ("input_ids", "word_ids", "attention_mask")} for b in range(size)]
+            )
+            usable = filter_by_eligible_words(rows, self.n_players, players.tokenizer, players.extra_stop_words)
+            candidates = torch.tensor(usable, dtype=torch.long)
+        if len(candidates) == 0:
+            return None
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        pick = torch.randperm(size, generator=generator)[: min(self.num_samples, size)]
-        pick = pick.to(batch["ids"].device)
-        return {key: value[pick] if torch.is_tensor(value) and len(value) == size else value for key, value in batch.items()}
+        order = torch.randperm(len(candidates), generator=generator)[: self.num_samples]
+        pick = candidates[order].to(batch["ids"].device)
+        return {key: _take(value, pick, size) for key, value in batch.items()}
 
     def _removal_masks(
         self,
@@ -165,6 +203,15 @@ class InteractionRegularizer:
         if self.remove == "non_generalizable":
             return non_and, non_or
         return torch.maximum(non_and, high), torch.maximum(non_or, high)
+
+
+def _take(value: Any, pick: Tensor, size: int) -> Any:
+    """Rows ``pick`` of a per-sample batch entry (tensor or list); other entries unchanged."""
+    if torch.is_tensor(value) and len(value) == size:
+        return value[pick]
+    if isinstance(value, (list, tuple)) and len(value) == size:
+        return [value[i] for i in pick.tolist()]
+    return value
 
 
 def _strength(effects: Tensor, mask: Tensor, dead_zone: float = 1e-3) -> Tensor:

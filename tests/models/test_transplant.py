@@ -92,6 +92,37 @@ def test_same_architecture_copy_equals_donor_below_L_and_differs_beyond(tmp_path
     assert target.hparams["transplant"] == {"checkpoint": path, "num_layers": 5}
 
 
+def test_all_layers_copies_the_whole_network_and_reproduces_the_donors_outputs_exactly(tmp_path: Path) -> None:
+    norm = {"mean": [0.2], "std": [0.4]}
+    donor = trained_donor(model_kwargs=norm)
+    with torch.no_grad():
+        donor.model.normalize.mean.fill_(0.25)  # outside every parameter layer: copied by name
+    path = save_lightning_style(donor, tmp_path / "donor.ckpt")
+    torch.manual_seed(2)
+    spec = {"checkpoint": path, "num_layers": "all"}
+    target = ImageClassifier("resnet20", num_classes=2, in_channels=1, model_kwargs=norm, transplant=spec)
+    assert same(target.model.state_dict(), donor.model.state_dict())  # weights, head, batch-norm statistics
+    inputs = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    donor.eval(), target.eval()
+    assert torch.equal(target.model(inputs), donor.model(inputs))
+    record = target.hparams["transplanted"]
+    assert record["num_layers"] == 20 and record["layers"][-1] == "fc <- fc"
+
+
+def test_all_layers_needs_the_same_architecture_and_trains_everything(tmp_path: Path) -> None:
+    path = save_lightning_style(trained_donor(), tmp_path / "donor.ckpt")
+    spec = {"checkpoint": path, "num_layers": "all"}
+    with pytest.raises(ValueError, match="target model has 32 parameter layers and the donor .* has 20"):
+        ImageClassifier("resnet32", num_classes=2, in_channels=1, transplant=spec)
+    with pytest.raises(ValueError, match=r"target holds \['normalize.mean', 'normalize.std'\] but the donor"):
+        ImageClassifier("resnet20", num_classes=2, in_channels=1, model_kwargs={"mean": [0.1], "std": [0.3]},
+                        transplant=spec)
+    with pytest.raises(ValueError, match="would leave nothing to train"):
+        ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant={**spec, "freeze": True})
+    with pytest.raises(ValueError, match="or 'all'"):
+        ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant={**spec, "num_layers": "most"})
+
+
 def test_resnet56_donor_seeds_resnet32_up_to_layer_11_and_layer_12_names_the_mismatch(tmp_path: Path) -> None:
     donor = create_model("resnet56")
     path = tmp_path / "resnet56.pt"

@@ -71,3 +71,21 @@ def test_schedule_and_bad_settings() -> None:
         InteractionRegularizer(n_players=17)
     with pytest.raises(ValueError, match="needs a baseline DNN"):
         InteractionRegularizer(remove="non_generalizable").check()
+
+
+def test_scale_invariant_share_cannot_be_lowered_by_shrinking_the_whole_output() -> None:
+    """Along the direction that scales every reward (a, b -> c*a, c*b) the default penalty (detached denominator)
+    decreases, which lets a classifier lower it by losing its sensitivity; the exact share does not (with gamma held
+    fixed the split is not homogeneous, so its slope is not exactly 0; here shrinking raises it)."""
+    slopes = {}
+    for invariant in (False, True):
+        model = PlantedGame()
+        reg = InteractionRegularizer(weight=1.0, min_order=3, n_players=5, noise_ratio=0.0, scale_invariant=invariant)
+        penalty, logs = reg.penalty(model, diagonal_batch(), players(), step=0)
+        assert logs["regularizer/share"] == pytest.approx(2.0 / 3.5, rel=1e-3)
+        penalty.backward()
+        slopes[invariant] = float(model.a * model.a.grad + model.b * model.b.grad)  # d penalty / d log c
+        if invariant:
+            assert model.a.grad > 0 and model.b.grad < 0  # the high-order effect shrinks, the low-order one grows
+    assert slopes[False] > 0.1
+    assert slopes[True] <= 0.0

@@ -1,32 +1,45 @@
-"""Load a baseline DNN from a classifier checkpoint safely, and check that it fits the run before training.
+"""Load a trained network (a baseline DNN) from a classifier checkpoint safely, checking that it fits a run.
 
-The checkpoint is read with ``torch.load(weights_only=True)`` (no code runs), the network is rebuilt from
-its saved hyperparameters (model name, number of classes, input channels, model arguments; a transplant
-recorded there is not re-applied: the weights come from the checkpoint) and its weights are loaded strictly.
+The checkpoint is read with ``torch.load(weights_only=True)`` (no code runs), the network is rebuilt from its saved
+hyperparameters (model name, number of classes, input channels, model arguments; a transplant recorded there is not
+re-applied: the weights come from the checkpoint) and its ``model.`` weights are loaded strictly. Used by the
+``BaselineGeneralizability`` callback and the classifier modules' interaction regularizer.
 """
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
-from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS
-from lit_interactions.modules.classifier import ClassifierModule, ImageClassifier, TextClassifier
+from lit_interactions.models.registry import IMAGE_MODELS, TEXT_MODELS, create_model
 
-_NOT_REBUILT = ("transplant", "transplanted")
+PREFIX = "model."
 
 
-def read_checkpoint(path: str | Path, who: str) -> dict[str, Any]:
-    """The checkpoint at ``path`` as plain data, with clear errors for a missing or unreadable file."""
+class TrainedModule(Protocol):
+    """What a baseline must match: the run's task, number of classes and model name (a classifier module)."""
+
+    task: str
+    num_classes: int
+    model_name: str
+
+
+def read_checkpoint(path: str | Path, who: str, option: str = "--baseline.init_args.checkpoint") -> dict[str, Any]:
+    """The checkpoint at ``path`` as plain data, with clear errors for a missing or unreadable file.
+
+    Args:
+        path: the checkpoint file.
+        who: the caller's name for error messages.
+        option: the setting that names the file, for error messages.
+    """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(
             f"{who}: no baseline checkpoint at {str(path)!r}; train the baseline DNN first (e.g. the same config "
-            f"with --data.init_args.train_subset 1) and pass its last.ckpt as --baseline.init_args.checkpoint"
+            f"with --data.init_args.train_subset 1) and pass its last.ckpt as {option}"
         )
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
@@ -44,19 +57,25 @@ def read_checkpoint(path: str | Path, who: str) -> dict[str, Any]:
 
 
 def build_baseline(
-    checkpoint: dict[str, Any], main: ClassifierModule, input_channels: int | None, who: str
+    checkpoint: dict[str, Any],
+    main: TrainedModule,
+    input_channels: int | None,
+    who: str,
+    same_model: bool = False,
 ) -> nn.Module:
-    """The baseline's bare network in eval mode, after checking task, classes and input channels.
+    """The checkpoint's bare network in eval mode without gradients, after checking that it fits ``main``.
 
     Args:
         checkpoint: from :func:`read_checkpoint`.
         main: the module being trained (its task and number of classes must match).
         input_channels: the data's input channels (images), or None.
         who: the caller's name for error messages.
+        same_model: also require the same architecture (model name) as ``main``.
 
     Raises:
-        ValueError: another task (image vs text), another number of classes, other input channels, or
-            weights that do not fit the architecture the hyperparameters describe.
+        ValueError: another task (image vs text), another number of classes, other input channels, another
+            architecture (with ``same_model``), or weights that do not fit the architecture the hyperparameters
+            describe.
     """
     hparams = dict(checkpoint["hyper_parameters"])
     name = str(hparams.get("model", "")).lower().replace("-", "_")
@@ -69,6 +88,11 @@ def build_baseline(
             f"{_article(main.task)} {main.task} model ({main.model_name}); give a baseline DNN trained on the same "
             f"task and data"
         )
+    if same_model and name != main.model_name:
+        raise ValueError(
+            f"{who}: the baseline checkpoint is a {name} but this run trains a {main.model_name}; give a baseline "
+            f"DNN of the same architecture (the same config trained on the other half of the data)"
+        )
     if int(hparams.get("num_classes", -1)) != main.num_classes:
         raise ValueError(
             f"{who}: the baseline checkpoint has num_classes={hparams.get('num_classes')} but this run has "
@@ -79,17 +103,24 @@ def build_baseline(
             f"{who}: the baseline checkpoint expects in_channels={hparams.get('in_channels', 3)} but the data has "
             f"{input_channels} channels; give a baseline DNN trained on the same kind of images"
         )
-    cls = ImageClassifier if task == "image" else TextClassifier
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", *_NOT_REBUILT}
-    module = cls(**{k: v for k, v in hparams.items() if k in accepted})
+    network = _network(name, task, hparams)
+    state = {k[len(PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(PREFIX)}
     try:
-        module.load_state_dict(checkpoint["state_dict"], strict=True)
+        network.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ValueError(
             f"{who}: the baseline checkpoint's weights do not fit a {name} built from its hyperparameters "
             f"({str(error).splitlines()[0]}); was it written by another version of the model?"
         ) from None
-    return module.model.eval().requires_grad_(False)
+    return network.eval().requires_grad_(False)
+
+
+def _network(name: str, task: str, hparams: dict[str, Any]) -> nn.Module:
+    """The network as the classifier module of ``task`` builds it from its hyperparameters."""
+    kwargs = dict(hparams.get("model_kwargs") or {})
+    if task == "image":
+        kwargs = {"in_channels": int(hparams.get("in_channels", 3)), **kwargs}
+    return create_model(name, num_classes=int(hparams["num_classes"]), **kwargs)
 
 
 def _article(word: str) -> str:

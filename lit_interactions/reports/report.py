@@ -1,0 +1,273 @@
+"""``lit-interactions report RUN``: one run's HTML report (``report.html``) and its numbers (``report.json``).
+
+Sections: the run, accuracy and loss curves (metrics.csv), the two-phase dynamics (history.json), the eta^avg
+distribution, the confusing samples (ConfusingSamples) and the hard samples (HardSamples) with their
+interactions drawn. A section whose artifacts are absent says so and how to get them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lit_interactions.analysis import (
+    curves_figure,
+    eta_histogram_figure,
+    loss_eta_figure,
+    order_distribution_figure,
+    player_labels,
+    strongest_by_kind,
+    top_fraction,
+)
+from lit_interactions.callbacks.reporting import write_json
+from lit_interactions.reports.artifacts import RunArtifacts
+from lit_interactions.reports.html import Section, Table, write_page
+from lit_interactions.reports.samples import SampleDrawer, describe, save
+
+_CURVE = re.compile(r"^(train|val|test)/.*(acc|loss)")
+
+
+@dataclass
+class ReportOutput:
+    """Where a report was written."""
+
+    html: Path
+    json: Path
+
+
+def epoch_curves(metrics: list[dict[str, float]]) -> tuple[list[int], dict[str, np.ndarray]]:
+    """Per-epoch accuracy and loss curves from metrics.csv rows (the last value logged in each epoch).
+
+    Epochs are numbered as the monitor numbers them: Lightning's (0-based) epoch ``e`` is shown as ``e + 1``,
+    the model after that training epoch. Step-level columns (``*_step``) are left out; ``train/loss_epoch`` is
+    shown as ``train/loss``. Missing values are NaN.
+    """
+    values: dict[str, dict[int, float]] = {}
+    for row in metrics:
+        if "epoch" not in row:
+            continue
+        epoch = int(row["epoch"]) + 1
+        for key, value in row.items():
+            if _CURVE.match(key) and not key.endswith("_step"):
+                values.setdefault(key.removesuffix("_epoch"), {})[epoch] = value
+    epochs = sorted({e for series in values.values() for e in series})
+    return epochs, {key: np.array([series.get(e, np.nan) for e in epochs]) for key, series in sorted(values.items())}
+
+
+def report_epoch(run: RunArtifacts, epoch: int | None) -> int:
+    """``epoch`` if measured, else (None) the run's last measured epoch."""
+    if epoch is None:
+        return run.epochs[-1]
+    if epoch not in run.epochs:
+        raise ValueError(f"{run.path} did not measure epoch {epoch}; measured epochs: {run.epochs}")
+    return epoch
+
+
+class RunReport:
+    """Builds the sections of one run's report into ``out_dir`` (figures under ``out_dir/figures``).
+
+    Args:
+        run: the run's artifacts.
+        out_dir: the report's folder.
+        epoch: the epoch of the eta histogram and the drawn samples; None = the last measured one.
+        samples: how many confusing and hard samples to draw.
+        strongest: strongest AND and strongest OR interactions drawn per sample.
+    """
+
+    def __init__(self, run: RunArtifacts, out_dir: Path, epoch: int | None = None, samples: int = 3,
+                 strongest: int = 3) -> None:
+        self.run = run
+        self.out = out_dir
+        self.epoch = report_epoch(run, epoch)
+        self.samples = samples
+        self.strongest = strongest
+        self.drawer = SampleDrawer(run, out_dir)
+        self.data: dict[str, Any] = {"run": str(run.path), "epoch": self.epoch}
+
+    # -- sections ----------------------------------------------------------------------------------------------
+    def overview(self) -> Section:
+        history = self.run.history
+        config = self.run.config
+        model = (config.get("model") or {}).get("init_args", {}).get("model", "?")
+        data = str((config.get("data") or {}).get("class_path", "?")).rsplit(".", 1)[-1]
+        records = history.get("records", [])
+        losses = {int(e["epoch"]): e for e in history.get("losses", [])}
+        rows = [[r["epoch"], r["tau"], r["high_order_share"], r["mean_order"], r["num_salient"], r["eta_mean"],
+                 r["eta_std"], losses.get(int(r["epoch"]), {}).get("train_loss"),
+                 losses.get(int(r["epoch"]), {}).get("val_loss")] for r in records]
+        self.data.update({"turn_epoch": history.get("turn_epoch"),
+                          "gap_widening_epoch": history.get("gap_widening_epoch"), "measured_epochs": self.run.epochs})
+        return Section("Run", "run", paragraphs=[
+            f"{self.run.path}: model {model}, data {data}, {len(self.run.probe_ids)} probe samples with "
+            f"{self.run.selection.n_players} players ({self.run.selection.kind}). Measured epochs: {self.run.epochs} "
+            f"(0 = the initial model). Turn epoch: {history.get('turn_epoch')}; gap-widening epoch: "
+            f"{history.get('gap_widening_epoch')} (None: not found yet)."],
+            tables=[Table(["epoch", "tau", "high-order share", "mean order", "salient", "eta mean", "eta std",
+                           "train loss", "val loss"], rows, "The monitor's record per measured epoch")])
+
+    def training_curves(self) -> Section:
+        section = Section("Accuracy and loss", "curves")
+        epochs, curves = epoch_curves(self.run.metrics)
+        if not epochs:
+            section.missing = (f"{self.run.path / 'metrics.csv'} is absent or has no per-epoch accuracy or loss: "
+                               f"the run was trained without the CSV logger (the lit-interactions CLI always adds it)")
+            return section
+        self.data["curves"] = {"epochs": epochs, **{k: v.tolist() for k, v in curves.items()}}
+        for name, kind in (("accuracy", "acc"), ("loss", "loss")):
+            series = {k: v for k, v in curves.items() if k.rsplit("/", 1)[-1].startswith(kind)}
+            if series:
+                fig = curves_figure(epochs, series, f"{name} per epoch", ylabel=name)
+                section.figures.append(save(fig, self.out, f"curves_{kind}",
+                                            f"{name} from metrics.csv (epoch e = after e training epochs)"))
+        return section
+
+    def dynamics(self) -> Section:
+        history = self.run.history
+        records = history.get("records", [])
+        epochs = [int(r["epoch"]) for r in records]
+        section = Section("Two-phase dynamics", "dynamics", paragraphs=[
+            "Share of the salient interaction strength per order over the measured epochs (SPEC 6): in the first "
+            "phase the strength moves to low orders; from the turn on, higher orders grow again."])
+        turn = history.get("turn_epoch")
+        i_pos = np.array([r["I_pos"] for r in records])
+        i_neg = np.array([r["I_neg"] for r in records])
+        section.figures.append(save(order_distribution_figure(epochs, i_pos, i_neg, turn), self.out,
+                                    "order_distribution", "Positive and negative strength per order and epoch"))
+        marks = {"turn": turn} if turn is not None else None
+        fig = curves_figure(epochs, {"high-order share": [r["high_order_share"] for r in records]},
+                            "High-order share", marks=marks)
+        section.figures.append(save(fig, self.out, "high_order_share", "Share of strength at high orders"))
+        loss_epochs = [int(e["epoch"]) for e in history.get("losses", [])
+                       if e.get("train_loss") is not None and e.get("val_loss") is not None]
+        if len(loss_epochs) >= 1:
+            losses = {int(e["epoch"]): e for e in history["losses"]}
+            gap = history.get("gap_widening_epoch")
+            fig = curves_figure(loss_epochs, {
+                "train loss": [losses[e]["train_loss"] for e in loss_epochs],
+                "val loss": [losses[e]["val_loss"] for e in loss_epochs],
+                "gap (val - train)": [losses[e]["val_loss"] - losses[e]["train_loss"] for e in loss_epochs],
+            }, "Losses and their gap", marks={"gap widens": gap} if gap is not None else None)
+            section.figures.append(save(fig, self.out, "loss_gap", "The monitor's losses per epoch"))
+        return section
+
+    def eta(self) -> Section:
+        record = self.run.record(self.epoch)
+        eta = np.array(record["eta"])
+        fraction = float((self.run.confusing or {}).get("fraction", 0.1))
+        confusing = top_fraction(eta, fraction)
+        threshold = float(eta[confusing].min())
+        epochs = [int(r["epoch"]) for r in self.run.history.get("records", [])]
+        section = Section("eta^avg distribution", "eta", paragraphs=[
+            f"eta^avg of each probe sample at epoch {self.epoch}: the average order of its salient interactions "
+            f"(0 when it has none). The top {fraction:.0%} are the confusing samples (eta >= {threshold:.3g})."])
+        others = np.delete(eta, confusing)
+        line = (threshold + others[others <= threshold].max()) / 2 if (others <= threshold).any() else threshold
+        fig = eta_histogram_figure(eta, line)  # the line separates the confusing samples from the others
+        section.figures.append(save(fig, self.out, f"eta_histogram_epoch_{self.epoch:04d}", f"epoch {self.epoch}"))
+        records = self.run.history["records"]
+        fig = curves_figure(epochs, {"eta mean": [r["eta_mean"] for r in records],
+                                     "eta mean + std": [r["eta_mean"] + r["eta_std"] for r in records]},
+                            "eta^avg over epochs")
+        section.figures.append(save(fig, self.out, "eta_over_epochs", "Mean eta^avg of the probe samples"))
+        section.tables.append(Table(["sample id", "eta^avg", "confusing"],
+                                    [[i, e, bool(p in set(confusing.tolist()))]
+                                     for p, (i, e) in enumerate(zip(self.run.probe_ids, eta))]))
+        self.data["eta"] = {"ids": self.run.probe_ids, "eta": eta.tolist(), "fraction": fraction,
+                            "threshold": threshold}
+        return section
+
+    def confusing(self) -> Section:
+        section = Section("Confusing samples", "confusing")
+        info = self.run.confusing
+        if info is None:
+            section.missing = (f"No {self.run.interactions_dir / 'confusing_samples.json'}: the run was trained "
+                               f"without the ConfusingSamples callback (add --config callbacks/confusing_samples.yaml)")
+            return section
+        per_epoch = {int(e): ids for e, ids in info.get("confusing", {}).items()}
+        section.paragraphs.append(
+            f"The ConfusingSamples callback's confusing sets (top {info.get('fraction', 0.1):.0%} by eta^avg) per "
+            f"measured epoch; the first {self.samples} of epoch {self.epoch} drawn with their strongest "
+            f"interactions.")
+        section.tables.append(Table(["epoch", "confusing sample ids"], [[e, ids] for e, ids in sorted(per_epoch.items())]))
+        self.data["confusing"] = {str(e): ids for e, ids in sorted(per_epoch.items())}
+        ids = per_epoch.get(self.epoch, [])[: self.samples]
+        result = self.run.interactions(self.epoch)
+        positions = {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
+        self._draw(section, "confusing", ids, result, positions)
+        return section
+
+    def hard(self) -> Section:
+        section = Section("Hard samples", "hard")
+        info = self.run.hard
+        if info is None or not info.get("records"):
+            section.missing = (f"No {self.run.interactions_dir / 'hard_samples.json'}: the run was trained without "
+                               f"the HardSamples callback (add --config callbacks/hard_samples.yaml)")
+            return section
+        record = info["records"][-1]
+        epoch = int(record["epoch"])
+        scalars = record["scalars"]
+        section.paragraphs.append(
+            f"The {info['num_hard']} training samples of largest mean training loss (hard) against {info['num_easy']} "
+            f"random others (easy), analysed at epoch {epoch}; the {self.samples} hardest drawn with their strongest "
+            f"interactions.")
+        section.tables.append(Table(["quantity", "value"], [[k, v] for k, v in scalars.items()],
+                                    "HardSamples summary (docs/monitoring.md)"))
+        ids = record["hard_ids"] + record["easy_ids"]
+        hard = np.arange(len(ids)) < len(record["hard_ids"])
+        section.tables.append(Table(["sample id", "group", "loss", "eta^avg", "relabelled"], [
+            [i, "hard" if h else "easy", lo, e, r]
+            for i, h, lo, e, r in zip(ids, hard, record["loss"], record["eta"], record["relabelled"])]))
+        fig = loss_eta_figure(np.array(record["loss"]), np.array(record["eta"]), hard, np.array(record["relabelled"]),
+                              f"epoch {epoch}: Spearman {scalars.get('loss_eta_spearman', float('nan')):.2f}")
+        section.figures.append(save(fig, self.out, f"hard_samples_epoch_{epoch:04d}", "Training loss against eta^avg"))
+        self.data["hard"] = record
+        result = self.run.hard_interactions(epoch)
+        if result is None:
+            section.paragraphs.append(f"No {self.run.interactions_dir / 'hard_samples'}/epoch_{epoch:04d}.safetensors:"
+                                      f" the hard samples' interactions are not drawn.")
+            return section
+        positions = {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
+        self._draw(section, "hard", record["hard_ids"][: self.samples], result, positions)
+        return section
+
+    def _draw(self, section: Section, kind: str, ids: list[int], result: Any, positions: dict[int, int]) -> None:
+        rows = []
+        for sample_id in ids:
+            position = positions[int(sample_id)]
+            records = strongest_by_kind(result[position], self.strongest)
+            row = result.extra["players"][position]
+            figure = self.drawer.draw(f"{kind}_sample_{sample_id}", int(sample_id), row, records,
+                                      f"{kind} sample {sample_id}: strongest AND and OR interactions")
+            if figure is not None:
+                section.figures.append(figure)
+            labels = None
+            if self.drawer.available and self.run.players() is None:
+                labels = player_labels(None, row, self.drawer.view(int(sample_id)))
+            rows.append([sample_id, describe(records, labels)])
+        if rows:
+            section.tables.append(Table(["sample id", "strongest interactions"], rows))
+        if self.drawer.error and not section.missing:
+            section.missing = self.drawer.error
+
+    def write(self) -> ReportOutput:
+        """Write the figures, ``report.html`` and ``report.json``."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        sections = [self.overview(), self.training_curves(), self.dynamics(), self.eta(), self.confusing(),
+                    self.hard()]
+        self.data["missing"] = {s.anchor: s.missing for s in sections if s.missing}
+        self.data["figures"] = [f.src for s in sections for f in s.figures]
+        json_path = self.out / "report.json"
+        write_json(json_path, self.data)
+        html = write_page(self.out / "report.html", f"Run report: {self.run.label}",
+                          f"{self.run.path}, epoch {self.epoch}", sections)
+        return ReportOutput(html, json_path)
+
+
+def write_report(run: RunArtifacts, out_dir: Path, epoch: int | None = None, samples: int = 3,
+                 strongest: int = 3) -> ReportOutput:
+    """Write one run's report into ``out_dir`` (see :class:`RunReport`)."""
+    return RunReport(run, out_dir, epoch, samples, strongest).write()

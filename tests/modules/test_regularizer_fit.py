@@ -1,0 +1,59 @@
+"""The regularizer in a real fit through the CLI: its keys are logged and its penalty changes the weights."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+
+from lit_interactions.cli import cli_main
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = str(ROOT / "configs" / "quickstart.yaml")
+TINY = [
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=3",
+    "--trainer.limit_val_batches=1",
+    "--trainer.num_sanity_val_steps=0",
+    "--trainer.enable_progress_bar=false",
+    "--trainer.enable_model_summary=false",
+    "--trainer.log_every_n_steps=1",
+    "--run.wandb_mode=disabled",
+    "--interactions=null",
+    "--model.init_args.regularizer.n_players=3",
+    "--model.init_args.regularizer.num_samples=1",
+    "--model.init_args.regularizer.min_order=2",
+    "--model.init_args.regularizer.every_n_steps=2",
+]
+KEYS = ("penalty", "share", "samples", "seconds", "step_seconds")
+
+
+def fit(root: Path, version: str, weight: float) -> tuple[dict[str, torch.Tensor], list[dict[str, str]]]:
+    cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", f"--run.version={version}",
+              f"--model.init_args.regularizer.weight={weight}"])
+    run = root / "quickstart" / version
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["hyper_parameters"]["regularizer"]["weight"] == weight
+    with open(run / "metrics.csv", newline="") as file:
+        return checkpoint["state_dict"], list(csv.DictReader(file))
+
+
+@pytest.mark.slow
+def test_fit_logs_the_regularizer_and_its_penalty_changes_the_weights(tmp_path: Path) -> None:
+    weights, rows = fit(tmp_path, "on", 1.0)
+    for key in KEYS:  # logged on the penalty steps 0 and 2 only, not repeated at step 1
+        logged = [(int(row["step"]), float(row[f"regularizer/{key}_step"])) for row in rows if row.get(f"regularizer/{key}_step")]
+        assert [step for step, _ in logged] == [0, 2], key
+        assert all(value >= 0 for _, value in logged), key
+        assert [row for row in rows if row.get(f"regularizer/{key}")], key  # the epoch mean
+    penalties = [float(row["regularizer/penalty_step"]) for row in rows if row.get("regularizer/penalty_step")]
+    assert any(value > 0 for value in penalties)
+    assert all(float(row["regularizer/samples_step"]) == 1 for row in rows if row.get("regularizer/samples_step"))
+
+    plain, plain_rows = fit(tmp_path, "off", 0.0)
+    assert not any(key.startswith("regularizer/") and row[key] for row in plain_rows for key in row)
+    assert weights.keys() == plain.keys()
+    changed = [key for key in weights if weights[key].is_floating_point() and not torch.equal(weights[key], plain[key])]
+    assert any(key.endswith("conv1.weight") for key in changed)

@@ -1,0 +1,47 @@
+"""Shared fixtures: two tiny monitored runs (trained once per session) and hand-made artifact folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lit_interactions.cli import cli_main
+from lit_interactions.reports.commands import main as commands_main
+
+from tests.callbacks.test_cli import QUICKSTART, SMALL, YAMLS
+
+TINY = [
+    "--config", YAMLS["confusing_samples"], "--config", YAMLS["hard_samples"],
+    "--run.wandb_mode=disabled", "--trainer.max_epochs=1", "--interactions.init_args.n_players=5",
+    "--interactions.init_args.num_probe=8", "--hard_samples.init_args.num_hard=4",
+    "--hard_samples.init_args.num_easy=4", *SMALL,
+]
+
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Runs A (seed 0) and B (seed 1, A's players through players_from) of the quickstart, 1 tiny epoch each,
+    with the monitor (8 probe digits, 5 players), ConfusingSamples and HardSamples."""
+    root = tmp_path_factory.mktemp("runs")
+    cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", "--run.version=a", "--run.group=study"])
+    run_a = root / "quickstart" / "a"
+    cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", "--run.version=b", "--run.group=study",
+              "--seed_everything=1", f"--interactions.init_args.players_from={run_a / 'interactions' / 'players.pt'}"])
+    return run_a, root / "quickstart" / "b"
+
+
+@pytest.fixture(scope="session")
+def report_dir(two_runs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``lit-interactions report`` of run A (2 samples drawn per section), written once."""
+    out = tmp_path_factory.mktemp("report")
+    assert commands_main(["report", str(two_runs[0]), "--out", str(out), "--samples", "2"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def compare_dir(two_runs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``lit-interactions compare A B`` with its offline wandb run, written once."""
+    out = tmp_path_factory.mktemp("compare")
+    assert commands_main(["compare", *map(str, two_runs), "--out", str(out), "--wandb-mode", "offline"]) == 0
+    return out
