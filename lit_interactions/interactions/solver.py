@@ -92,7 +92,7 @@ def extract_joint(
     check_every: int = 50,
     compute_dtype: ComputeDtype = "auto",
     relaxation: float = 1.9,
-    rho_scale: float = 0.6,
+    rho_scale: float = 0.4,
     num_threads: int | None = 1,
 ) -> Interactions:
     """Generalizable interactions shared by K >= 2 models on the same samples and players (SPEC 4).
