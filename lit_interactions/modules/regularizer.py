@@ -10,10 +10,10 @@ Every ``every_n_steps`` training steps (after ``warmup_steps``), a few samples o
 - ``remove="both"``: the union.
 
 The penalty of a sample is the L1 strength of those effects divided by the L1 strength of all its effects, so it is the
-share of removable strength in ``[0, 1]`` and ``weight`` needs no tuning to the scale of the logits. By default the
-denominator is detached (an L1 penalty on the removable effects only: other effects get no gradient), which the model
-can also lower by shrinking all its sensitivity to the input; ``scale_invariant=True`` differentiates the whole ratio,
-so only moving strength from removable to other effects lowers it.
+share of removable strength in ``[0, 1]`` and ``weight`` needs no tuning to the scale of the logits. By default
+(``scale_invariant=True``) the whole ratio is differentiated, so only moving strength from removable to other effects
+lowers it; ``scale_invariant=False`` detaches the denominator (an L1 penalty on the removable effects only: other
+effects get no gradient), which the model can also lower by shrinking all its sensitivity to the input.
 For word players only samples with at least ``n_players`` eligible words are drawn (a step without any is skipped).
 """
 
@@ -60,8 +60,8 @@ class InteractionRegularizer:
         noise_ratio: noise bound of the decomposition solve (SPEC 3).
         salience_ratio: salience threshold ratio for the baseline comparison (SPEC 5).
         seed: seed of the per-step choice of samples (and of text players).
-        scale_invariant: differentiate the denominator (all strength) too, so scaling the rewards down does not
-            lower the penalty.
+        scale_invariant: differentiate the denominator (all strength) too (default), so scaling the rewards down
+            does not lower the penalty; False detaches it (a plain L1 penalty on the removable effects).
     """
 
     def __init__(
@@ -78,7 +78,7 @@ class InteractionRegularizer:
         noise_ratio: float = 0.01,
         salience_ratio: float = 0.02,
         seed: int = 0,
-        scale_invariant: bool = False,
+        scale_invariant: bool = True,
     ) -> None:
         check_n_players(n_players)
         if remove not in ("high_order", "non_generalizable", "both"):

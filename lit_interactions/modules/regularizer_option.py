@@ -39,8 +39,9 @@ class RegularizerSpec(TypedDict, total=False):
         noise_ratio: noise bound of the decomposition solve (default 0.01).
         salience_ratio: salience threshold ratio for the baseline comparison (default 0.02).
         seed: seed of the per-step sample choice and of word players (default 0).
-        scale_invariant: differentiate the share's denominator too (default false), so the model cannot lower
-            the penalty by shrinking all of its sensitivity to the input.
+        scale_invariant: differentiate the share's denominator too (default true), so the model cannot lower
+            the penalty by shrinking all of its sensitivity to the input; false = a plain L1 penalty on the
+            removable effects (it collapsed a fine-tuned classifier at useful weights: docs/regularization.md).
         baseline: checkpoint of the baseline DNN (the same model trained on held-out data, ``train_subset: 1``);
             required for "non_generalizable" and "both".
     """
