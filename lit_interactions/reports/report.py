@@ -104,8 +104,8 @@ class RunReport:
         return Section("Run", "run", paragraphs=[
             f"{self.run.path}: model {model}, data {data}, {len(self.run.probe_ids)} probe samples with "
             f"{self.run.selection.n_players} players ({self.run.selection.kind}). Measured epochs: {self.run.epochs} "
-            f"(0 = the initial model). Turn epoch: {history.get('turn_epoch')}; gap-widening epoch: "
-            f"{history.get('gap_widening_epoch')} (None: not found yet)."],
+            f"(0 = the initial model). Turn epoch: {_found(history.get('turn_epoch'))}; gap-widening epoch: "
+            f"{_found(history.get('gap_widening_epoch'))}."],
             tables=[Table(["epoch", "tau", "high-order share", "mean order", "salient", "eta mean", "eta std",
                            "train loss", "val loss"], rows, "The monitor's record per measured epoch")])
 
@@ -271,3 +271,8 @@ def write_report(run: RunArtifacts, out_dir: Path, epoch: int | None = None, sam
                  strongest: int = 3) -> ReportOutput:
     """Write one run's report into ``out_dir`` (see :class:`RunReport`)."""
     return RunReport(run, out_dir, epoch, samples, strongest).write()
+
+
+def _found(epoch: int | None) -> str:
+    """An epoch found by a rule, or a plain note that the rule has not found it (yet)."""
+    return "not found yet" if epoch is None else str(epoch)
