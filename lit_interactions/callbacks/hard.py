@@ -29,9 +29,9 @@ from lightning import Callback, LightningModule, Trainer
 from scipy import stats
 
 from lit_interactions.analysis import set_overlap
+from lit_interactions.analysis.sample_pictures import loss_eta_figure
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.monitor import InteractionMonitor, find_monitor
-from lit_interactions.callbacks.pictures import loss_eta_figure
 from lit_interactions.callbacks.probe import data_task, ids_with_enough_words
 from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers, write_figure, write_json
 from lit_interactions.callbacks.rng import isolated_rng
