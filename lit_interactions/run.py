@@ -15,6 +15,9 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, Wand
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 
+WandbMode = Literal["offline", "online", "disabled"]
+
+
 @dataclass
 class RunSettings:
     """Run directory and logger settings (the ``run:`` section of a config).
@@ -36,7 +39,7 @@ class RunSettings:
     group: str | None = None
     tags: list[str] = field(default_factory=list)
     project: str = "lit-interactions"
-    wandb_mode: Literal["offline", "online", "disabled"] = "offline"
+    wandb_mode: WandbMode = "offline"
     tensorboard: bool = False
 
 

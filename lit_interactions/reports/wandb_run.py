@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-WandbMode = Literal["offline", "online", "disabled"]
+from lit_interactions.run import WandbMode
 
 
 def log_run(
