@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
+from pathlib import Path
 from typing import Any
 
 from lightning import LightningDataModule, Trainer
@@ -20,7 +23,11 @@ OPTIONAL_CALLBACK_KEYS = ("interactions", "confusing_samples", "hard_samples", "
 
 class LitInteractionsCLI(LightningCLI):
     """LightningCLI with a ``run:`` section: each run gets ``runs/<name>/<version>/`` holding the resolved
-    config.yaml, metrics.csv, checkpoints/ (with last.ckpt for resuming) and the offline wandb run."""
+    config.yaml, metrics.csv, checkpoints/ (with last.ckpt for resuming) and the offline wandb run.
+
+    ``validate``, ``test`` and ``predict`` of a run's checkpoint write into that run's directory too, but into
+    ``config_<subcommand>.yaml`` and ``metrics_<subcommand>.csv``, so the training config and history stay as
+    they were."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunSettings, "run")
@@ -35,8 +42,10 @@ class LitInteractionsCLI(LightningCLI):
         if trainer_config.get("logger") in (None, True):
             run_settings: RunSettings = config["run"]
             run_dir = resolve_run_dir(run_settings, config.get("ckpt_path"))
-            kwargs.setdefault("logger", make_loggers(run_settings, run_dir))
+            kwargs.setdefault("logger", make_loggers(run_settings, run_dir, stage=self.subcommand or "fit"))
             kwargs.setdefault("default_root_dir", str(run_dir))
+        if self.subcommand not in (None, "fit"):
+            self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": f"config_{self.subcommand}.yaml"}
         return super().instantiate_trainer(**kwargs)
 
     def _run_subcommand(self, subcommand: str) -> None:
@@ -68,7 +77,11 @@ REPORT_COMMANDS = ("compare", "report")
 
 def main() -> None:
     """Entry point of the ``lit-interactions`` console script: ``compare`` and ``report`` go to
-    :mod:`lit_interactions.reports.commands`, everything else (fit, validate, test, predict) to LightningCLI."""
+    :mod:`lit_interactions.reports.commands`, everything else (fit, validate, test, predict) to LightningCLI.
+
+    Bad input (a missing dataset, an unknown model, sizes that do not fit) ends with the project's message and
+    exit code 2 instead of a traceback; ``LIT_INTERACTIONS_TRACEBACK=1`` shows the traceback as well.
+    """
     args = sys.argv[1:]
     if args and args[0] in REPORT_COMMANDS:
         from lit_interactions.reports.commands import main as report_commands
@@ -76,7 +89,36 @@ def main() -> None:
         sys.exit(report_commands(args))
     if args[:1] in (["-h"], ["--help"]):
         print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md)")
-    cli_main(args)
+    try:
+        cli_main()  # LightningCLI reads sys.argv itself
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        message = input_error_message(error)
+        if message is None or os.environ.get("LIT_INTERACTIONS_TRACEBACK"):
+            raise
+        print(f"lit-interactions: error: {message}\n(the traceback: set LIT_INTERACTIONS_TRACEBACK=1)", file=sys.stderr)
+        sys.exit(2)
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def input_error_message(error: BaseException) -> str | None:
+    """The message of the check in this package that rejected the input, if that is what ``error`` (or an
+    exception it was raised from, such as jsonargparse's wrapper around a failed instantiation) is.
+
+    A check is an exception raised by this package's own code (its innermost frame is in the package), as opposed to
+    one from deep inside a library, which keeps its traceback.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.extract_tb(current.__traceback__)
+        if isinstance(current, (ValueError, TypeError, FileNotFoundError)) and frames:
+            if Path(frames[-1].filename).resolve().is_relative_to(PACKAGE_DIR):
+                return str(current)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -60,6 +60,10 @@ def _wandb_id(run_dir: Path) -> str:
 class _ContinuingWriter(ExperimentWriter):
     """A CSV writer that keeps the rows of an earlier session of the same run instead of deleting them."""
 
+    def __init__(self, log_dir: str, file_name: str) -> None:
+        self.NAME_METRICS_FILE = file_name
+        super().__init__(log_dir)
+
     def _check_log_dir_exists(self) -> None:
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as file:
@@ -68,24 +72,28 @@ class _ContinuingWriter(ExperimentWriter):
 
 
 class RunCSVLogger(CSVLogger):
-    """CSVLogger writing ``metrics.csv`` at the top of the run directory; a resumed run appends to it."""
+    """CSVLogger writing ``metrics.csv`` (or ``file_name``) at the top of the run directory; a resumed run appends."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, file_name: str = "metrics.csv") -> None:
         super().__init__(save_dir=str(run_dir), name="", version="")
+        self.file_name = file_name
 
     @property
     @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
         if self._experiment is None:
             os.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _ContinuingWriter(log_dir=self.log_dir)
+            self._experiment = _ContinuingWriter(log_dir=self.log_dir, file_name=self.file_name)
         return self._experiment
 
 
-def make_loggers(settings: RunSettings, run_dir: Path) -> list[Logger]:
-    """CSV logger first (it fixes the run directory for checkpoints and the saved config), then wandb, TensorBoard."""
+def make_loggers(settings: RunSettings, run_dir: Path, stage: str = "fit") -> list[Logger]:
+    """CSV logger first (it fixes the run directory for checkpoints and the saved config), then wandb, TensorBoard.
+
+    ``stage`` other than "fit" (validate, test, predict) writes ``metrics_<stage>.csv`` beside the training history.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
-    loggers: list[Logger] = [RunCSVLogger(run_dir)]
+    loggers: list[Logger] = [RunCSVLogger(run_dir, "metrics.csv" if stage == "fit" else f"metrics_{stage}.csv")]
     if settings.wandb_mode != "disabled":
         os.environ.setdefault("WANDB_SILENT", "true")
         loggers.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 @pytest.mark.slow
 def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path: Path) -> None:
     root = str(tmp_path / "runs")
-    cli_main(["fit", "--config", QUICKSTART, "--trainer.max_epochs=1", f"--run.root={root}", "--run.version=v0", *SMALL])
+    cli_main([
+        "fit", "--config", QUICKSTART, "--trainer.max_epochs=1", f"--run.root={root}", "--run.version=v0",
+        "--run.tensorboard=true", *SMALL,
+    ])
     run_dir = tmp_path / "runs" / "quickstart" / "v0"
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert (run_dir / "config.yaml").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
@@ -66,18 +71,67 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
     assert ckpt["epoch"] == 1
     assert ckpt["sample_losses"]["epochs"] == [0, 1]
 
+    # Testing the checkpoint writes beside the run and leaves its training config and history as they were.
+    config_text, metrics_text = (run_dir / "config.yaml").read_text(), (run_dir / "metrics.csv").read_text()
+    cli_main([
+        "test", "--config", QUICKSTART, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        f"--run.root={root}", "--trainer.limit_test_batches=2", "--trainer.enable_progress_bar=false",
+    ])
+    assert (run_dir / "config.yaml").read_text() == config_text
+    assert (run_dir / "metrics.csv").read_text() == metrics_text
+    assert yaml.safe_load((run_dir / "config_test.yaml").read_text())["trainer"]["limit_test_batches"] == 2
+    with open(run_dir / "metrics_test.csv", newline="") as file:
+        tested = [row for row in csv.DictReader(file) if row.get("test/acc")]
+    assert len(tested) == 1 and 0.0 <= float(tested[0]["test/acc"]) <= 1.0
+
+
+def console_script() -> str:
+    path = shutil.which("lit-interactions")
+    assert path, "the lit-interactions console script is not installed (pip install -e .)"
+    return path
+
 
 @pytest.mark.slow
 def test_console_script_prints_the_resolved_config() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "lit_interactions.cli", "fit", "--config", QUICKSTART, "--print_config",
-         "--model.init_args.lr=0.123"],
+        [console_script(), "fit", "--config", QUICKSTART, "--print_config", "--model.init_args.lr=0.123"],
         capture_output=True, text=True, check=True, cwd=ROOT,
-    ).stdout
-    config = yaml.safe_load(out)
+    )
+    config = yaml.safe_load(out.stdout)
     assert config["model"]["init_args"]["lr"] == 0.123
     assert config["data"]["class_path"] == "lit_interactions.data.MNIST3DataModule"
     assert config["run"]["name"] == "quickstart"
+    assert "not recommended to provide both args and command line arguments" not in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("--model.init_args.model=resnet21", "unknown image model 'resnet21'; known: alexnet, resnet20"),
+        ("--data.init_args.num_probe=-1", "num_probe=-1 is not valid: expected an int >= 0"),
+    ],
+)
+def test_console_script_reports_bad_input_in_one_message(tmp_path: Path, override: str, expected: str) -> None:
+    out = subprocess.run(
+        [console_script(), "fit", "--config", QUICKSTART, override, f"--run.root={tmp_path}", "--run.wandb_mode=disabled"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert out.returncode == 2
+    errors = [line for line in out.stderr.splitlines() if line.startswith("lit-interactions: error: ")]
+    assert len(errors) == 1 and expected in errors[0]
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_console_script_names_the_missing_dataset_files(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [console_script(), "fit", "--config", str(ROOT / "configs" / "cifar10_resnet20.yaml"),
+         f"--data.init_args.data_dir={tmp_path}", f"--run.root={tmp_path / 'runs'}", "--run.wandb_mode=disabled"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"CIFAR-10 not found at {tmp_path}: expected cifar-10-batches-py/data_batch_1..5 and test_batch" in out.stderr
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)

@@ -14,7 +14,7 @@ from lit_interactions.data.errors import DataFormatError, DataNotFoundError, Dat
 from lit_interactions.data.images import ImageDataModule
 from lit_interactions.data.mnist import MNIST3DataModule
 from lit_interactions.data.movie_reviews import MovieReviewsDataModule
-from lit_interactions.data.splits import SplitPlan, carve_validation, plan_splits
+from lit_interactions.data.splits import SplitPlan, carve_validation, evaluation_order, plan_splits
 from lit_interactions.data.sst2 import SST2DataModule
 from lit_interactions.data.text import TextCollator, TextDataModule, load_tokenizer
 from lit_interactions.data.tiny_imagenet import TinyImageNetDataModule
@@ -34,6 +34,7 @@ __all__ = [
     "TextDataModule",
     "TinyImageNetDataModule",
     "carve_validation",
+    "evaluation_order",
     "load_tokenizer",
     "plan_splits",
 ]

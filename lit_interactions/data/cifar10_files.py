@@ -64,13 +64,40 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         shape = getattr(data, "shape", None)
         raise bad_format("CIFAR-10", path, f"its 'data' is {type(data).__name__} with shape {shape}", BATCH_FORMAT)
-    if labels is None or len(labels) != len(data):
-        count = None if labels is None else len(labels)
-        raise bad_format("CIFAR-10", path, f"it has {count} labels for {len(data)} images", BATCH_FORMAT)
-    labels = np.asarray(labels, dtype=np.int64)
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise bad_format("CIFAR-10", path, f"it has labels outside 0..9 ({labels.min()}..{labels.max()})", BATCH_FORMAT)
-    return data.reshape(-1, 3, 32, 32), labels
+    return data.reshape(-1, 3, 32, 32), _check_labels(labels, len(data), path)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_labels(labels: Any, count: int, path: Path) -> np.ndarray:
+    """The batch's labels as int64 ``[count]``.
+
+    Raises:
+        DataFormatError: unless ``labels`` is a 1-D list, tuple or array of ``count`` ints in 0..9.
+    """
+    if isinstance(labels, np.ndarray):
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            problem = f"its 'labels' is an array of {labels.dtype} with shape {labels.shape}, not 1-D ints"
+            raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT)
+    elif isinstance(labels, (list, tuple)):
+        wrong = next((v for v in labels if not _is_int(v)), None)
+        if wrong is not None:
+            problem = f"its 'labels' holds {wrong!r} ({type(wrong).__name__}), not only ints"
+            raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT)
+    else:
+        problem = f"its 'labels' is of type {type(labels).__name__}, not a list"
+        if labels is None:
+            problem = "it has no 'labels'"
+        raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT)
+    if len(labels) != count:
+        raise bad_format("CIFAR-10", path, f"it has {len(labels)} labels for {count} images", BATCH_FORMAT)
+    outside = [int(v) for v in labels if not 0 <= v <= 9]  # checked before int64 conversion, which could overflow
+    if outside:
+        problem = f"it has labels outside 0..9 ({min(outside)}..{max(outside)})"
+        raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT)
+    return np.asarray(labels, dtype=np.int64)
 
 
 def load_cifar10_folder(data_dir: str | Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:

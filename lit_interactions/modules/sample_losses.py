@@ -11,7 +11,9 @@ from torch import Tensor
 class SampleLossRecorder:
     """Collects the training loss of every sample id during an epoch and keeps one row per finished epoch.
 
-    Rows are aligned to the sorted ids of the first epoch, so the history costs one float per sample per epoch.
+    Rows are aligned to :attr:`ids`, the sorted union of all ids seen so far, so the history costs one float per
+    sample per epoch; a sample not trained on in an epoch (a partial epoch, ``limit_train_batches``, a sample first
+    seen later) has NaN there. :meth:`mean_losses` averages over the epochs that saw each sample.
     """
 
     def __init__(self) -> None:
@@ -46,11 +48,11 @@ class SampleLossRecorder:
         if self.ids is None:
             self.ids = unique
         elif not torch.equal(unique, self.ids):
-            aligned = torch.full((len(self.ids),), float("nan"))
-            pos = torch.searchsorted(self.ids, unique).clamp(max=len(self.ids) - 1)
-            known = self.ids[pos] == unique
-            aligned[pos[known]] = row[known]
-            row = aligned
+            merged = torch.unique(torch.cat([self.ids, unique]))
+            if len(merged) > len(self.ids):
+                self.losses = [_align(self.ids, old, merged) for old in self.losses]
+                self.ids = merged
+            row = _align(unique, row, self.ids)
         if epoch in self.epochs:  # an epoch replayed after a resume replaces its earlier row
             index = self.epochs.index(epoch)
             self.losses[index] = row
@@ -72,3 +74,10 @@ class SampleLossRecorder:
         self.epochs = list(state["epochs"])
         self.losses = list(state["losses"])
         self._pending_ids, self._pending_losses = [], []
+
+
+def _align(ids: Tensor, values: Tensor, onto: Tensor) -> Tensor:
+    """``values`` (aligned to sorted ``ids``) placed on the sorted superset ``onto``, NaN where an id is absent."""
+    aligned = torch.full((len(onto),), float("nan"))
+    aligned[torch.searchsorted(onto, ids)] = values
+    return aligned

@@ -30,8 +30,10 @@ def test_pickle_batches_load_with_ids(tmp_path):
     assert batch["labels"].tolist() == arrays["train_labels"][ids].tolist()
     assert not set(ids) & set(dm.probe_ids)
     val = list(dm.test_dataloader())
-    assert torch.cat([b["ids"] for b in val]).tolist() == list(range(12))
-    assert torch.equal(torch.cat([b["inputs"] for b in val]), as_image(arrays["test"]))
+    val_ids = torch.cat([b["ids"] for b in val]).numpy()
+    assert val_ids.tolist() == dm.val_dataset.ids.tolist() and sorted(val_ids.tolist()) == list(range(12))
+    assert torch.equal(torch.cat([b["inputs"] for b in val]), as_image(arrays["test"][val_ids]))
+    assert torch.cat([b["labels"] for b in val]).tolist() == arrays["test_labels"][val_ids].tolist()
     assert torch.equal(dm.image(11, "val"), as_image(arrays["test"][11:12])[0])
 
 
@@ -96,3 +98,35 @@ def test_bad_options(tmp_path):
     write_cifar10(tmp_path)
     with pytest.raises(DataOptionError, match="train_subset_size=20 does not fit CIFAR-10: half 1 has 18"):
         CIFAR10DataModule(data_dir=str(tmp_path), num_probe=4, train_subset=1, train_subset_size=20).setup()
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (7, r"its 'labels' is of type int, not a list"),
+        (None, r"it has no 'labels'"),
+        (["cat", "dog", "cat"], r"its 'labels' holds 'cat' \(str\), not only ints"),
+        ([1.0, 2.0, 3.0], r"its 'labels' holds 1.0 \(float\), not only ints"),
+        (np.zeros((3, 1), dtype=np.int64), r"its 'labels' is an array of int64 with shape \(3, 1\), not 1-D ints"),
+        (np.array(["1", "2", "3"]), r"its 'labels' is an array of <U1 with shape \(3,\), not 1-D ints"),
+        ([0, 1], r"it has 2 labels for 3 images"),
+        ([0, 10, 2**70], r"it has labels outside 0..9 \(10..1180591620717411303424\)"),
+        (np.array([3, -1, 2], dtype=np.int16), r"it has labels outside 0..9 \(-1..-1\)"),
+    ],
+)
+def test_bad_labels_in_a_batch_are_a_format_error(tmp_path, labels, message):
+    write_cifar10(tmp_path)
+    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump({"data": np.zeros((3, 3072), dtype=np.uint8), "labels": labels}, f)
+    expected = rf"CIFAR-10 file .*test_batch is malformed: {message}\. Expected a python pickle of a dict"
+    with pytest.raises(DataFormatError, match=expected):
+        CIFAR10DataModule(data_dir=str(tmp_path), num_probe=2).setup()
+
+
+def test_label_arrays_and_tuples_of_ints_are_accepted(tmp_path):
+    write_cifar10(tmp_path, n_test=3)
+    for labels in (np.array([9, 0, 4], dtype=np.uint8), (9, 0, 4)):
+        with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
+            pickle.dump({"data": np.zeros((3, 3072), dtype=np.uint8), "labels": labels}, f)
+        dm = CIFAR10DataModule(data_dir=str(tmp_path), num_probe=2)
+        assert dm.source_split("val").labels.tolist() == [9, 0, 4]

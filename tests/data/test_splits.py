@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lit_interactions.data.errors import DataOptionError
-from lit_interactions.data.splits import carve_validation, plan_splits
+from lit_interactions.data.splits import carve_validation, evaluation_order, plan_splits
 
 IDS = np.arange(1000, 1500)  # ids need not start at 0 (embedded sources keep file rows)
 LABELS = IDS % 10
@@ -97,3 +97,17 @@ def test_carve_validation():
     assert not np.array_equal(val, carve_validation(IDS, 100, 4, "toy")[1])
     with pytest.raises(DataOptionError, match="num_val=498 does not fit toy: it has 500 samples"):
         carve_validation(IDS, 498, 0, "toy")
+
+
+def test_evaluation_order_is_a_seeded_permutation_of_the_ids():
+    order = evaluation_order(IDS, split_seed=3)
+    assert sorted(order.tolist()) == IDS.tolist() and order.dtype == np.int64
+    assert not np.array_equal(order, IDS)  # not id order
+    assert np.array_equal(order, evaluation_order(IDS, 3))
+    assert not np.array_equal(order, evaluation_order(IDS, 4))
+
+
+def test_carving_too_few_samples_names_the_count_not_a_negative_bound():
+    with pytest.raises(DataOptionError, match=r"toy has only 2 samples, too few .* needs at least 4") as info:
+        carve_validation(IDS[:2], 1, 0, "toy")
+    assert "<= -" not in str(info.value)

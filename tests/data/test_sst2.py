@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from transformers import AutoTokenizer
 
 from lit_interactions.data import DataFormatError, DataNotFoundError, DataOptionError, SST2DataModule
 
@@ -35,7 +36,8 @@ def test_batches_carry_word_ids_consistent_with_the_tokenizer(dm):
     batch = next(iter(dm.val_dataloader()))
     keys = {"input_ids", "attention_mask", "token_type_ids", "word_ids", "labels", "ids"}
     assert set(batch) == keys and all(v.dtype == torch.long for v in batch.values())
-    assert batch["ids"].tolist() == list(range(8))
+    served = batch["ids"].tolist()
+    assert served == dm.val_dataset.ids[:8].tolist() and batch["labels"].tolist() == [i % 2 for i in served]
     length = batch["input_ids"].shape[1]
     assert all(v.shape == (8, length) for k, v in batch.items() if k not in ("labels", "ids"))
     tok = dm.tokenizer
@@ -97,3 +99,21 @@ def test_worker_processes_give_the_same_batches(sst2_dir):
     parallel = SST2DataModule(data_dir=str(sst2_dir), num_probe=6, batch_size=8, num_workers=1)
     for a, b in zip(serial.val_dataloader(), parallel.val_dataloader(), strict=True):
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("name", ["train.tsv", "dev.tsv"])
+def test_header_only_file_is_a_format_error(tmp_path, name):
+    folder = write_sst2(tmp_path)
+    (folder / name).write_text("sentence\tlabel\n\n", encoding="utf-8")
+    expected = rf"SST-2 file .*{name} is malformed: there are no data rows in {name}, only the header"
+    with pytest.raises(DataFormatError, match=expected):
+        SST2DataModule(data_dir=str(tmp_path), num_probe=2).setup()
+
+
+def test_vocab_size_is_the_length_of_the_tokenizer(dm, tmp_path, tokenizer_path):
+    assert dm.vocab_size == len(dm.tokenizer) == 30522  # MiniLM: the uncased BERT vocabulary
+    extended = AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)
+    extended.add_tokens(["unflinchingly"])
+    extended.save_pretrained(tmp_path / "tok")
+    other = SST2DataModule(data_dir=str(dm.data_dir), tokenizer=str(tmp_path / "tok"), num_probe=2)
+    assert other.vocab_size == 30523 and other.tokenizer.vocab_size == 30522  # added tokens count too

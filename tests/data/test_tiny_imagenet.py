@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -31,7 +32,9 @@ def test_classes_ids_and_pixels(tree):
     assert torch.allclose(batch["inputs"].mean(dim=(1, 2, 3)), expected, atol=2 / 255)
     assert torch.equal(batch["inputs"][8, 0], batch["inputs"][8, 2])  # grayscale JPEG converted to RGB
     val = next(iter(dm.val_dataloader()))
-    assert val["ids"].tolist() == [0, 1, 2, 3] and val["labels"].tolist() == [2, 0, 1, 2]  # annotation order
+    annotated = [2, 0, 1, 2, 0, 1]  # labels in annotation order: wnids n03, n01, n02 cycle
+    assert val["ids"].tolist() == dm.val_dataset.ids[:4].tolist()
+    assert val["labels"].tolist() == [annotated[i] for i in val["ids"].tolist()]
     assert abs(float(dm.image(5, "val")[1].mean()) - 50 / 255) < 2 / 255
 
 
@@ -65,5 +68,41 @@ def test_wrong_image_size_is_reported_with_its_path(tree, tmp_path):
     copy = shutil.copytree(tree, tmp_path / "tiny-imagenet-200")
     Image.new("RGB", (32, 32)).save(copy / "val" / "images" / "val_0.JPEG")
     dm = TinyImageNetDataModule(data_dir=str(copy), num_probe=2)
-    with pytest.raises(DataFormatError, match=r"val_0.JPEG is 32x32 pixels, expected 64x64"):
+    with pytest.raises(DataFormatError, match=r"val_0.JPEG is malformed: it is 32x32 pixels, not 64x64"):
         dm.image(0, "val")
+
+
+def truncated_jpeg(path, seed=0):
+    """Replace ``path`` by the first 60 % of a noisy 64x64 JPEG (a download cut short)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, format="JPEG", quality=95)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 3 // 5])
+
+
+def test_corrupt_jpeg_is_reported_with_its_file_format_and_origin(tree, tmp_path):
+    copy = shutil.copytree(tree, tmp_path / "tiny-imagenet-200")
+    truncated_jpeg(copy / "train" / "n02" / "images" / "n02_1.JPEG")  # class 1, image 1: train id 5
+    (copy / "val" / "images" / "val_3.JPEG").write_bytes(b"\x00not a jpeg at all" * 10)
+    dm = TinyImageNetDataModule(data_dir=str(copy), num_probe=0, batch_size=12)
+    dm.setup()  # lazy: setup decodes nothing
+    position = dm.train_dataset.ids.tolist().index(5)
+    expected = (r"Tiny-ImageNet file .*n02_1.JPEG is malformed: it cannot be decoded \(OSError: .*\)\. "
+                r"Expected a 64x64 RGB JPEG from tiny-imagenet-200 .* tiny-imagenet-200.zip of the Tiny ImageNet")
+    with pytest.raises(DataFormatError, match=expected):
+        dm.train_dataset[position]
+    with pytest.raises(DataFormatError, match=r"val_3.JPEG is malformed: it cannot be decoded \(UnidentifiedImage"):
+        next(iter(dm.val_dataloader()))
+    assert dm.train_dataset[dm.train_dataset.ids.tolist().index(4)]["inputs"].shape == (3, 64, 64)  # others load
+
+
+def test_non_utf8_wnids_and_annotations(tree, tmp_path):
+    copy = shutil.copytree(tree, tmp_path / "tiny-imagenet-200")
+    (copy / "wnids.txt").write_bytes(b"\xff\xd8\xff\xe0 binary \x89\x00")
+    expected = r"wnids.txt is malformed: it is not UTF-8 text .*Expected one WordNet id \(n01443537\) per line"
+    with pytest.raises(DataFormatError, match=expected):
+        TinyImageNetDataModule(data_dir=str(copy)).num_classes
+    shutil.copy(tree / "wnids.txt", copy / "wnids.txt")
+    (copy / "val" / "val_annotations.txt").write_bytes(b"val_0.JPEG\tn01\t\xe9\xff\n")
+    with pytest.raises(DataFormatError, match=r"val_annotations.txt is malformed: it is not UTF-8 text"):
+        TinyImageNetDataModule(data_dir=str(copy), num_probe=2).setup()

@@ -106,6 +106,21 @@ def test_pretrained_folder_missing_is_a_clear_error(tmp_path) -> None:
         BertClassifier(pretrained=str(tmp_path / "nowhere"))
 
 
+def test_pretrained_folder_of_another_shape_or_vocabulary_is_a_clear_error(tmp_path) -> None:
+    folder = tmp_path / "tiny"
+    create_model("bert_tiny", num_classes=2, vocab_size=100).bert.save_pretrained(folder)
+    assert create_model("bert_tiny", pretrained=str(folder)).bert.config.vocab_size == 100
+    assert create_model("minilm_l6", pretrained=str(folder)).bert.config.num_hidden_layers == 2  # any shape
+    with pytest.raises(ValueError, match="2 layers and hidden size 128, not BERT-Medium .*use model bert_tiny"):
+        create_model("bert_medium", pretrained=str(folder))
+    with pytest.raises(ValueError, match="vocab_size=30522 differs from the pretrained model's 100"):
+        create_model("bert_tiny", pretrained=str(folder), vocab_size=30522)
+    dropped = create_model("bert_tiny", pretrained=str(folder), dropout=0.0).bert.config
+    assert dropped.hidden_dropout_prob == 0.0 and dropped.attention_probs_dropout_prob == 0.0
+    with pytest.raises(ValueError, match="fixed size"):
+        create_model("bert_tiny", size="base")
+
+
 def test_unknown_model_lists_the_known_names() -> None:
     with pytest.raises(ValueError, match="known models: .*resnet20"):
         create_model("resnet21")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -48,6 +50,60 @@ def test_sample_loss_recorder_averages_over_epochs_and_survives_a_state_round_tr
     assert restored.mean_losses()[1].tolist() == [1.0, 1.5, 0.5]
 
 
+def test_sample_loss_recorder_keeps_samples_first_seen_in_a_later_epoch() -> None:
+    rec = SampleLossRecorder()
+    rec.record(torch.tensor([5, 2]), torch.tensor([1.0, 2.0]))  # a partial first epoch
+    rec.end_epoch(0)
+    rec.record(torch.tensor([2, 9, 7]), torch.tensor([4.0, 3.0, 6.0]))
+    rec.end_epoch(1)
+    ids, mean = rec.mean_losses()
+    assert ids.tolist() == [2, 5, 7, 9]
+    assert mean.tolist() == [3.0, 1.0, 6.0, 3.0]
+    assert torch.isnan(rec.losses[0][2:]).all() and rec.losses[1][1].isnan()
+
+
+def test_adversarial_step_updates_batch_norm_statistics_once_and_records_the_clean_loss() -> None:
+    torch.manual_seed(0)
+    module = ImageClassifier("resnet20", num_classes=2, in_channels=1, adversarial=True)
+    initial = copy.deepcopy(module.model).train()
+    inputs, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 0, 1])
+    module.train()
+    _, _, per_sample = module.training_loss({"inputs": inputs, "labels": labels, "ids": torch.arange(4)})
+    assert int(module.model.bn1.num_batches_tracked) == 1  # the clean and attack passes left no trace
+
+    # Train-mode outputs do not depend on running statistics, so the same attack on a copy of the initial model
+    # gives the same adversarial batch; one forward of it must leave exactly the module's statistics.
+    attacker = copy.deepcopy(initial)
+    clean = F.cross_entropy(attacker(inputs), labels, reduction="none")
+    assert torch.allclose(per_sample, clean, atol=1e-6)
+    adv = pgd_attack(lambda x: F.cross_entropy(attacker(x), labels), inputs)
+    initial(adv)
+    for trained, expected in ((module.model.bn1, initial.bn1), (module.model.layer3[-1].bn2, initial.layer3[-1].bn2)):
+        assert torch.allclose(trained.running_mean, expected.running_mean, atol=1e-6)
+        assert torch.allclose(trained.running_var, expected.running_var, atol=1e-6)
+
+
+def test_image_size_is_checked_against_the_data_and_shapes_the_summary() -> None:
+    from lightning.pytorch.utilities.model_summary import ModelSummary
+
+    module = ImageClassifier("resnet20", num_classes=2, in_channels=1, image_size=28)
+    assert "[2, 1, 28, 28]" in str(ModelSummary(module, max_depth=1))
+
+    class Data:
+        num_classes, task, input_shape = 2, "image", (1, 32, 32)
+
+    with pytest.raises(ValueError, match="expects 28x28 images but the data has 32x32"):
+        module.check_data(Data())
+    with pytest.raises(ValueError, match="num_classes must be an int >= 2"):
+        ImageClassifier("resnet20", num_classes=0)
+
+
+def test_checkpoint_hparams_record_the_default_learning_rate_and_subclass_options() -> None:
+    module = ImageClassifier("resnet56", num_classes=2, in_channels=1, adversarial=True)
+    assert module.hparams["lr"] == 0.001 and module.hparams["adversarial"] is True
+    assert ImageClassifier("resnet32").lr == 0.001
+
+
 def test_image_classifier_step_records_clean_per_sample_losses_under_adversarial_training() -> None:
     torch.manual_seed(0)
     module = ImageClassifier("resnet20", num_classes=2, in_channels=1, adversarial=True)
@@ -73,3 +129,16 @@ def test_wrong_model_kind_is_a_clear_error() -> None:
         ImageClassifier("bert_tiny")
     with pytest.raises(ValueError, match="unknown image model"):
         ImageClassifier("resnet99")
+
+
+def test_text_classifier_rejects_a_tokenizer_of_another_vocabulary() -> None:
+    class Data:
+        num_classes, task = 2, "text"
+
+        def __init__(self, vocab_size: int) -> None:
+            self.vocab_size = vocab_size
+
+    module = TextClassifier("bert_tiny", model_kwargs={"vocab_size": 1000})
+    module.check_data(Data(1000))
+    with pytest.raises(ValueError, match="tokenizer has 30522 tokens but the model's embeddings have 1000 rows"):
+        module.check_data(Data(30522))
