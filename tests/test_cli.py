@@ -13,14 +13,10 @@ import torch
 import yaml
 
 from lit_interactions.cli import cli_main
+from tests.quickstart_runs import QUICKSTART, ROOT, short_run
 
-ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = str(ROOT / "configs" / "quickstart.yaml")
 SMALL = [
-    "--trainer.limit_train_batches=4",
-    "--trainer.limit_val_batches=2",
-    "--trainer.enable_progress_bar=false",
-    "--trainer.log_every_n_steps=1",
+    *short_run(train_batches=4, val_batches=2),
     "--interactions.init_args.num_probe=2",  # the quickstart's interaction monitor, kept tiny
     "--interactions.init_args.n_players=3",
 ]

@@ -15,15 +15,11 @@ from lit_interactions.callbacks import (
     InteractionMonitor,
 )
 from lit_interactions.cli import cli_main
+from tests.quickstart_runs import QUICKSTART, ROOT, short_run
 
-ROOT = Path(__file__).resolve().parents[2]
-QUICKSTART = str(ROOT / "configs" / "quickstart.yaml")
 NAMES = ("interactions", "confusing_samples", "hard_samples", "baseline")
 YAMLS = {name: str(ROOT / "callbacks" / f"{name}.yaml") for name in NAMES}
-SMALL = [
-    "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false",
-    "--trainer.num_sanity_val_steps=0", "--data.init_args.batch_size=16", "--data.init_args.num_probe=8",
-]
+SMALL = [*short_run(train_batches=2, sanity_check=False), "--data.init_args.batch_size=16", "--data.init_args.num_probe=8"]
 
 
 def callbacks_of(cli) -> dict[type, object]:

@@ -277,9 +277,9 @@ def test_zero_layers_copies_nothing_and_records_it(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cli_fit_with_a_frozen_transplant_from_a_quickstart_donor(tmp_path: Path) -> None:
     from lit_interactions.cli import cli_main
+    from tests.quickstart_runs import QUICKSTART, short_run
 
-    small = ["--config", str(ROOT / "configs" / "quickstart.yaml"), "--trainer.max_epochs=1", "--trainer.limit_train_batches=3",
-             "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false", "--run.wandb_mode=disabled",
+    small = ["--config", QUICKSTART, "--trainer.max_epochs=1", *short_run(train_batches=3), "--run.wandb_mode=disabled",
              f"--run.root={tmp_path}", "--interactions=null"]
     cli_main(["fit", *small, "--run.name=donor", "--run.version=a", "--seed_everything=1"])
     donor_ckpt = tmp_path / "donor" / "a" / "checkpoints" / "last.ckpt"

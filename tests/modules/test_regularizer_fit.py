@@ -9,19 +9,17 @@ import pytest
 import torch
 
 from lit_interactions.cli import cli_main
+from tests.quickstart_runs import QUICKSTART, short_run
 
-ROOT = Path(__file__).resolve().parents[2]
-QUICKSTART = str(ROOT / "configs" / "quickstart.yaml")
-TINY = [
+PLAIN = [
     "--trainer.max_epochs=1",
-    "--trainer.limit_train_batches=3",
-    "--trainer.limit_val_batches=1",
-    "--trainer.num_sanity_val_steps=0",
-    "--trainer.enable_progress_bar=false",
+    *short_run(train_batches=3, sanity_check=False),
     "--trainer.enable_model_summary=false",
-    "--trainer.log_every_n_steps=1",
     "--run.wandb_mode=disabled",
     "--interactions=null",
+]
+TINY = [
+    *PLAIN,
     "--model.init_args.regularizer.n_players=3",
     "--model.init_args.regularizer.num_samples=1",
     "--model.init_args.regularizer.min_order=2",
@@ -30,9 +28,9 @@ TINY = [
 KEYS = ("penalty", "share", "samples", "seconds", "step_seconds")
 
 
-def fit(root: Path, version: str, weight: float) -> tuple[dict[str, torch.Tensor], list[dict[str, str]]]:
+def fit(root: Path, version: str, weight: float, *extra: str) -> tuple[dict[str, torch.Tensor], list[dict[str, str]]]:
     cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", f"--run.version={version}",
-              f"--model.init_args.regularizer.weight={weight}"])
+              f"--model.init_args.regularizer.weight={weight}", *extra])
     run = root / "quickstart" / version
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert checkpoint["hyper_parameters"]["regularizer"]["weight"] == weight
@@ -57,3 +55,21 @@ def test_fit_logs_the_regularizer_and_its_penalty_changes_the_weights(tmp_path: 
     assert weights.keys() == plain.keys()
     changed = [key for key in weights if weights[key].is_floating_point() and not torch.equal(weights[key], plain[key])]
     assert any(key.endswith("conv1.weight") for key in changed)
+
+
+@pytest.mark.slow
+def test_fit_removes_non_generalizable_interactions_with_a_baseline_trained_on_the_other_half(tmp_path: Path) -> None:
+    cli_main(["fit", "--config", QUICKSTART, *PLAIN, f"--run.root={tmp_path}", "--run.name=baseline",
+              "--run.version=b", "--data.init_args.train_subset=1"])
+    baseline = tmp_path / "baseline" / "b" / "checkpoints" / "last.ckpt"
+    weights, rows = fit(tmp_path, "ng", 1.0, "--data.init_args.train_subset=0",
+                        "--model.init_args.regularizer.remove=non_generalizable",
+                        f"--model.init_args.regularizer.baseline={baseline}")
+    penalties = [float(row["regularizer/penalty_step"]) for row in rows if row.get("regularizer/penalty_step")]
+    assert len(penalties) == 2 and all(value >= 0 for value in penalties)
+    shares = [float(row["regularizer/share_step"]) for row in rows if row.get("regularizer/share_step")]
+    assert all(0.0 <= share <= 1.0 for share in shares) and any(share > 0 for share in shares)
+    assert penalties == pytest.approx(shares)  # weight 1: the logged penalty is the weighted share
+    checkpoint = torch.load(tmp_path / "quickstart" / "ng" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["hyper_parameters"]["regularizer"]["baseline"] == str(baseline)
+    assert not any(key.startswith("penalty.") for key in checkpoint["state_dict"])  # the baseline is not stored
