@@ -147,3 +147,21 @@ def test_a_model_data_mismatch_is_a_clear_error_before_training(tmp_path: Path) 
             "fit", "--config", QUICKSTART, "--model.init_args.num_classes=10", f"--run.root={tmp_path}",
             "--run.wandb_mode=disabled", *SMALL,
         ])
+
+
+def test_input_errors_are_the_package_checks_not_library_failures() -> None:
+    import numpy as np
+
+    from lit_interactions.cli import input_error_message
+    from lit_interactions.models import create_model
+
+    with pytest.raises(ValueError) as ours:
+        create_model("resnet21")
+    assert input_error_message(ours.value).startswith("unknown model 'resnet21'; known models:")
+    try:
+        raise ValueError("wrapped by a library") from ours.value
+    except ValueError as wrapper:  # jsonargparse wraps a failed instantiation this way
+        assert input_error_message(wrapper).startswith("unknown model 'resnet21'")
+    with pytest.raises(ValueError) as library:
+        np.zeros(-1)
+    assert input_error_message(library.value) is None  # keeps its traceback: it is not a check of ours
