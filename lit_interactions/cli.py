@@ -12,13 +12,24 @@ from lightning import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from lit_interactions.models.checkpoints import read_checkpoint
 from lit_interactions.modules import ClassifierModule
-from lit_interactions.run import RunSettings, finish_loggers, make_loggers, resolve_run_dir
+from lit_interactions.run import (
+    TRAINER_CKPT_ALIASES,
+    RunConfigSaver,
+    RunSettings,
+    check_new_run,
+    finish_loggers,
+    make_loggers,
+    resolve_run_dir,
+)
 
 
 # Top-level config keys of the composable callback YAMLs in callbacks/: each file fills its own key, so several
 # files compose with repeated --config flags (a list under trainer.callbacks would be replaced, not merged).
 OPTIONAL_CALLBACK_KEYS = ("interactions", "confusing_samples", "hard_samples", "baseline")
+NOT_MODULE_ARGUMENTS = ("_instantiator", "transplanted")
+CKPT_FIX = "train a run first (lit-interactions fit) and pass"
 
 
 class LitInteractionsCLI(LightningCLI):
@@ -42,20 +53,48 @@ class LitInteractionsCLI(LightningCLI):
         if trainer_config.get("logger") in (None, True):
             run_settings: RunSettings = config["run"]
             run_dir = resolve_run_dir(run_settings, config.get("ckpt_path"))
+            self.run_dir = run_dir
+            if self.subcommand == "fit":
+                check_new_run(run_dir, config.get("ckpt_path"))
             kwargs.setdefault("logger", make_loggers(run_settings, run_dir, stage=self.subcommand or "fit"))
             kwargs.setdefault("default_root_dir", str(run_dir))
         if self.subcommand not in (None, "fit"):
             self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": f"config_{self.subcommand}.yaml"}
         return super().instantiate_trainer(**kwargs)
 
+    def _parse_ckpt_path(self) -> None:
+        """Restore the model's arguments from a ``--ckpt_path`` checkpoint, as LightningCLI does, after checking the
+        file (one clear error for a missing, empty or damaged file) and leaving out the hyperparameters that record
+        what happened (``transplanted``) rather than arguments of the module."""
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if not ckpt_path or ckpt_path in TRAINER_CKPT_ALIASES:
+            return
+        checkpoint = read_checkpoint(ckpt_path, "--ckpt_path", "--ckpt_path", CKPT_FIX)
+        hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k not in NOT_MODULE_ARGUMENTS}
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        if hparams:
+            self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+
     def _run_subcommand(self, subcommand: str) -> None:
         try:
             super()._run_subcommand(subcommand)
+        except BaseException:
+            remove_if_empty(getattr(self, "run_dir", None))  # a run that failed before writing anything
+            raise
         finally:
             finish_loggers(self.trainer.loggers)
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
         return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])
+
+
+def remove_if_empty(run_dir: Path | None) -> None:
+    """Remove a run directory with nothing in it, and its experiment folder if that is left empty too."""
+    for folder in (run_dir, run_dir.parent) if run_dir is not None else ():
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractionsCLI:
@@ -65,7 +104,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractions
         LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        save_config_kwargs={"overwrite": True},
+        save_config_callback=RunConfigSaver,
         args=args,
         run=run,
         auto_configure_optimizers=False,

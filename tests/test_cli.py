@@ -35,6 +35,7 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
         "--run.tensorboard=true", *SMALL,
     ])
     run_dir = tmp_path / "runs" / "quickstart" / "v0"
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["run"]["version"] == "v0"
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert (run_dir / "config.yaml").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
@@ -63,6 +64,8 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
     val_epochs = sorted(int(r["epoch"]) for r in rows if r.get("val/loss"))
     assert val_epochs == [0, 1]  # no gap, no duplicate epoch
     assert any(r.get("gap/loss") for r in rows)
+    final = [r for r in rows if r.get("val/acc")][-1]
+    assert 0.0 <= float(final["val/balanced_acc"]) <= 1.0 and 0.0 <= float(final["val/acc"]) <= 1.0
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["epoch"] == 1
     assert ckpt["sample_losses"]["epochs"] == [0, 1]
@@ -79,6 +82,15 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
     with open(run_dir / "metrics_test.csv", newline="") as file:
         tested = [row for row in csv.DictReader(file) if row.get("test/acc")]
     assert len(tested) == 1 and 0.0 <= float(tested[0]["test/acc"]) <= 1.0
+    assert (float(tested[0]["checkpoint/epoch"]), float(tested[0]["checkpoint/step"])) == (1.0, 8.0)
+    assert not (run_dir / "hparams_test.yaml").read_text() == ""
+    assert yaml.safe_load((run_dir / "config_test.yaml").read_text())["ckpt_path"].endswith("last.ckpt")
+    assert len(list((run_dir / "wandb").glob("offline-run-*-quickstart-v0-test"))) == 1  # its own wandb run
+
+    # The saved training config starts the run afresh (no ckpt_path) and a fit into a trained run is refused.
+    assert yaml.safe_load(config_text)["ckpt_path"] is None
+    with pytest.raises(ValueError, match="already holds a trained run .*--ckpt_path .*last.ckpt"):
+        cli_main(["fit", "--config", str(run_dir / "config.yaml"), "--run.version=v0", f"--run.root={root}"])
 
 
 def console_script() -> str:
@@ -128,6 +140,7 @@ def test_console_script_names_the_missing_dataset_files(tmp_path: Path) -> None:
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert f"CIFAR-10 not found at {tmp_path}: expected cifar-10-batches-py/data_batch_1..5 and test_batch" in out.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no empty run folder left
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
@@ -165,3 +178,24 @@ def test_input_errors_are_the_package_checks_not_library_failures() -> None:
     with pytest.raises(ValueError) as library:
         np.zeros(-1)
     assert input_error_message(library.value) is None  # keeps its traceback: it is not a check of ours
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "--ckpt_path: no checkpoint at .*; train a run first"),
+        (b"", r"cannot be read as a checkpoint .*\(EOFError\); the file is damaged or not a checkpoint"),
+        (b"\x80\x02not a pickle at all" * 20, r"cannot be read as a checkpoint .*\(UnpicklingError\); the file is damaged"),
+    ],
+    ids=["missing", "empty", "junk"],
+)
+def test_a_bad_checkpoint_path_is_one_clear_error_before_anything_is_written(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    path = tmp_path / "last.ckpt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises((ValueError, FileNotFoundError), match=expected) as error:
+        cli_main(["test", "--config", QUICKSTART, f"--ckpt_path={path}", f"--run.root={tmp_path / 'runs'}"])
+    assert "weights_only set to `False`" not in str(error.value)  # torch's advice to run the file's code
+    assert not (tmp_path / "runs").exists()

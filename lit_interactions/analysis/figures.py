@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from lit_interactions.analysis._arrays import as_array, as_epochs, as_vector, same_length
 from lit_interactions.analysis.agreement import EtaAgreement, eta_agreement
@@ -45,6 +47,17 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> No
         fig.clear()
 
 
+def integer_ticks(axis: Axis) -> None:
+    """Put the major ticks of ``axis`` on whole numbers only (epochs, counts), never at 0.5 steps."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def exact_number(value: float) -> str:
+    """``value`` as short as ``:g`` writes it when that is exact, else every digit needed to read it back."""
+    short = f"{value:g}"
+    return short if float(short) == float(value) else repr(float(value))
+
+
 def curves_figure(
     epochs: Any,
     series: Mapping[str, Any],
@@ -73,6 +86,7 @@ def curves_figure(
         ax.plot(epoch_array, array, marker="." if len(array) < 40 else None, label=label)
     _mark_epochs(ax, marks, epoch_array)
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    integer_ticks(ax.xaxis)
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
@@ -134,6 +148,7 @@ def order_distribution_figure(
         fig.colorbar(mesh, ax=ax, label="share of epoch's strength" if normalize else "strength")
         ax.set(ylabel="order", title=f"{sign} interactions" + (" (I_pos)" if sign == "positive" else " (|I_neg|)"))
         ax.set_yticks(range(1, n + 1) if n <= 12 else range(1, n + 1, 2))
+        integer_ticks(ax.xaxis)
         if turn_epoch is not None:
             _mark_epochs(ax, {"turn": turn_epoch}, epoch_array)
             ax.legend(loc="upper right", fontsize="small")
@@ -149,10 +164,11 @@ def eta_histogram_figure(eta: Any, confusing_threshold: float | None = None, *, 
     ax.hist(values, bins=bins, color="0.5", edgecolor="white")
     if confusing_threshold is not None:
         count = int((values > confusing_threshold).sum())
-        label = f"> {confusing_threshold:g}: {count} confusing"
+        label = f"> {exact_number(confusing_threshold)}: {count} confusing"
         ax.axvline(confusing_threshold, color=POSITIVE, linestyle="--", label=label)
         ax.legend()
     ax.set(xlabel="eta^avg (average interaction order)", ylabel="samples")
+    integer_ticks(ax.yaxis)
     ax.set_title(f"eta^avg of {values.shape[0]} samples")
     return fig
 

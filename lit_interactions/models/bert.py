@@ -108,9 +108,10 @@ def _load_pretrained(folder: Path, num_classes: int, dropout: float | None) -> B
     hf_logging.set_verbosity_error()  # the new head's "newly initialized" warning is expected
     hf_logging.disable_progress_bar()
     try:
-        return BertForSequenceClassification.from_pretrained(
+        model = BertForSequenceClassification.from_pretrained(
             str(folder), num_labels=num_classes, local_files_only=True, **overrides
         )
+        return model.train()  # from_pretrained returns eval mode, and Lightning keeps the modes it finds
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()

@@ -27,26 +27,35 @@ class TrainedModule(Protocol):
     model_name: str
 
 
-def read_checkpoint(path: str | Path, who: str, option: str = "--baseline.init_args.checkpoint") -> dict[str, Any]:
+BASELINE_FIX = "train the baseline DNN first (e.g. the same config with --data.init_args.train_subset 1) and pass"
+
+
+def read_checkpoint(
+    path: str | Path,
+    who: str,
+    option: str = "--baseline.init_args.checkpoint",
+    missing_fix: str = BASELINE_FIX,
+) -> dict[str, Any]:
     """The checkpoint at ``path`` as plain data, with clear errors for a missing or unreadable file.
 
     Args:
         path: the checkpoint file.
         who: the caller's name for error messages.
         option: the setting that names the file, for error messages.
+        missing_fix: what to do when the file is missing; the message ends with "its last.ckpt as <option>".
     """
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(
-            f"{who}: no baseline checkpoint at {str(path)!r}; train the baseline DNN first (e.g. the same config "
-            f"with --data.init_args.train_subset 1) and pass its last.ckpt as {option}"
-        )
+        raise FileNotFoundError(f"{who}: no checkpoint at {str(path)!r}; {missing_fix} its last.ckpt as {option}")
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any failure means the same thing to the user
+        # torch's own message for a damaged file suggests weights_only=False, which would run the file's code
+        reason = type(error).__name__ if "weights_only" in str(error) or not str(error) else str(error).splitlines()[0]
         raise ValueError(
-            f"{who}: {file} cannot be read as a checkpoint with torch.load(weights_only=True) ({error}); give a "
-            f"checkpoint written by training a lit_interactions classifier (runs/<name>/<version>/checkpoints/)"
+            f"{who}: {file} cannot be read as a checkpoint with torch.load(weights_only=True) ({reason}); the file "
+            f"is damaged or not a checkpoint: give one written by training a lit_interactions classifier "
+            f"(runs/<name>/<version>/checkpoints/)"
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
         raise ValueError(

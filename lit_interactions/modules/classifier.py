@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import lightning as L
+from lightning.pytorch.trainer.states import TrainerFn
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics import MeanMetric
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
@@ -35,10 +36,21 @@ DEFAULT_LR: dict[str, float] = {
 }
 
 
+def accuracy_metrics(num_classes: int, stage: str) -> MetricCollection:
+    """``<stage>/acc``: the fraction of correct predictions; ``<stage>/balanced_acc``: the mean of the per-class
+    recalls (torchmetrics' macro average), 0.5 for a binary classifier that always answers the majority class."""
+    metrics = {
+        "acc": MulticlassAccuracy(num_classes, average="micro"),
+        "balanced_acc": MulticlassAccuracy(num_classes, average="macro"),
+    }
+    return MetricCollection(metrics, prefix=f"{stage}/")
+
+
 class ClassifierModule(L.LightningModule):
     """Shared training logic: cross-entropy, SGD, accuracy, the train-validation loss gap, per-sample losses.
 
-    Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and
+    Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` (the fraction
+    correct), ``*/balanced_acc`` (mean per-class recall, see :func:`accuracy_metrics`) and
     ``gap/loss`` (validation loss minus the epoch's mean clean training loss, the overfitting signal of SPEC 6).
     Under adversarial training ``train/loss`` is the adversarial loss being optimised and ``train/clean_loss`` the
     clean loss of the same samples, which the gap and the per-sample losses use.
@@ -93,11 +105,10 @@ class ClassifierModule(L.LightningModule):
             self._frozen_norms = result.frozen_norms
             self.hparams["transplanted"] = result.as_hparams()
         self.penalty = TrainingPenalty(regularizer) if regularizer is not None else None
-        self.train_acc = MulticlassAccuracy(num_classes)
-        self.val_acc = MulticlassAccuracy(num_classes)
-        self.test_acc = MulticlassAccuracy(num_classes)
+        self.train_acc, self.val_acc, self.test_acc = (accuracy_metrics(num_classes, s) for s in ("train", "val", "test"))
         self.train_loss_mean = MeanMetric()
         self.sample_losses = SampleLossRecorder()
+        self._restored_position: tuple[int, int] | None = None
 
     # -- what subclasses define -------------------------------------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover - abstract
@@ -145,10 +156,10 @@ class ClassifierModule(L.LightningModule):
         loss, logits, per_sample = self.training_loss(batch)
         self.sample_losses.record(batch["ids"], per_sample)
         self.train_loss_mean.update(per_sample.detach())
-        self.train_acc(logits.detach(), batch["labels"])
+        self.train_acc.update(logits.detach(), batch["labels"])
         size = len(batch["labels"])
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=size)
+        self.log_accuracy(self.train_acc, size, on_step=False)
         if self.hparams.get("adversarial"):
             self.log("train/clean_loss", per_sample.mean(), on_step=False, on_epoch=True, batch_size=size)
         if self.penalty is not None:
@@ -181,14 +192,19 @@ class ClassifierModule(L.LightningModule):
         keep = ids_all.reshape(-1) >= 0
         return ids_all.reshape(-1)[keep], losses_all.reshape(-1)[keep]
 
-    def _eval_step(self, batch: dict[str, Tensor], stage: str, metric: MulticlassAccuracy) -> Tensor:
+    def _eval_step(self, batch: dict[str, Tensor], stage: str, metrics: MetricCollection) -> Tensor:
         logits = self(batch)
         loss = F.cross_entropy(logits, batch["labels"])
-        metric(logits, batch["labels"])
+        metrics.update(logits, batch["labels"])
         size = len(batch["labels"])
         self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True)
-        self.log(f"{stage}/acc", metric, on_epoch=True, prog_bar=True, batch_size=size)
+        self.log_accuracy(metrics, size)
         return loss
+
+    def log_accuracy(self, metrics: MetricCollection, batch_size: int, on_step: bool | None = None) -> None:
+        """Log both accuracies as epoch values; the plain one also in the progress bar."""
+        for name, metric in metrics.items(keep_base=False, copy_state=False):
+            self.log(name, metric, on_step=on_step, on_epoch=True, prog_bar=name.endswith("/acc"), batch_size=batch_size)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         return self._eval_step(batch, "val", self.val_acc)
@@ -197,11 +213,23 @@ class ClassifierModule(L.LightningModule):
         return self._eval_step(batch, "test", self.test_acc)
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.state.fn == TrainerFn.VALIDATING:
+            self.log_checkpoint_position()
         if self.trainer.sanity_checking or self.train_loss_mean.update_count == 0:
             return
         val_loss = self.trainer.callback_metrics.get("val/loss")
         if val_loss is not None:
             self.log("gap/loss", val_loss.to(self.device) - self.train_loss_mean.compute(), sync_dist=True)
+
+    def on_test_epoch_end(self) -> None:
+        self.log_checkpoint_position()
+
+    def log_checkpoint_position(self) -> None:
+        """Log ``checkpoint/epoch`` and ``checkpoint/step`` of the evaluated checkpoint (validate/test with
+        ``ckpt_path``), whose rows the trainer itself stamps epoch 0, step 0."""
+        if self._restored_position is not None:
+            epoch, step = self._restored_position
+            self.log_dict({"checkpoint/epoch": float(epoch), "checkpoint/step": float(step)})
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.SGD(
@@ -216,6 +244,7 @@ class ClassifierModule(L.LightningModule):
         checkpoint["sample_losses"] = self.sample_losses.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._restored_position = (int(checkpoint.get("epoch", -1)), int(checkpoint.get("global_step", -1)))
         if "sample_losses" in checkpoint:
             self.sample_losses.load_state_dict(checkpoint["sample_losses"])
 

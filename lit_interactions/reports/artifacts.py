@@ -21,10 +21,26 @@ from lit_interactions.players import ImagePatchPlayers, PlayerSelection
 
 INTERACTIONS = "interactions"
 REQUIRED = ("players.pt", "players.json", "history.json", "epoch_XXXX.safetensors")
+EVALUATION_PREFIXES = {"validate": "val/", "test": "test/"}  # stage of metrics_<stage>.csv: its metrics' prefix
 
 
 class RunArtifactsError(FileNotFoundError):
     """A folder is not a run directory with interaction artifacts."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The last ``lit-interactions validate`` or ``test`` of a run's checkpoint.
+
+    Attributes:
+        stage: ``"validate"`` or ``"test"``.
+        metrics: the last row of ``metrics_<stage>.csv`` with a ``val/`` (validate) or ``test/`` (test) value.
+        ckpt_path: ``ckpt_path`` of ``config_<stage>.yaml`` (the checkpoint evaluated), None when not recorded.
+    """
+
+    stage: str
+    metrics: dict[str, float]
+    ckpt_path: str | None
 
 
 @dataclass
@@ -42,6 +58,7 @@ class RunArtifacts:
         metrics: ``metrics.csv`` rows with the empty cells left out ([] when absent).
         confusing: ``interactions/confusing_samples.json`` (ConfusingSamples), or None.
         hard: ``interactions/hard_samples.json`` (HardSamples), or None.
+        evaluations: ``{stage: Evaluation}`` from ``metrics_validate.csv`` and ``metrics_test.csv`` when present.
     """
 
     path: Path
@@ -54,6 +71,7 @@ class RunArtifacts:
     metrics: list[dict[str, float]] = field(default_factory=list)
     confusing: dict[str, Any] | None = None
     hard: dict[str, Any] | None = None
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
 
     @property
     def interactions_dir(self) -> Path:
@@ -145,6 +163,21 @@ def _read_metrics(path: Path) -> list[dict[str, float]]:
     return rows
 
 
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping, {} when the file is absent or empty."""
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def _read_evaluation(run: Path, stage: str) -> Evaluation | None:
+    """The last ``validate`` or ``test`` result of ``run`` (``metrics_<stage>.csv``), None without one."""
+    prefix = EVALUATION_PREFIXES[stage]
+    rows = [row for row in _read_metrics(run / f"metrics_{stage}.csv") if any(k.startswith(prefix) for k in row)]
+    if not rows:
+        return None
+    ckpt_path = _read_yaml(run / f"config_{stage}.yaml").get("ckpt_path")
+    return Evaluation(stage, rows[-1], None if ckpt_path is None else str(ckpt_path))
+
+
 def _run_dir(path: str | Path) -> Path:
     """The run directory for ``path`` (a run directory, or its ``interactions/`` folder)."""
     folder = Path(path).expanduser()
@@ -179,8 +212,6 @@ def load_run(path: str | Path, label: str | None = None) -> RunArtifacts:
         )
     players_info = _read_json(folder / "players.json")
     feature_hw = players_info.get("feature_hw")
-    config_path = run / "config.yaml"
-    config = (yaml.safe_load(config_path.read_text()) or {}) if config_path.is_file() else {}
     optional = {name: _read_json(folder / f"{name}.json") if (folder / f"{name}.json").is_file() else None
                 for name in ("confusing_samples", "hard_samples")}
     return RunArtifacts(
@@ -190,8 +221,10 @@ def load_run(path: str | Path, label: str | None = None) -> RunArtifacts:
         feature_hw=None if feature_hw is None else (int(feature_hw[0]), int(feature_hw[1])),
         history=_read_json(folder / "history.json"),
         epochs=epochs,
-        config=config,
+        config=_read_yaml(run / "config.yaml"),
         metrics=_read_metrics(run / "metrics.csv"),
         confusing=optional["confusing_samples"],
         hard=optional["hard_samples"],
+        evaluations={stage: evaluation for stage in EVALUATION_PREFIXES
+                     if (evaluation := _read_evaluation(run, stage)) is not None},
     )

@@ -1,8 +1,9 @@
 """``lit-interactions report RUN``: one run's HTML report (``report.html``) and its numbers (``report.json``).
 
-Sections: the run, accuracy and loss curves (metrics.csv), the two-phase dynamics (history.json), the eta^avg
-distribution, the confusing samples (ConfusingSamples) and the hard samples (HardSamples) with their
-interactions drawn. A section whose artifacts are absent says so and how to get them.
+Sections: the run, accuracy and loss curves (metrics.csv) with the last validate/test results
+(metrics_validate.csv, metrics_test.csv), the two-phase dynamics (history.json), the eta^avg distribution, the
+confusing samples (ConfusingSamples) and the hard samples (HardSamples) with their interactions drawn. A section
+whose artifacts are absent says so and how to get them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from lit_interactions.analysis import (
     curves_figure,
     eta_histogram_figure,
+    exact_number,
     loss_eta_figure,
     order_distribution_figure,
     player_labels,
@@ -24,11 +26,12 @@ from lit_interactions.analysis import (
     top_fraction,
 )
 from lit_interactions.callbacks.reporting import write_json
-from lit_interactions.reports.artifacts import RunArtifacts
+from lit_interactions.reports.artifacts import Evaluation, RunArtifacts
 from lit_interactions.reports.html import Section, Table, write_page
 from lit_interactions.reports.samples import SampleDrawer, describe, save
 
 _CURVE = re.compile(r"^(train|val|test)/.*(acc|loss)")
+_ACCURACIES = {"acc": "accuracy", "balanced_acc": "balanced accuracy"}  # plain (micro) and macro over classes
 
 
 @dataclass
@@ -37,6 +40,30 @@ class ReportOutput:
 
     html: Path
     json: Path
+
+
+def curve_key(column: str) -> str | None:
+    """The accuracy or loss a CSV column holds (``train/loss_epoch`` -> ``train/loss``); None for other columns
+    and step-level ones (``*_step``)."""
+    if not _CURVE.match(column) or column.endswith("_step"):
+        return None
+    return column.removesuffix("_epoch")
+
+
+def metric_label(key: str) -> str:
+    """A readable name: ``val/acc`` -> ``val accuracy``, ``val/balanced_acc`` -> ``val balanced accuracy``."""
+    split, _, name = key.partition("/")
+    return f"{split} {_ACCURACIES.get(name, name.replace('_', ' '))}"
+
+
+def evaluation_rows(evaluations: dict[str, Evaluation]) -> list[list[Any]]:
+    """Table rows ``[file, checkpoint, metric, value]``: every accuracy and loss of each last evaluation."""
+    rows = []
+    for stage, evaluation in evaluations.items():
+        ckpt = evaluation.ckpt_path or f"not recorded (no ckpt_path in config_{stage}.yaml)"
+        values = {key: v for column, v in evaluation.metrics.items() if (key := curve_key(column)) is not None}
+        rows += [[f"metrics_{stage}.csv", ckpt, metric_label(key), value] for key, value in sorted(values.items())]
+    return rows
 
 
 def epoch_curves(metrics: list[dict[str, float]]) -> tuple[list[int], dict[str, np.ndarray]]:
@@ -51,9 +78,9 @@ def epoch_curves(metrics: list[dict[str, float]]) -> tuple[list[int], dict[str, 
         if "epoch" not in row:
             continue
         epoch = int(row["epoch"]) + 1
-        for key, value in row.items():
-            if _CURVE.match(key) and not key.endswith("_step"):
-                values.setdefault(key.removesuffix("_epoch"), {})[epoch] = value
+        for column, value in row.items():
+            if (key := curve_key(column)) is not None:
+                values.setdefault(key, {})[epoch] = value
     epochs = sorted({e for series in values.values() for e in series})
     return epochs, {key: np.array([series.get(e, np.nan) for e in epochs]) for key, series in sorted(values.items())}
 
@@ -112,18 +139,29 @@ class RunReport:
     def training_curves(self) -> Section:
         section = Section("Accuracy and loss", "curves")
         epochs, curves = epoch_curves(self.run.metrics)
-        if not epochs:
+        if epochs:
+            self.data["curves"] = {"epochs": epochs, **{k: v.tolist() for k, v in curves.items()}}
+            self._curve_figures(section, epochs, curves)
+        else:
             section.missing = (f"{self.run.path / 'metrics.csv'} is absent or has no per-epoch accuracy or loss: "
                                f"the run was trained without the CSV logger (the lit-interactions CLI always adds it)")
-            return section
-        self.data["curves"] = {"epochs": epochs, **{k: v.tolist() for k, v in curves.items()}}
-        for name, kind in (("accuracy", "acc"), ("loss", "loss")):
-            series = {k: v for k, v in curves.items() if k.rsplit("/", 1)[-1].startswith(kind)}
+        rows = evaluation_rows(self.run.evaluations)
+        if rows:
+            section.tables.append(Table(["file", "checkpoint", "metric", "value"], rows,
+                                        "The last lit-interactions validate / test of a checkpoint of this run"))
+            self.data["evaluations"] = {stage: {"ckpt_path": e.ckpt_path, "metrics": e.metrics}
+                                        for stage, e in self.run.evaluations.items()}
+        return section
+
+    def _curve_figures(self, section: Section, epochs: list[int], curves: dict[str, np.ndarray]) -> None:
+        """One figure of the accuracies (plain and balanced) and one of the losses, labelled readably."""
+        for name, kind, wanted in (("accuracy", "acc", lambda metric: metric in _ACCURACIES),
+                                   ("loss", "loss", lambda metric: metric.startswith("loss"))):
+            series = {metric_label(k): v for k, v in curves.items() if wanted(k.rsplit("/", 1)[-1])}
             if series:
                 fig = curves_figure(epochs, series, f"{name} per epoch", ylabel=name)
                 section.figures.append(save(fig, self.out, f"curves_{kind}",
                                             f"{name} from metrics.csv (epoch e = after e training epochs)"))
-        return section
 
     def dynamics(self) -> Section:
         history = self.run.history
@@ -159,11 +197,16 @@ class RunReport:
         eta = np.array(record["eta"])
         fraction = float((self.run.confusing or {}).get("fraction", 0.1))
         confusing = top_fraction(eta, fraction)
-        threshold = float(eta[confusing].min())
+        stored = stored_threshold(self.run.confusing, self.epoch)
+        threshold = float(eta[confusing].min()) if stored is None else stored
+        source = ("eta_threshold in confusing_samples.json" if stored is not None
+                  else "computed here: no ConfusingSamples record of this epoch")
         epochs = [int(r["epoch"]) for r in self.run.history.get("records", [])]
         section = Section("eta^avg distribution", "eta", paragraphs=[
             f"eta^avg of each probe sample at epoch {self.epoch}: the average order of its salient interactions "
-            f"(0 when it has none). The top {fraction:.0%} are the confusing samples (eta >= {threshold:.3g})."])
+            f"(0 when it has none). The confusing samples are the top {percent(fraction)} by eta^avg "
+            f"({len(confusing)} of {len(eta)}, ties broken by position); the smallest eta^avg among them is "
+            f"{exact_number(threshold)} ({source})."])
         others = np.delete(eta, confusing)
         line = (threshold + others[others <= threshold].max()) / 2 if (others <= threshold).any() else threshold
         fig = eta_histogram_figure(eta, line)  # the line separates the confusing samples from the others
@@ -189,8 +232,8 @@ class RunReport:
             return section
         per_epoch = {int(e): ids for e, ids in info.get("confusing", {}).items()}
         section.paragraphs.append(
-            f"The ConfusingSamples callback's confusing sets (top {info.get('fraction', 0.1):.0%} by eta^avg) per "
-            f"measured epoch; the first {self.samples} of epoch {self.epoch} drawn with their strongest "
+            f"The ConfusingSamples callback's confusing sets (top {percent(info.get('fraction', 0.1))} by eta^avg) "
+            f"per measured epoch; the first {self.samples} of epoch {self.epoch} drawn with their strongest "
             f"interactions.")
         section.tables.append(Table(["epoch", "confusing sample ids"], [[e, ids] for e, ids in sorted(per_epoch.items())]))
         self.data["confusing"] = {str(e): ids for e, ids in sorted(per_epoch.items())}
@@ -271,6 +314,19 @@ def write_report(run: RunArtifacts, out_dir: Path, epoch: int | None = None, sam
                  strongest: int = 3) -> ReportOutput:
     """Write one run's report into ``out_dir`` (see :class:`RunReport`)."""
     return RunReport(run, out_dir, epoch, samples, strongest).write()
+
+
+def stored_threshold(confusing: dict[str, Any] | None, epoch: int) -> float | None:
+    """ConfusingSamples' ``eta_threshold`` of ``epoch`` (the smallest eta^avg in its set), None without it."""
+    for record in (confusing or {}).get("records", []):
+        if int(record["epoch"]) == epoch and "eta_threshold" in record:
+            return float(record["eta_threshold"])
+    return None
+
+
+def percent(fraction: float) -> str:
+    """``0.1`` -> ``10 %``, ``0.125`` -> ``12.5 %``: never rounded to whole percents."""
+    return f"{exact_number(round(100 * fraction, 12))} %"
 
 
 def _found(epoch: int | None) -> str:

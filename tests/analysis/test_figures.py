@@ -8,14 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import imread
+from matplotlib.ticker import MaxNLocator
 
 from lit_interactions.analysis.agreement import eta_agreement
 from lit_interactions.analysis.figures import (
     curves_figure,
     eta_histogram_figure,
     eta_scatter_figure,
+    exact_number,
     order_distribution_figure,
     save_figure,
     transferability_figure,
@@ -88,6 +92,45 @@ def test_eta_histogram_counts_confusing_samples(tmp_path: Path):
     fig = eta_histogram_figure(torch.tensor([1.0, 2.0, 2.5, 4.0, 5.0]), confusing_threshold=3.0)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["> 3: 2 confusing"]
     assert saved_png(fig, tmp_path).shape[:2] == (400, 560)
+
+
+def test_the_histogram_label_never_rounds_the_threshold():
+    fig = eta_histogram_figure([3.9, 4.0043, 4.00431234, 4.6], confusing_threshold=4.004306170000001)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["> 4.004306170000001: 2 confusing"]
+    fig.clear()
+    assert exact_number(3.0) == "3" and exact_number(0.25) == "0.25" and exact_number(4.0043123) == "4.0043123"
+
+
+def visible_ticks(axis: Axis) -> list[float]:
+    """The major tick locations of ``axis`` inside its view limits, after drawing on an Agg canvas."""
+    lo, hi = sorted(axis.get_view_interval())
+    return [float(t) for t in axis.get_majorticklocs() if lo <= t <= hi]
+
+
+def assert_integer_ticks(axis: Axis) -> None:
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator) and locator._integer  # no public getter for the integer flag
+    ticks = visible_ticks(axis)
+    assert ticks and all(t == round(t) for t in ticks), ticks
+
+
+def test_epoch_and_count_axes_tick_at_whole_numbers():
+    # Two epochs: the heatmap cells span -0.5..1.5, where the default locator ticks every 0.5.
+    good = np.array([[0.0, 1.0, 0.5], [0.0, 0.2, 2.0]])
+    figures = {
+        "order": order_distribution_figure([0, 1], good, -good, turn_epoch=1),
+        "curves": curves_figure([0, 1], {"loss": [0.7, 0.4]}, "loss"),
+        "histogram": eta_histogram_figure([1.0, 2.0, 2.0], confusing_threshold=1.5),  # bar heights 1 and 2
+    }
+    for fig in figures.values():
+        FigureCanvasAgg(fig).draw()
+    positive, negative = figures["order"].axes[:2]
+    for axis in (positive.xaxis, negative.xaxis, figures["curves"].axes[0].xaxis,
+                 figures["histogram"].axes[0].yaxis):
+        assert_integer_ticks(axis)
+    assert visible_ticks(negative.xaxis) == [0.0, 1.0]
+    assert visible_ticks(figures["curves"].axes[0].xaxis) == [0.0, 1.0]
+    assert visible_ticks(figures["histogram"].axes[0].yaxis) == [0.0, 1.0, 2.0]
 
 
 def test_eta_scatter_has_the_diagonal_and_the_numbers(tmp_path: Path):

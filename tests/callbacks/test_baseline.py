@@ -80,7 +80,7 @@ def edited(ckpt: Path, folder: Path, **hparams: object) -> Path:
     ("make", "error", "message"),
     [
         (lambda c, d: d / "missing.ckpt", FileNotFoundError,
-         "no baseline checkpoint at .*--baseline.init_args.checkpoint"),
+         "no checkpoint at .*--baseline.init_args.checkpoint"),
         (lambda c, d: edited(c, d, model="bert_tiny"), ValueError,
          "is a text model \\(bert_tiny\\) but this run trains an image"),
         (lambda c, d: edited(c, d, num_classes=10), ValueError, "has num_classes=10 but this run has 2"),

@@ -51,7 +51,7 @@ def test_the_quickstart_attaches_a_small_monitor_by_default(tmp_path: Path) -> N
 def test_the_baseline_placeholder_is_a_clear_error_before_training(tmp_path: Path) -> None:
     args = ["fit", "--config", QUICKSTART, "--config", YAMLS["baseline"], f"--run.root={tmp_path}",
             "--run.wandb_mode=disabled", "--interactions.init_args.n_players=3", *SMALL]
-    message = "no baseline checkpoint at 'REPLACE_WITH/.*--baseline.init_args.checkpoint"
+    message = "no checkpoint at 'REPLACE_WITH/.*--baseline.init_args.checkpoint"
     with pytest.raises(FileNotFoundError, match=message):
         cli_main(args)
     metrics = list(tmp_path.glob("quickstart/*/metrics.csv"))

@@ -95,6 +95,7 @@ def test_embedded_minilm_loads_pretrained_weights_offline() -> None:
 
     model = minilm_l6(num_classes=2)
     assert (model.bert.config.num_hidden_layers, model.bert.config.hidden_size) == (6, 384)
+    assert all(module.training for module in model.modules())  # dropout active when fine-tuning
     shipped = load_file(f"{minilm_path()}/model.safetensors")
     assert torch.equal(model.get_input_embeddings().weight.detach(), shipped["embeddings.word_embeddings.weight"])
     layer = model.bert.bert.encoder.layer[5].output.dense.weight.detach()

@@ -298,3 +298,9 @@ def test_cli_fit_with_a_frozen_transplant_from_a_quickstart_donor(tmp_path: Path
     assert all(torch.equal(target["state_dict"][k], donor["state_dict"][k]) for k in frozen)  # trained 3 steps, unchanged
     trained = "model.layer2.1.conv1.weight"
     assert not torch.equal(target["state_dict"][trained], donor["state_dict"][trained])
+
+    # Resuming the transplanted run restores its arguments from the checkpoint; the transplant record is not one.
+    cli_main(["fit", *small, "--trainer.max_epochs=2", "--run.name=target", f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}"])
+    resumed = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert resumed["epoch"] == 1 and resumed["hyper_parameters"]["transplanted"]["num_layers"] == 9
+    assert all(torch.equal(resumed["state_dict"][k], donor["state_dict"][k]) for k in frozen)  # still frozen

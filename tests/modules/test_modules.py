@@ -142,3 +142,14 @@ def test_text_classifier_rejects_a_tokenizer_of_another_vocabulary() -> None:
     module.check_data(Data(1000))
     with pytest.raises(ValueError, match="tokenizer has 30522 tokens but the model's embeddings have 1000 rows"):
         module.check_data(Data(30522))
+
+
+def test_accuracy_is_the_fraction_correct_and_balanced_accuracy_the_mean_recall() -> None:
+    from lit_interactions.modules.classifier import accuracy_metrics
+
+    metrics = accuracy_metrics(2, "val")
+    labels = torch.tensor([0] * 9 + [1])
+    always_zero = torch.tensor([[1.0, 0.0]]).repeat(10, 1)
+    values = metrics(always_zero, labels)
+    assert values["val/acc"].item() == pytest.approx(0.9)  # the all-"not 3" floor of MNIST-3
+    assert values["val/balanced_acc"].item() == pytest.approx(0.5)

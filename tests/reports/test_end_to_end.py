@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from lit_interactions.analysis import exact_number
 from lit_interactions.interactions import Interactions, extract_joint
 from lit_interactions.reports import compare_runs, load_run
 from lit_interactions.reports.commands import main as commands_main
@@ -72,6 +73,9 @@ def test_the_report_shows_every_section(two_runs: tuple[Path, Path], report_dir:
     data = json.loads((report_dir / "report.json").read_text())
     assert data["epoch"] == 1 and data["measured_epochs"] == [0, 1]
     assert data["eta"]["eta"] == pytest.approx(load_run(two_runs[0]).record(1)["eta"])
+    stored = load_run(two_runs[0]).confusing["records"][-1]  # ConfusingSamples' threshold of epoch 1, as used
+    assert stored["epoch"] == 1 and data["eta"]["threshold"] == stored["eta_threshold"]
+    assert f"the smallest eta^avg among them is {exact_number(stored['eta_threshold'])} (eta_threshold" in html
     assert data["curves"]["epochs"] == [1] and set(data["curves"]) >= {"train/acc", "val/acc", "train/loss", "val/loss"}
     assert data["confusing"] == {"0": load_run(two_runs[0]).confusing["confusing"]["0"],
                                  "1": load_run(two_runs[0]).confusing["confusing"]["1"]}
