@@ -105,6 +105,8 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractions
         subclass_mode_model=True,
         subclass_mode_data=True,
         save_config_callback=RunConfigSaver,
+        # "--trainer.max_epoch 2" is a typo to report, not an abbreviation of max_epochs to accept
+        parser_kwargs={"allow_abbrev": False, **{name: {"allow_abbrev": False} for name in LightningCLI.subcommands()}},
         args=args,
         run=run,
         auto_configure_optimizers=False,

@@ -199,3 +199,10 @@ def test_a_bad_checkpoint_path_is_one_clear_error_before_anything_is_written(
         cli_main(["test", "--config", QUICKSTART, f"--ckpt_path={path}", f"--run.root={tmp_path / 'runs'}"])
     assert "weights_only set to `False`" not in str(error.value)  # torch's advice to run the file's code
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_abbreviated_option_is_an_error_not_a_guess(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", "--config", QUICKSTART, "--trainer.max_epoch=2", "--print_config"])
+    assert exit_info.value.code == 2
+    assert "--trainer.max_epoch=2" in capsys.readouterr().err
