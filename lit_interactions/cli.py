@@ -12,6 +12,7 @@ from lightning import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.models.checkpoints import read_checkpoint
 from lit_interactions.modules import ClassifierModule
 from lit_interactions.run import (
@@ -38,7 +39,7 @@ class LitInteractionsCLI(LightningCLI):
 
     ``validate``, ``test`` and ``predict`` of a run's checkpoint write into that run's directory too, but into
     ``config_<subcommand>.yaml`` and ``metrics_<subcommand>.csv``, so the training config and history stay as
-    they were."""
+    they were; ``predict`` writes ``predictions.csv`` (sample id, label, predicted class, probabilities)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunSettings, "run")
@@ -87,7 +88,10 @@ class LitInteractionsCLI(LightningCLI):
             finish_loggers(self.trainer.loggers)
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
-        return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])
+        callbacks = [c for c in callbacks if c is not None]
+        if self.subcommand == "predict":
+            callbacks.append(PredictionCSVWriter())
+        return super()._instantiate_trainer(config, callbacks)
 
 
 def remove_if_empty(run_dir: Path | None) -> None:

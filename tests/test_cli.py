@@ -87,6 +87,19 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
     assert yaml.safe_load((run_dir / "config_test.yaml").read_text())["ckpt_path"].endswith("last.ckpt")
     assert len(list((run_dir / "wandb").glob("offline-run-*-quickstart-v0-test"))) == 1  # its own wandb run
 
+    # Predictions of the checkpoint: one row per held-out sample, probabilities that sum to one.
+    cli_main([
+        "predict", "--config", QUICKSTART, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        f"--run.root={root}", "--trainer.limit_predict_batches=2", "--trainer.enable_progress_bar=false",
+    ])
+    with open(run_dir / "predictions.csv", newline="") as file:
+        predicted = list(csv.DictReader(file))
+    assert len(predicted) == 2 * 64 and len({row["id"] for row in predicted}) == 128
+    for row in predicted:
+        probs = [float(row["prob_0"]), float(row["prob_1"])]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-5) and int(row["predicted"]) == probs.index(max(probs))
+    assert (run_dir / "config.yaml").read_text() == config_text
+
     # The saved training config starts the run afresh (no ckpt_path) and a fit into a trained run is refused.
     assert yaml.safe_load(config_text)["ckpt_path"] is None
     with pytest.raises(ValueError, match="already holds a trained run .*--ckpt_path .*last.ckpt"):

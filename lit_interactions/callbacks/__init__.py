@@ -5,6 +5,7 @@
 - :class:`ConfusingSamples`: eta^avg per probe sample per epoch and the confusing set (needs the monitor).
 - :class:`HardSamples`: hardest vs random easy training samples, compared by eta (needs the monitor).
 - :class:`BaselineGeneralizability`: generalizable interactions against a baseline DNN (needs the monitor).
+- :class:`PredictionCSVWriter`: per-sample predictions of ``lit-interactions predict`` (added by the CLI).
 
 Each has a composable YAML in the top-level ``callbacks/`` folder; see ``docs/monitoring.md``.
 """
@@ -15,6 +16,7 @@ from lit_interactions.callbacks.extraction import extract_interactions, extract_
 from lit_interactions.callbacks.hard import HardSamples
 from lit_interactions.callbacks.history import MonitorHistory
 from lit_interactions.callbacks.monitor import InteractionMonitor, Measurement, find_monitor
+from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.callbacks.probe import PlayerOptions
 from lit_interactions.callbacks.rng import isolated_rng
 
@@ -26,6 +28,7 @@ __all__ = [
     "Measurement",
     "MonitorHistory",
     "PlayerOptions",
+    "PredictionCSVWriter",
     "extract_interactions",
     "extract_sharded",
     "find_monitor",

@@ -247,6 +247,10 @@ class SplitDataModule(L.LightningDataModule):
         """
         return self._loader(self.val_dataset, shuffle=False)
 
+    def predict_dataloader(self) -> DataLoader:
+        """The held-out split again, for ``lit-interactions predict`` (per-sample predictions of a checkpoint)."""
+        return self._loader(self.val_dataset, shuffle=False)
+
     def probe_dataloader(self) -> DataLoader:
         """The probe set in id order."""
         return self._loader(self.probe_dataset, shuffle=False)

@@ -212,6 +212,10 @@ class ClassifierModule(L.LightningModule):
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         return self._eval_step(batch, "test", self.test_acc)
 
+    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        """Sample ids, labels and class probabilities (what ``lit-interactions predict`` writes per sample)."""
+        return {"ids": batch["ids"].cpu(), "labels": batch["labels"].cpu(), "probs": self(batch).softmax(-1).cpu()}
+
     def on_validation_epoch_end(self) -> None:
         if self.trainer.state.fn == TrainerFn.VALIDATING:
             self.log_checkpoint_position()

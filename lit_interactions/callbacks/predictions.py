@@ -1,0 +1,47 @@
+"""Write what ``lit-interactions predict`` computes into the run directory, one row per sample."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning import LightningModule, Trainer
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+from lit_interactions.atomic import atomic_write_text
+
+
+class PredictionCSVWriter(BasePredictionWriter):
+    """Write ``predictions.csv`` (``predictions_rank<r>.csv`` per process under DDP) into the run directory:
+    ``id, label, predicted, prob_0 .. prob_{C-1}`` for every sample of the predict loader, written atomically.
+
+    The rows come from the classifier modules' ``predict_step`` (``ids``, ``labels``, ``probs``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(write_interval="epoch")
+
+    def write_on_epoch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        predictions: Sequence[Any],
+        batch_indices: Sequence[Any] | None,
+    ) -> None:
+        batches = predictions[0] if predictions and isinstance(predictions[0], list) else predictions  # one loader
+        if not batches:
+            return
+        ids = torch.cat([b["ids"] for b in batches]).tolist()
+        labels = torch.cat([b["labels"] for b in batches]).tolist()
+        probs = torch.cat([b["probs"] for b in batches]).float()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["id", "label", "predicted", *(f"prob_{c}" for c in range(probs.shape[1]))])
+        for sample_id, label, row in zip(ids, labels, probs.tolist()):
+            writer.writerow([sample_id, label, max(range(len(row)), key=row.__getitem__), *(f"{p:.6g}" for p in row)])
+        name = "predictions.csv" if trainer.world_size == 1 else f"predictions_rank{trainer.global_rank}.csv"
+        atomic_write_text(Path(trainer.log_dir or ".") / name, out.getvalue())
