@@ -39,7 +39,8 @@ class LitInteractionsCLI(LightningCLI):
 
     ``validate``, ``test`` and ``predict`` of a run's checkpoint write into that run's directory too, but into
     ``config_<subcommand>.yaml`` and ``metrics_<subcommand>.csv``, so the training config and history stay as
-    they were; ``predict`` writes ``predictions.csv`` (sample id, label, predicted class, probabilities)."""
+    they were; ``predict`` writes ``predictions_epoch<E>_step<S>.csv`` (sample id, label, predicted class,
+    probabilities)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunSettings, "run")
@@ -73,6 +74,8 @@ class LitInteractionsCLI(LightningCLI):
             return
         checkpoint = read_checkpoint(ckpt_path, "--ckpt_path", "--ckpt_path", CKPT_FIX)
         hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k not in NOT_MODULE_ARGUMENTS}
+        if subcommand != "fit" and hparams.get("transplant") is not None:
+            hparams["transplant"] = None  # the checkpoint holds the weights; only a resumed fit needs the donor
         if "_class_path" in hparams:
             hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
         if hparams:
@@ -82,7 +85,8 @@ class LitInteractionsCLI(LightningCLI):
         try:
             super()._run_subcommand(subcommand)
         except BaseException:
-            remove_if_empty(getattr(self, "run_dir", None))  # a run that failed before writing anything
+            if self.trainer.is_global_zero:
+                remove_if_empty(getattr(self, "run_dir", None))
             raise
         finally:
             finish_loggers(self.trainer.loggers)
@@ -95,10 +99,14 @@ class LitInteractionsCLI(LightningCLI):
 
 
 def remove_if_empty(run_dir: Path | None) -> None:
-    """Remove a run directory with nothing in it, and its experiment folder if that is left empty too."""
+    """Remove a run directory with nothing in it (a run that failed before writing, e.g. with wandb disabled), and
+    its experiment folder if that is left empty too; another process removing or filling them first is fine."""
     for folder in (run_dir, run_dir.parent) if run_dir is not None else ():
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+        try:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:
+            return
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractionsCLI:
@@ -151,8 +159,8 @@ def input_error_message(error: BaseException) -> str | None:
     """The message of the check in this package that rejected the input, if that is what ``error`` (or an
     exception it was raised from, such as jsonargparse's wrapper around a failed instantiation) is.
 
-    A check is an exception raised by this package's own code (its innermost frame is in the package), as opposed to
-    one from deep inside a library, which keeps its traceback.
+    A check is a ``raise`` statement of this package's own code (the innermost frame is in the package and is a
+    ``raise``). A failure inside a library, or a bug of ours (``len(None)``), is not one and keeps its traceback.
     """
     seen: set[int] = set()
     current: BaseException | None = error
@@ -160,7 +168,9 @@ def input_error_message(error: BaseException) -> str | None:
         seen.add(id(current))
         frames = traceback.extract_tb(current.__traceback__)
         if isinstance(current, (ValueError, TypeError, FileNotFoundError)) and frames:
-            if Path(frames[-1].filename).resolve().is_relative_to(PACKAGE_DIR):
+            innermost = frames[-1]
+            in_package = Path(innermost.filename).resolve().is_relative_to(PACKAGE_DIR)
+            if in_package and (innermost.line or "").lstrip().startswith("raise "):
                 return str(current)
         current = current.__cause__ or current.__context__
     return None

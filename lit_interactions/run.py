@@ -59,18 +59,28 @@ def resolve_run_dir(settings: RunSettings, ckpt_path: str | None = None) -> Path
 
 
 def check_new_run(run_dir: Path, ckpt_path: str | None) -> None:
-    """Refuse to start training from scratch in a run directory that already holds a trained run.
+    """Refuse to start training from scratch in a run directory that already holds a run.
 
     Raises:
-        ValueError: if ``run_dir/checkpoints`` has checkpoints and no ``ckpt_path`` resumes them.
+        ValueError: if ``run_dir`` has checkpoints, a training history (``metrics.csv``) or interaction artifacts and
+            no ``ckpt_path`` resumes it: a new run there would append to or overwrite the old one's files.
     """
-    checkpoints = sorted((run_dir / "checkpoints").glob("*.ckpt")) if (run_dir / "checkpoints").is_dir() else []
-    if checkpoints and not ckpt_path:
-        last = run_dir / "checkpoints" / "last.ckpt"
+    if ckpt_path:
+        return
+    folder = run_dir / "checkpoints"
+    checkpoints = sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    if checkpoints:
+        last = folder / "last.ckpt"
         raise ValueError(
             f"{run_dir} already holds a trained run ({', '.join(p.name for p in checkpoints)}); resume it with "
             f"--ckpt_path {last if last.is_file() else checkpoints[-1]}, or start a new run with another "
             f"--run.version (or none, for a timestamp)"
+        )
+    earlier = [name for name in ("metrics.csv", "interactions") if (run_dir / name).exists()]
+    if earlier:
+        raise ValueError(
+            f"{run_dir} already holds an earlier run's {' and '.join(earlier)} but no checkpoint to resume; start "
+            f"the new run with another --run.version (or none, for a timestamp), or delete that folder"
         )
 
 
@@ -93,8 +103,9 @@ class RunConfigSaver(SaveConfigCallback):
         self.already_saved = True
 
 
-def _wandb_id(run_dir: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{run_dir.parent.name}-{run_dir.name}")[-100:]
+def _wandb_id(run_dir: Path, suffix: str = "") -> str:
+    """``<name>-<version><suffix>`` in wandb's id characters, at most 128 of them (the run's own id keeps its tail)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{run_dir.parent.name}-{run_dir.name}")[-(128 - len(suffix)):] + suffix
 
 
 class _ContinuingWriter(ExperimentWriter):
@@ -150,7 +161,7 @@ def make_loggers(settings: RunSettings, run_dir: Path, stage: str = "fit") -> li
                 save_dir=str(run_dir),
                 project=settings.project,
                 name=f"{settings.name}/{run_dir.name}{suffix.replace('-', '/')}",
-                id=_wandb_id(run_dir) + suffix,
+                id=_wandb_id(run_dir, suffix),
                 group=settings.group or settings.name,
                 job_type="train" if stage == "fit" else stage,
                 tags=list(settings.tags),

@@ -92,7 +92,7 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
         "predict", "--config", QUICKSTART, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
         f"--run.root={root}", "--trainer.limit_predict_batches=2", "--trainer.enable_progress_bar=false",
     ])
-    with open(run_dir / "predictions.csv", newline="") as file:
+    with open(run_dir / "predictions_epoch1_step8.csv", newline="") as file:
         predicted = list(csv.DictReader(file))
     assert len(predicted) == 2 * 64 and len({row["id"] for row in predicted}) == 128
     for row in predicted:
@@ -191,6 +191,11 @@ def test_input_errors_are_the_package_checks_not_library_failures() -> None:
     with pytest.raises(ValueError) as library:
         np.zeros(-1)
     assert input_error_message(library.value) is None  # keeps its traceback: it is not a check of ours
+    from lit_interactions.modules.sample_losses import _align
+
+    with pytest.raises(TypeError) as bug:
+        _align(torch.tensor([1]), torch.tensor([1.0]), None)  # type: ignore[arg-type]
+    assert input_error_message(bug.value) is None  # a bug in the package is not a check either
 
 
 @pytest.mark.parametrize(
@@ -219,3 +224,18 @@ def test_an_abbreviated_option_is_an_error_not_a_guess(capsys: pytest.CaptureFix
         cli_main(["fit", "--config", QUICKSTART, "--trainer.max_epoch=2", "--print_config"])
     assert exit_info.value.code == 2
     assert "--trainer.max_epoch=2" in capsys.readouterr().err
+
+
+def test_a_new_run_is_refused_where_an_earlier_run_left_its_files(tmp_path: Path) -> None:
+    from lit_interactions.run import check_new_run
+
+    check_new_run(tmp_path, None)  # an empty folder is fine
+    (tmp_path / "metrics.csv").write_text("epoch,step\n")
+    with pytest.raises(ValueError, match="earlier run's metrics.csv but no checkpoint to resume"):
+        check_new_run(tmp_path, None)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "epoch=9.ckpt").write_bytes(b"")
+    (tmp_path / "checkpoints" / "epoch=10.ckpt").write_bytes(b"")  # newer, though it sorts first by name
+    with pytest.raises(ValueError, match=r"--ckpt_path .*epoch=10.ckpt"):
+        check_new_run(tmp_path, None)
+    check_new_run(tmp_path, str(tmp_path / "checkpoints" / "epoch=10.ckpt"))  # a resume is fine

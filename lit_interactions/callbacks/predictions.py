@@ -16,8 +16,9 @@ from lit_interactions.atomic import atomic_write_text
 
 
 class PredictionCSVWriter(BasePredictionWriter):
-    """Write ``predictions.csv`` (``predictions_rank<r>.csv`` per process under DDP) into the run directory:
-    ``id, label, predicted, prob_0 .. prob_{C-1}`` for every sample of the predict loader, written atomically.
+    """Write ``predictions_epoch<E>_step<S>.csv`` (the checkpoint's epoch and step; ``predictions.csv`` when unknown;
+    ``_rank<r>`` added per process under DDP) into the run directory: ``id, label, predicted, prob_0 ..
+    prob_{C-1}`` for every sample of the predict loader, written atomically.
 
     The rows come from the classifier modules' ``predict_step`` (``ids``, ``labels``, ``probs``).
     """
@@ -32,6 +33,7 @@ class PredictionCSVWriter(BasePredictionWriter):
         predictions: Sequence[Any],
         batch_indices: Sequence[Any] | None,
     ) -> None:
+        log_dir = Path(trainer.log_dir or ".")  # every process asks: it is broadcast
         batches = predictions[0] if predictions and isinstance(predictions[0], list) else predictions  # one loader
         if not batches:
             return
@@ -43,5 +45,7 @@ class PredictionCSVWriter(BasePredictionWriter):
         writer.writerow(["id", "label", "predicted", *(f"prob_{c}" for c in range(probs.shape[1]))])
         for sample_id, label, row in zip(ids, labels, probs.tolist()):
             writer.writerow([sample_id, label, max(range(len(row)), key=row.__getitem__), *(f"{p:.6g}" for p in row)])
-        name = "predictions.csv" if trainer.world_size == 1 else f"predictions_rank{trainer.global_rank}.csv"
-        atomic_write_text(Path(trainer.log_dir or ".") / name, out.getvalue())
+        position = getattr(pl_module, "restored_position", None)
+        name = "predictions" if position is None else f"predictions_epoch{position[0]}_step{position[1]}"
+        rank = "" if trainer.world_size == 1 else f"_rank{trainer.global_rank}"
+        atomic_write_text(log_dir / f"{name}{rank}.csv", out.getvalue())

@@ -52,3 +52,20 @@ def bad_format(name: str, path: str | Path, problem: str, expected: str) -> Data
         expected: the format the file must have.
     """
     return DataFormatError(f"{name} file {path} is malformed: {problem}. Expected {expected}.")
+
+
+def read_text_lines(name: str, path: Path, expected: str) -> list[str]:
+    """The lines of a UTF-8 text file of a dataset.
+
+    Args:
+        name: dataset name shown to the user.
+        path: the file.
+        expected: the format the file must have.
+
+    Raises:
+        DataFormatError: if the file is not UTF-8 text (e.g. a binary file in its place).
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise bad_format(name, path, f"it is not UTF-8 text ({e})", expected) from None

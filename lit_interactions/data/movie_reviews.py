@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lit_interactions.data.base import check_int
-from lit_interactions.data.errors import DataOptionError, bad_format, not_found
+from lit_interactions.data.errors import DataOptionError, bad_format, not_found, read_text_lines
 from lit_interactions.data.sources import SourceSplit, TextSplit
 from lit_interactions.data.splits import carve_validation
 from lit_interactions.data.text import TextDataModule
@@ -32,10 +32,7 @@ def read_movie_reviews(path: Path) -> tuple[np.ndarray, list[str]]:
     Raises:
         DataFormatError: if a line is not ``id<TAB>rating<TAB>sentence`` with a finite rating in [-4, 4].
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise bad_format("Movie reviews", path, f"it is not UTF-8 text ({e})", LINE_FORMAT) from None
+    lines = read_text_lines("Movie reviews", path, LINE_FORMAT)
     ratings: list[float] = []
     sentences: list[str] = []
     for number, line in enumerate(lines, start=1):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lit_interactions.data.errors import bad_format, not_found
+from lit_interactions.data.errors import bad_format, not_found, read_text_lines
 from lit_interactions.data.sources import SourceSplit, TextSplit
 from lit_interactions.data.text import TextDataModule
 
@@ -38,10 +38,7 @@ def read_sst2_tsv(path: Path) -> tuple[list[str], np.ndarray]:
         DataFormatError: on a wrong header, no data rows, a wrong number of fields, a label not 0/1 or an
             empty sentence.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise bad_format("SST-2", path, f"it is not UTF-8 text ({e})", TSV_FORMAT) from None
+    lines = read_text_lines("SST-2", path, TSV_FORMAT)
     header = lines[0].split("\t") if lines else []
     if "sentence" not in header or "label" not in header:
         raise bad_format("SST-2", path, f"its header is {lines[0][:60]!r}" if lines else "it is empty", TSV_FORMAT)

@@ -109,8 +109,9 @@ class TextDataModule(SplitDataModule):
     def vocab_size(self) -> int:
         """Number of token ids the tokenizer can emit (``len(tokenizer)``, added tokens included).
 
-        A model's embedding table must have at least this many rows (30,522 for the default uncased BERT
-        vocabulary of MiniLM).
+        The text classifiers require their embedding table to have exactly this many rows (30,522 for the default
+        uncased BERT vocabulary of MiniLM): a tokenizer of another vocabulary would feed ids the model reads as other
+        words.
         """
         return len(self.tokenizer)
 

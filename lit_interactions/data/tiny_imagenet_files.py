@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lit_interactions.data.errors import bad_format, not_found
+from lit_interactions.data.errors import bad_format, not_found, read_text_lines
 
 FOLDER = "tiny-imagenet-200"
 EXPECTED = (
@@ -39,22 +39,10 @@ def find_tiny_imagenet_folder(data_dir: str | Path) -> Path:
     return folder
 
 
-def read_lines(path: Path, expected: str) -> list[str]:
-    """The lines of a UTF-8 text file of the folder.
-
-    Raises:
-        DataFormatError: if the file is not UTF-8 text (e.g. a binary file in its place).
-    """
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise bad_format("Tiny-ImageNet", path, f"it is not UTF-8 text ({e})", expected) from None
-
-
 def read_wnids(folder: Path) -> list[str]:
     """The sorted class wnids of ``wnids.txt`` (class index = position in this list)."""
     path = folder / "wnids.txt"
-    wnids = [line.strip() for line in read_lines(path, WNIDS_FORMAT) if line.strip()]
+    wnids = [line.strip() for line in read_text_lines("Tiny-ImageNet", path, WNIDS_FORMAT) if line.strip()]
     if not wnids or len(set(wnids)) != len(wnids):
         raise bad_format("Tiny-ImageNet", path, "it is empty or repeats a wnid", WNIDS_FORMAT)
     return sorted(wnids)
@@ -82,7 +70,7 @@ def list_val(folder: Path, wnids: list[str]) -> tuple[list[Path], list[int]]:
     index = {wnid: i for i, wnid in enumerate(wnids)}
     paths: list[Path] = []
     labels: list[int] = []
-    for number, line in enumerate(read_lines(path, ANNOTATIONS_FORMAT), start=1):
+    for number, line in enumerate(read_text_lines("Tiny-ImageNet", path, ANNOTATIONS_FORMAT), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")

@@ -14,6 +14,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
 from lit_interactions.models.transplant import TransplantSpec, apply_transplant, keep_frozen_norms_in_eval
+from lit_interactions.modules.balanced_accuracy import BalancedAccuracy
 from lit_interactions.modules.pgd import frozen_norm_statistics, pgd_attack
 from lit_interactions.modules.regularizer_option import RegularizerSpec, TrainingPenalty
 from lit_interactions.modules.sample_losses import SampleLossRecorder
@@ -37,12 +38,10 @@ DEFAULT_LR: dict[str, float] = {
 
 
 def accuracy_metrics(num_classes: int, stage: str) -> MetricCollection:
-    """``<stage>/acc``: the fraction of correct predictions; ``<stage>/balanced_acc``: the mean of the per-class
-    recalls (torchmetrics' macro average), 0.5 for a binary classifier that always answers the majority class."""
-    metrics = {
-        "acc": MulticlassAccuracy(num_classes, average="micro"),
-        "balanced_acc": MulticlassAccuracy(num_classes, average="macro"),
-    }
+    """``<stage>/acc``: the fraction of correct predictions; ``<stage>/balanced_acc``: the mean recall over the
+    classes in the targets (:class:`BalancedAccuracy`), 0.5 for a binary classifier that always answers the
+    majority class."""
+    metrics = {"acc": MulticlassAccuracy(num_classes, average="micro"), "balanced_acc": BalancedAccuracy(num_classes)}
     return MetricCollection(metrics, prefix=f"{stage}/")
 
 
@@ -148,7 +147,9 @@ class ClassifierModule(L.LightningModule):
             raise ValueError(f"a {self.task} classifier cannot train on {data_task} data ({type(dm).__name__})")
 
     def on_fit_start(self) -> None:
-        """Put the regularizer's baseline DNN on the model's device."""
+        """Put the regularizer's baseline DNN on the model's device; forget a resumed checkpoint's position (what a
+        later validate/test in this process evaluates is the trained weights, not that checkpoint)."""
+        self._restored_position = None
         if self.penalty is not None:
             self.penalty.to(self.device)
 
@@ -227,6 +228,11 @@ class ClassifierModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self.log_checkpoint_position()
+
+    @property
+    def restored_position(self) -> tuple[int, int] | None:
+        """``(epoch, global step)`` of the checkpoint these weights were loaded from for validate/test/predict."""
+        return self._restored_position
 
     def log_checkpoint_position(self) -> None:
         """Log ``checkpoint/epoch`` and ``checkpoint/step`` of the evaluated checkpoint (validate/test with

@@ -304,3 +304,9 @@ def test_cli_fit_with_a_frozen_transplant_from_a_quickstart_donor(tmp_path: Path
     resumed = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert resumed["epoch"] == 1 and resumed["hyper_parameters"]["transplanted"]["num_layers"] == 9
     assert all(torch.equal(resumed["state_dict"][k], donor["state_dict"][k]) for k in frozen)  # still frozen
+
+    # Evaluating the run needs only its checkpoint, not the donor's.
+    donor_ckpt.unlink()
+    cli_main(["test", *small, "--run.name=target", f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+              "--trainer.limit_test_batches=1"])
+    assert (run / "metrics_test.csv").is_file()

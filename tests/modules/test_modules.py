@@ -153,3 +153,18 @@ def test_accuracy_is_the_fraction_correct_and_balanced_accuracy_the_mean_recall(
     values = metrics(always_zero, labels)
     assert values["val/acc"].item() == pytest.approx(0.9)  # the all-"not 3" floor of MNIST-3
     assert values["val/balanced_acc"].item() == pytest.approx(0.5)
+
+
+def test_balanced_accuracy_matches_sklearn_also_when_a_predicted_class_is_absent() -> None:
+    from sklearn.metrics import balanced_accuracy_score
+
+    from lit_interactions.modules.balanced_accuracy import BalancedAccuracy
+
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 4, (50,), generator=generator)  # class 4 never occurs in the targets...
+    predicted = torch.randint(0, 5, (50,), generator=generator)  # ...but is predicted
+    metric = BalancedAccuracy(5)
+    metric.update(predicted[:20], target[:20])  # two batches
+    metric.update(torch.nn.functional.one_hot(predicted[20:], 5).float(), target[20:])  # logits work too
+    expected = balanced_accuracy_score(target.numpy(), predicted.numpy())
+    assert metric.compute().item() == pytest.approx(expected, abs=1e-6)
