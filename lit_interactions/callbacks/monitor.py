@@ -25,6 +25,7 @@ import torch
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 
+from lit_interactions.checks import is_int
 from lit_interactions.analysis import OrderProfile
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.history import MonitorHistory
@@ -65,7 +66,7 @@ Listener = Callable[[Trainer, LightningModule, Measurement], None]
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{WHO}: {name}={value!r} is not valid; expected an int >= {minimum}")
 
 

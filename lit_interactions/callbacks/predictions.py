@@ -43,8 +43,8 @@ class PredictionCSVWriter(BasePredictionWriter):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["id", "label", "predicted", *(f"prob_{c}" for c in range(probs.shape[1]))])
-        for sample_id, label, row in zip(ids, labels, probs.tolist()):
-            writer.writerow([sample_id, label, max(range(len(row)), key=row.__getitem__), *(f"{p:.6g}" for p in row)])
+        for sample_id, label, predicted, row in zip(ids, labels, probs.argmax(1).tolist(), probs.tolist()):
+            writer.writerow([sample_id, label, predicted, *(f"{p:.6g}" for p in row)])
         position = getattr(pl_module, "restored_position", None)
         name = "predictions" if position is None else f"predictions_epoch{position[0]}_step{position[1]}"
         rank = "" if trainer.world_size == 1 else f"_rank{trainer.global_rank}"

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, default_collate
 
+from lit_interactions.checks import is_int
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.sources import SampleDataset, SourceSplit
 from lit_interactions.data.splits import SplitPlan, evaluation_order, plan_splits
@@ -21,8 +22,7 @@ def check_int(name: str, value: Any, minimum: int, maximum: int | None = None, a
     """Raise :class:`DataOptionError` unless ``value`` is an int in ``[minimum, maximum]`` (or None if allowed)."""
     if value is None and allow_none:
         return
-    valid = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not valid or value < minimum or (maximum is not None and value > maximum):
+    if not is_int(value) or value < minimum or (maximum is not None and value > maximum):
         upper = "" if maximum is None else f" and <= {maximum}"
         none = " or None" if allow_none else ""
         raise DataOptionError(f"{name}={value!r} is not valid: expected an int >= {minimum}{upper}{none}")

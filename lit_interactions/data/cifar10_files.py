@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from lit_interactions.checks import is_int
 from lit_interactions.data.embedded import package_file
 from lit_interactions.data.errors import bad_format, not_found
 
@@ -67,10 +68,6 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), _check_labels(labels, len(data), path)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_labels(labels: Any, count: int, path: Path) -> np.ndarray:
     """The batch's labels as int64 ``[count]``.
 
@@ -82,7 +79,7 @@ def _check_labels(labels: Any, count: int, path: Path) -> np.ndarray:
             problem = f"its 'labels' is an array of {labels.dtype} with shape {labels.shape}, not 1-D ints"
             raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT)
     elif isinstance(labels, (list, tuple)):
-        wrong = next((v for v in labels if not _is_int(v)), None)
+        wrong = next((v for v in labels if not is_int(v)), None)
         if wrong is not None:
             problem = f"its 'labels' holds {wrong!r} ({type(wrong).__name__}), not only ints"
             raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
+from lit_interactions.checks import is_int
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
 from lit_interactions.models.transplant import TransplantSpec, apply_transplant, keep_frozen_norms_in_eval
 from lit_interactions.modules.balanced_accuracy import BalancedAccuracy
@@ -91,7 +92,7 @@ class ClassifierModule(L.LightningModule):
             raise ValueError(f"unknown {self.task} model {model!r}{hint}; known: {', '.join(sorted(self.registry))}")
         if lr is not None and lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        if not is_int(num_classes) or num_classes < 2:
             raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
         self.save_hyperparameters()
         self.model_name = key
@@ -306,7 +307,7 @@ class ImageClassifier(ClassifierModule):
         regularizer: RegularizerSpec | None = None,
     ) -> None:
         kwargs = {"in_channels": in_channels, **(model_kwargs or {})}
-        if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+        if image_size is not None and (not is_int(image_size) or image_size < 1):
             raise ValueError(f"image_size must be a positive int (height = width) or null, got {image_size!r}")
         super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer)
         self.in_channels = in_channels

@@ -120,6 +120,10 @@ def test_pretrained_folder_of_another_shape_or_vocabulary_is_a_clear_error(tmp_p
     assert dropped.hidden_dropout_prob == 0.0 and dropped.attention_probs_dropout_prob == 0.0
     with pytest.raises(ValueError, match="fixed size"):
         create_model("bert_tiny", size="base")
+    with pytest.raises(ValueError, match="minilm_l6 takes its shape from the pretrained folder"):
+        create_model("minilm_l6", size="tiny")
+    with pytest.raises(ValueError, match="a randomly initialised BERT needs a size"):
+        BertClassifier(size=None)
 
 
 def test_unknown_model_lists_the_known_names() -> None:

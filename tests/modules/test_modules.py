@@ -96,6 +96,9 @@ def test_image_size_is_checked_against_the_data_and_shapes_the_summary() -> None
         module.check_data(Data())
     with pytest.raises(ValueError, match="num_classes must be an int >= 2"):
         ImageClassifier("resnet20", num_classes=0)
+    for bad in (0, True, 28.0):
+        with pytest.raises(ValueError, match="image_size must be a positive int"):
+            ImageClassifier("resnet20", num_classes=2, image_size=bad)
 
 
 def test_checkpoint_hparams_record_the_default_learning_rate_and_subclass_options() -> None:
