@@ -136,12 +136,17 @@ def main() -> None:
     exit code 2 instead of a traceback; ``LIT_INTERACTIONS_TRACEBACK=1`` shows the traceback as well.
     """
     args = sys.argv[1:]
+    if args[:1] == ["fetch-data"]:
+        from lit_interactions.data.fetch import main as fetch_data
+
+        sys.exit(fetch_data(args[1:]))
     if args and args[0] in REPORT_COMMANDS:
         from lit_interactions.reports.commands import main as report_commands
 
         sys.exit(report_commands(args))
     if args[:1] in (["-h"], ["--help"]):
-        print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md)")
+        print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md); data install: "
+              "lit-interactions fetch-data --help")
     try:
         cli_main()  # LightningCLI reads sys.argv itself
     except (ValueError, TypeError, FileNotFoundError) as error:

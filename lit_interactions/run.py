@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from lightning import LightningModule, Trainer
 from lightning.fabric.loggers.logger import rank_zero_experiment
@@ -17,9 +16,9 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, Wand
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from lit_interactions.atomic import atomic_write_text
+from lit_interactions.io.wandb_mode import WandbMode, prepare_wandb
 
 
-WandbMode = Literal["offline", "online", "disabled"]
 TRAINER_CKPT_ALIASES = ("last", "best", "hpc", "registry")  # --ckpt_path values the Trainer resolves, not files
 
 
@@ -154,7 +153,7 @@ def make_loggers(settings: RunSettings, run_dir: Path, stage: str = "fit") -> li
     run_dir.mkdir(parents=True, exist_ok=True)
     loggers: list[Logger] = [RunCSVLogger(run_dir, stage)]
     if settings.wandb_mode != "disabled":
-        os.environ.setdefault("WANDB_SILENT", "true")
+        prepare_wandb(settings.wandb_mode)
         suffix = "" if stage == "fit" else f"-{stage}"
         loggers.append(
             WandbLogger(

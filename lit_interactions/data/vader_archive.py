@@ -1,4 +1,7 @@
-"""Fetch ``movieReviewSnippets_GroundTruth.txt`` from the vaderSentiment 3.3.2 source archive, once, into a cache.
+"""Install ``movieReviewSnippets_GroundTruth.txt`` from the vaderSentiment 3.3.2 source archive into a cache.
+
+This is the explicit install step ``lit-interactions fetch-data movie-reviews`` (the only code of the project that
+uses the network); a run reads the installed file and never fetches it.
 
 The file is not in the wheel: it sits in ``additional_resources/hutto_ICWSM_2014.tar.gz`` inside the sdist.
 pip fetches the sdist (``pip download --no-deps --no-binary :all:``); only that file is kept, written
@@ -18,6 +21,7 @@ from pathlib import Path
 from lit_interactions.data.errors import DataNotFoundError
 
 REQUIREMENT = "vaderSentiment==3.3.2"
+FETCH_COMMAND = "lit-interactions fetch-data movie-reviews"
 MOVIE_FILE = "movieReviewSnippets_GroundTruth.txt"
 INNER_ARCHIVE = "additional_resources/hutto_ICWSM_2014.tar.gz"
 WHERE = (
@@ -55,7 +59,7 @@ def extract_movie_reviews(sdist: Path) -> bytes:
 
 
 def fetch_movie_reviews(cache_dir: str | Path | None = None, timeout: float = 900.0) -> Path:
-    """Return the cached file, fetching the sdist with pip on first use.
+    """Return the cached file, fetching the sdist with pip if it is not there yet.
 
     Raises:
         DataNotFoundError: if pip cannot fetch the archive or the file is not in it; the message says where

@@ -62,7 +62,30 @@ def read_checkpoint(
             f"{who}: {file} is not a Lightning checkpoint of a lit_interactions classifier (no state_dict and "
             f"hyper_parameters); give a checkpoint from runs/<name>/<version>/checkpoints/"
         )
+    check_class_paths(checkpoint["hyper_parameters"], f"{who}: {file}")
     return checkpoint
+
+
+PACKAGE = "lit_interactions."
+
+
+def check_class_paths(value: Any, where: str) -> None:
+    """Refuse a checkpoint whose hyperparameters name a class outside this package (they would be instantiated).
+
+    Raises:
+        ValueError: naming the class path and where it was found.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("class_path", "_class_path") and not (isinstance(item, str) and item.startswith(PACKAGE)):
+                raise ValueError(
+                    f"{where}: its hyperparameters name the class {item!r}, which is not part of lit_interactions; "
+                    f"a checkpoint may only name this package's classes (loading it never runs other code)"
+                )
+            check_class_paths(item, where)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            check_class_paths(item, where)
 
 
 def build_baseline(

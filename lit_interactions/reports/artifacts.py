@@ -7,7 +7,6 @@ of the ConfusingSamples and HardSamples callbacks) and loads the per-epoch inter
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from lit_interactions.data.registry import data_module_from_config
 from lit_interactions.interactions import Interactions
 from lit_interactions.players import ImagePatchPlayers, PlayerSelection
 
@@ -119,19 +119,20 @@ class RunArtifacts:
         return None
 
     def data_module(self) -> Any:
-        """Run A's data module rebuilt from ``config.yaml`` (``class_path`` / ``init_args``), set up for fit.
+        """The run's data module rebuilt from ``config.yaml`` (``class_path`` / ``init_args``), set up for fit.
+
+        Only this package's data modules with plain arguments are rebuilt (a run folder never runs code).
 
         Raises:
             ValueError: if the config has no ``data`` section with a ``class_path``.
+            UnsafeConfigError: if it names anything else or arguments that are not plain values.
         """
         data = self.config.get("data") or {}
         if not isinstance(data, dict) or "class_path" not in data:
             raise ValueError(
                 f"{self.path / 'config.yaml'} has no data.class_path: cannot rebuild the data module to draw samples"
             )
-        module_name, _, class_name = str(data["class_path"]).rpartition(".")
-        cls = getattr(importlib.import_module(module_name), class_name)
-        dm = cls(**dict(data.get("init_args") or {}))
+        dm = data_module_from_config(data)
         dm.setup("fit")
         return dm
 

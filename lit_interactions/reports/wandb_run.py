@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lit_interactions.run import WandbMode
+from lit_interactions.io.wandb_mode import WandbMode, prepare_wandb
 
 
 def log_run(
@@ -44,7 +43,7 @@ def log_run(
         return None
     import wandb
 
-    os.environ.setdefault("WANDB_SILENT", "true")
+    prepare_wandb(mode)
     out_dir.mkdir(parents=True, exist_ok=True)
     run = wandb.init(
         dir=str(out_dir), mode=mode, project=project, group=group, job_type=job_type, name=name,

