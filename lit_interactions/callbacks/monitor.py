@@ -363,6 +363,17 @@ def _record(m: Measurement, global_step: int, extract_seconds: float) -> dict[st
         "I_neg": p.I_neg.tolist(),
         "eta": p.eta.tolist(),
         "extract_seconds": extract_seconds,
+        **solve_status(m.interactions),
+    }
+
+
+def solve_status(result: Interactions) -> dict[str, Any]:
+    """The certificate of an epoch's solve, kept in the history so unconverged samples are visible there."""
+    gap = result.extra.get("duality_gap")
+    return {
+        "n_unconverged": int(result.settings.get("n_unconverged", 0)),
+        "duality_gap_max": float(gap.max()) if gap is not None and gap.numel() else 0.0,
+        "solver_tol": float(result.settings.get("tol", float("nan"))),
     }
 
 

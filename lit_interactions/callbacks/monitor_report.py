@@ -76,6 +76,7 @@ class MonitorReport:
             f"{PREFIX}/tau": m.tau,
             f"{PREFIX}/num_empty": float(m.profile.num_empty),
             f"{PREFIX}/seconds": float(record.get("seconds", record["extract_seconds"])),
+            f"{PREFIX}/n_unconverged": float(record.get("n_unconverged", 0)),
         })
         turn, gap = history.turn_epoch(), history.gap_widening_epoch()
         if turn is not None:

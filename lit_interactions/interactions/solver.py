@@ -11,7 +11,6 @@ choices and the measurements.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from torch import Tensor
 
 from lit_interactions.interactions._certificate import penalty
 from lit_interactions.interactions._graph_admm import Problem, Settings, solve
+from lit_interactions.interactions.checks import check_count, check_real, check_subset_vector
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import n_players_from_length
 
@@ -121,7 +121,7 @@ def extract_joint(
     leading = _check_rewards(rewards, "rewards")[1:]
     _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     _check_fraction("alpha", alpha)
-    if not (math.isfinite(shared_bound) and shared_bound >= 0):
+    if not check_real("shared_bound", shared_bound) >= 0:
         raise ValueError(f"shared_bound must be a finite number >= 0, got {shared_bound}")
     n_models = rewards.shape[0]
     v = rewards.detach().to(torch.float64).reshape(n_models, -1, rewards.shape[-1])
@@ -175,8 +175,7 @@ def _threads(num_threads: int | None) -> Iterator[None]:
     if num_threads is None or num_threads == previous:
         yield
         return
-    if int(num_threads) < 1:
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads}")
+    check_count("num_threads", num_threads)
     torch.set_num_threads(int(num_threads))
     try:
         yield
@@ -186,35 +185,26 @@ def _threads(num_threads: int | None) -> Iterator[None]:
 
 def _check_rewards(rewards: Tensor, name: str) -> torch.Size:
     """Validate rewards ``[..., 2^n]`` and return their leading (batch) shape."""
-    if not isinstance(rewards, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor [..., 2^n], got {type(rewards).__name__}")
-    if not rewards.is_floating_point():
-        raise TypeError(f"{name} must be a floating tensor, got {rewards.dtype}; convert with .double() or .float()")
-    if rewards.dim() < 1:
-        raise ValueError(f"{name} must have a last dimension of length 2^n, got a scalar")
-    n_players_from_length(rewards.shape[-1])
-    if rewards.numel() and not bool(torch.isfinite(rewards).all()):
-        raise ValueError(f"{name} contain NaN or infinite values; the model outputs must be finite")
-    return rewards.shape[:-1]
+    return check_subset_vector(rewards, name).shape[:-1]
 
 
 def _check_fraction(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+    if not 0.0 <= check_real(name, value) <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
 
 
 def _check_common(
     noise_ratio: float, tol: float, max_iter: int | None, check_every: int, relaxation: float, rho_scale: float
 ) -> None:
-    if not (math.isfinite(noise_ratio) and noise_ratio >= 0):
+    if not check_real("noise_ratio", noise_ratio) >= 0:
         raise ValueError(f"noise_ratio must be a finite number >= 0 (paper 2 uses 0.01), got {noise_ratio}")
-    if not (0 < tol < 1):
+    if not (0 < check_real("tol", tol) < 1):
         raise ValueError(f"tol is a relative duality gap and must be in (0, 1), got {tol} (default 1e-3)")
-    if (max_iter is not None and int(max_iter) < 1) or int(check_every) < 1:
-        raise ValueError(f"max_iter and check_every must be positive, got {max_iter} and {check_every}")
-    if not (0 < relaxation < 2):
+    check_count("max_iter", max_iter, none_ok=True)
+    check_count("check_every", check_every)
+    if not (0 < check_real("relaxation", relaxation) < 2):
         raise ValueError(f"relaxation must be in (0, 2), got {relaxation} (default 1.9)")
-    if not (math.isfinite(rho_scale) and rho_scale > 0):
+    if not check_real("rho_scale", rho_scale) > 0:
         raise ValueError(f"rho_scale must be a finite number > 0, got {rho_scale} (default 1.0)")
 
 

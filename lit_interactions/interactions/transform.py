@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions.subsets import complement, mobius, n_players_from_length, zeta
+from lit_interactions.interactions.checks import check_subset_vector
+from lit_interactions.interactions.subsets import complement, mobius, zeta
 
 
 def _broadcast(name: str, value: Tensor | None, rewards: Tensor) -> Tensor:
     if value is None:
         return torch.zeros_like(rewards)
+    check_subset_vector(value, name)
     if value.shape[-1] != rewards.shape[-1]:
         raise ValueError(
             f"{name} has {value.shape[-1]} entries over subsets but rewards have {rewards.shape[-1]}; "
@@ -37,7 +39,7 @@ def and_or_transform(
     Returns:
         ``(and_effects, or_effects)``, each shaped like ``rewards``.
     """
-    n_players_from_length(rewards.shape[-1])
+    check_subset_vector(rewards, "rewards")
     gamma_ = _broadcast("gamma", gamma, rewards)
     noise_ = _broadcast("noise", noise, rewards)
     half = 0.5 * (rewards - noise_)

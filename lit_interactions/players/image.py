@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lit_interactions.checks import is_int
+from lit_interactions.interactions.checks import check_count
 from lit_interactions.players.base import (
     Batch,
     MaskedForward,
@@ -90,15 +92,14 @@ class ImagePatchPlayers(Players):
         baseline: str = "zero",
     ) -> None:
         super().__init__(n_players)
-        if not isinstance(grid, int) or grid < 1:
-            raise ValueError(f"grid must be a positive int, got {grid!r}")
+        grid = check_count("grid", grid)
         if n_players > grid * grid:
             raise ValueError(
                 f"n_players={n_players} > grid*grid={grid * grid} patches; use fewer players or a finer grid"
             )
         if crop is not None:
             crop = (crop, crop) if isinstance(crop, int) else tuple(crop)
-            if len(crop) != 2 or any(not isinstance(c, int) or c < 0 for c in crop):
+            if len(crop) != 2 or any(not is_int(c) or c < 0 for c in crop):
                 raise ValueError(f"crop must be None, an int >= 0 or (crop_h, crop_w), got {crop!r}")
         if baseline not in IMAGE_BASELINES:
             raise ValueError(f"unknown image baseline {baseline!r}; choose one of {IMAGE_BASELINES}")

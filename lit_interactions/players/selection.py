@@ -114,5 +114,27 @@ class PlayerSelection:
 
     @classmethod
     def load(cls, path: str | Path) -> PlayerSelection:
-        """Load a selection saved by :meth:`save`."""
-        return cls.from_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        """Load a selection saved by :meth:`save` (read with ``weights_only=True``: loading runs no code).
+
+        Raises:
+            FileNotFoundError: no file at ``path``.
+            ValueError: the file is not a players file (another checkpoint, a damaged or hostile file).
+        """
+        file = Path(path)
+        if not file.is_file():
+            raise FileNotFoundError(f"no players file at {str(path)!r}: give the players.pt a monitor wrote "
+                                    f"(runs/<name>/<version>/interactions/players.pt)")
+        fix = ("give the players.pt a monitor wrote (runs/<name>/<version>/interactions/players.pt); the file is "
+               "never read in a way that could run code")
+        try:
+            state: Any = torch.load(file, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any failure means the same thing to the user
+            # torch's message suggests weights_only=False, which would run the file's code: not repeated here
+            raise ValueError(f"{file} is not a players file: it cannot be read as plain tensors "
+                             f"({type(error).__name__}); {fix}") from None
+        meta = state.get("meta") if isinstance(state, dict) else None
+        if (not isinstance(meta, dict) or not isinstance(state.get("ids"), Tensor)
+                or not isinstance(state.get("players"), Tensor) or not {"kind", "settings"} <= set(meta)):
+            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{file} is not a players file: it holds {keys}, not ids, players and meta; {fix}")
+        return cls.from_state_dict(state)

@@ -125,16 +125,22 @@ class RunReport:
         losses = {int(e["epoch"]): e for e in history.get("losses", [])}
         rows = [[r["epoch"], r["tau"], r["high_order_share"], r["mean_order"], r["num_salient"], r["eta_mean"],
                  r["eta_std"], losses.get(int(r["epoch"]), {}).get("train_loss"),
-                 losses.get(int(r["epoch"]), {}).get("val_loss")] for r in records]
+                 losses.get(int(r["epoch"]), {}).get("val_loss"), r.get("n_unconverged", "?")] for r in records]
         self.data.update({"turn_epoch": history.get("turn_epoch"),
                           "gap_widening_epoch": history.get("gap_widening_epoch"), "measured_epochs": self.run.epochs})
+        unconverged = {int(r["epoch"]): int(r["n_unconverged"]) for r in records if r.get("n_unconverged")}
+        self.data["unconverged"] = unconverged
+        warning = [] if not unconverged else [
+            f"WARNING: the solver did not certify every sample: {', '.join(f'epoch {e}: {n}' for e, n in unconverged.items())} "
+            f"probe samples stopped at the iteration limit above the duality-gap tolerance (their interactions are "
+            f"not the certified sparsest ones; column 'unconverged'). Raise the monitor's max_iter."]
         return Section("Run", "run", paragraphs=[
             f"{self.run.path}: model {model}, data {data}, {len(self.run.probe_ids)} probe samples with "
             f"{self.run.selection.n_players} players ({self.run.selection.kind}). Measured epochs: {self.run.epochs} "
             f"(0 = the initial model). Turn epoch: {_found(history.get('turn_epoch'))}; gap-widening epoch: "
-            f"{_found(history.get('gap_widening_epoch'))}."],
+            f"{_found(history.get('gap_widening_epoch'))}.", *warning],
             tables=[Table(["epoch", "tau", "high-order share", "mean order", "salient", "eta mean", "eta std",
-                           "train loss", "val loss"], rows, "The monitor's record per measured epoch")])
+                           "train loss", "val loss", "unconverged"], rows, "The monitor's record per measured epoch")])
 
     def training_curves(self) -> Section:
         section = Section("Accuracy and loss", "curves")
