@@ -1,4 +1,4 @@
-"""The one test for "an integer option or value" shared by every layer (data, models, modules, callbacks)."""
+"""The one check of "an integer option" shared by every layer (data, models, players, solver, callbacks)."""
 
 from __future__ import annotations
 
@@ -10,3 +10,37 @@ import numpy as np
 def is_int(value: Any) -> bool:
     """True for Python and numpy integers; False for booleans (``True`` is an int to Python, never a count here)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(
+    name: str,
+    value: Any,
+    minimum: int,
+    maximum: int | None = None,
+    *,
+    allow_none: bool = False,
+    error: type[Exception] | None = None,
+    who: str = "",
+) -> int | None:
+    """``value`` as an int if it is an integer in ``[minimum, maximum]`` (None passes with ``allow_none``).
+
+    Args:
+        name: the option's name, for the message.
+        value: the value given.
+        minimum, maximum: the allowed range (``maximum`` None = no upper bound).
+        allow_none: accept None (returned as None).
+        error: the error type to raise; default TypeError for a value that is not an integer (``1.5``, ``True``,
+            ``"5"``) and ValueError for one out of range.
+        who: prefix of the message (``"InteractionMonitor: "``).
+
+    Raises:
+        ``error`` (or TypeError / ValueError): ``"<who><name>=<value> is not valid: expected an int >= ..."``.
+    """
+    if value is None and allow_none:
+        return None
+    if is_int(value) and value >= minimum and (maximum is None or value <= maximum):
+        return int(value)
+    upper = "" if maximum is None else f" and <= {maximum}"
+    none = " or None" if allow_none else ""
+    kind = error or (ValueError if is_int(value) else TypeError)
+    raise kind(f"{who}{name}={value!r} is not valid: expected an int >= {minimum}{upper}{none}")

@@ -25,7 +25,7 @@ import torch
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 
-from lit_interactions.checks import is_int
+from lit_interactions.checks import check_int
 from lit_interactions.analysis import OrderProfile
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.history import MonitorHistory
@@ -63,11 +63,6 @@ class Measurement:
 
 
 Listener = Callable[[Trainer, LightningModule, Measurement], None]
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if not is_int(value) or value < minimum:
-        raise ValueError(f"{WHO}: {name}={value!r} is not valid; expected an int >= {minimum}")
 
 
 class InteractionMonitor(Callback):
@@ -116,11 +111,11 @@ class InteractionMonitor(Callback):
         strongest: int = 3,
     ) -> None:
         super().__init__()
-        _check_int("num_probe", num_probe, 1)
-        _check_int("every_n_epochs", every_n_epochs, 1)
-        _check_int("chunk_size", chunk_size, 1)
-        _check_int("figure_samples", figure_samples, 0)
-        _check_int("strongest", strongest, 1)
+        check_int("num_probe", num_probe, 1, error=ValueError, who=f"{WHO}: ")
+        check_int("every_n_epochs", every_n_epochs, 1, error=ValueError, who=f"{WHO}: ")
+        check_int("chunk_size", chunk_size, 1, error=ValueError, who=f"{WHO}: ")
+        check_int("figure_samples", figure_samples, 0, error=ValueError, who=f"{WHO}: ")
+        check_int("strongest", strongest, 1, error=ValueError, who=f"{WHO}: ")
         if not noise_ratio >= 0 or not salience_ratio > 0:
             raise ValueError(
                 f"{WHO}: noise_ratio must be >= 0 and salience_ratio > 0, got {noise_ratio} and {salience_ratio}"

@@ -10,22 +10,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, default_collate
 
-from lit_interactions.checks import is_int
+from lit_interactions.checks import check_int
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.sources import SampleDataset, SourceSplit
 from lit_interactions.data.splits import SplitPlan, evaluation_order, plan_splits
 
 SplitName = Literal["train", "val"]
-
-
-def check_int(name: str, value: Any, minimum: int, maximum: int | None = None, allow_none: bool = False) -> None:
-    """Raise :class:`DataOptionError` unless ``value`` is an int in ``[minimum, maximum]`` (or None if allowed)."""
-    if value is None and allow_none:
-        return
-    if not is_int(value) or value < minimum or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f" and <= {maximum}"
-        none = " or None" if allow_none else ""
-        raise DataOptionError(f"{name}={value!r} is not valid: expected an int >= {minimum}{upper}{none}")
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
@@ -72,14 +62,14 @@ class SplitDataModule(L.LightningDataModule):
         relabel_target: int = 0,
     ) -> None:
         super().__init__()
-        check_int("batch_size", batch_size, 1)
-        check_int("num_workers", num_workers, 0)
-        check_int("split_seed", split_seed, 0)
-        check_int("num_probe", num_probe, 0)
-        check_int("train_subset", train_subset, 0, 1, allow_none=True)
-        check_int("train_subset_size", train_subset_size, 1, allow_none=True)
-        check_int("relabel_per_class", relabel_per_class, 0)
-        check_int("relabel_target", relabel_target, 0)
+        check_int("batch_size", batch_size, 1, error=DataOptionError)
+        check_int("num_workers", num_workers, 0, error=DataOptionError)
+        check_int("split_seed", split_seed, 0, error=DataOptionError)
+        check_int("num_probe", num_probe, 0, error=DataOptionError)
+        check_int("train_subset", train_subset, 0, 1, allow_none=True, error=DataOptionError)
+        check_int("train_subset_size", train_subset_size, 1, allow_none=True, error=DataOptionError)
+        check_int("relabel_per_class", relabel_per_class, 0, error=DataOptionError)
+        check_int("relabel_target", relabel_target, 0, error=DataOptionError)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.split_seed = split_seed

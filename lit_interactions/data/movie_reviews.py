@@ -9,11 +9,13 @@ keeps 10,072 sentences (4,996 positive). There is no official test split: a seed
 
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 import numpy as np
 
-from lit_interactions.data.base import check_int
+from lit_interactions.checks import check_int
 from lit_interactions.data.errors import DataNotFoundError, DataOptionError, bad_format, not_found, read_text_lines
 from lit_interactions.data.sources import SourceSplit, TextSplit
 from lit_interactions.data.splits import carve_validation
@@ -78,10 +80,9 @@ class MovieReviewsDataModule(TextDataModule):
         cache_dir: cache folder of the installed file (``None`` = the default above).
         min_abs_rating: sentences with ``|rating|`` below this are dropped (neutral).
         num_val: size of the seeded validation split.
-        tokenizer: local Hugging Face folder of the model's fast tokenizer; ``None`` = the MiniLM folder.
-        max_length: maximum tokens per sample (default 64).
-        batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
-            relabel_target: see :class:`~lit_interactions.data.base.SplitDataModule`.
+        **text_options: tokenizer, max_length of :class:`~lit_interactions.data.text.TextDataModule` and
+            batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
+            relabel_target of :class:`~lit_interactions.data.base.SplitDataModule`.
     """
 
     def __init__(
@@ -90,31 +91,10 @@ class MovieReviewsDataModule(TextDataModule):
         cache_dir: str | None = None,
         min_abs_rating: float = 0.5,
         num_val: int = 1000,
-        tokenizer: str | None = None,
-        max_length: int = 64,
-        *,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        split_seed: int = 0,
-        num_probe: int = 200,
-        train_subset: int | None = None,
-        train_subset_size: int | None = None,
-        relabel_per_class: int = 0,
-        relabel_target: int = 0,
+        **text_options: Any,
     ) -> None:
-        super().__init__(
-            tokenizer=tokenizer,
-            max_length=max_length,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            split_seed=split_seed,
-            num_probe=num_probe,
-            train_subset=train_subset,
-            train_subset_size=train_subset_size,
-            relabel_per_class=relabel_per_class,
-            relabel_target=relabel_target,
-        )
-        check_int("num_val", num_val, 1)
+        super().__init__(**text_options)
+        check_int("num_val", num_val, 1, error=DataOptionError)
         if not isinstance(min_abs_rating, (int, float)) or not min_abs_rating >= 0:  # rejects nan too
             raise DataOptionError(f"min_abs_rating={min_abs_rating!r} is not valid: expected a number >= 0")
         if data_file is not None and cache_dir is not None:

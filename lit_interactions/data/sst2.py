@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 import numpy as np
@@ -66,39 +68,17 @@ class SST2DataModule(TextDataModule):
 
     Args:
         data_dir: the GLUE ``SST-2`` folder (or its parent) with ``train.tsv`` and ``dev.tsv``.
-        tokenizer: local Hugging Face folder of the model's fast tokenizer; ``None`` = the MiniLM folder.
-        max_length: maximum tokens per sample (default 64).
-        batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
-            relabel_target: see :class:`~lit_interactions.data.base.SplitDataModule`.
+        **text_options: tokenizer, max_length of :class:`~lit_interactions.data.text.TextDataModule` and
+            batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
+            relabel_target of :class:`~lit_interactions.data.base.SplitDataModule`.
     """
 
     def __init__(
         self,
         data_dir: str,
-        tokenizer: str | None = None,
-        max_length: int = 64,
-        *,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        split_seed: int = 0,
-        num_probe: int = 200,
-        train_subset: int | None = None,
-        train_subset_size: int | None = None,
-        relabel_per_class: int = 0,
-        relabel_target: int = 0,
+        **text_options: Any,
     ) -> None:
-        super().__init__(
-            tokenizer=tokenizer,
-            max_length=max_length,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            split_seed=split_seed,
-            num_probe=num_probe,
-            train_subset=train_subset,
-            train_subset_size=train_subset_size,
-            relabel_per_class=relabel_per_class,
-            relabel_target=relabel_target,
-        )
+        super().__init__(**text_options)
         self.data_dir = data_dir
         self.dataset_name = "SST-2"
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from lit_interactions.data.base import SplitDataModule, SplitName, check_int
+from lit_interactions.checks import check_int
+from lit_interactions.data.base import SplitDataModule, SplitName
 from lit_interactions.data.errors import DataOptionError
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class TextDataModule(SplitDataModule):
 
     def __init__(self, tokenizer: str | None = None, max_length: int = 64, **common: Any) -> None:
         super().__init__(**common)
-        check_int("max_length", max_length, 3)
+        check_int("max_length", max_length, 3, error=DataOptionError)
         self.tokenizer_path = tokenizer
         self.max_length = max_length
         self._tokenizer: PreTrainedTokenizerBase | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from functools import cached_property
 from pathlib import Path
 
@@ -33,8 +35,8 @@ class TinyImageNetDataModule(ImageDataModule):
     Args:
         data_dir: the ``tiny-imagenet-200`` folder (or its parent).
         augment: random crop (zero padding 8) + horizontal flip of training images; off by default.
-        batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size, relabel_per_class,
-            relabel_target: see :class:`~lit_interactions.data.base.SplitDataModule`.
+        **split_options: batch_size, num_workers, split_seed, num_probe, train_subset, train_subset_size,
+            relabel_per_class, relabel_target of :class:`~lit_interactions.data.base.SplitDataModule`.
     """
 
     image_shape = (3, 64, 64)
@@ -43,26 +45,9 @@ class TinyImageNetDataModule(ImageDataModule):
         self,
         data_dir: str,
         augment: bool = False,
-        *,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        split_seed: int = 0,
-        num_probe: int = 200,
-        train_subset: int | None = None,
-        train_subset_size: int | None = None,
-        relabel_per_class: int = 0,
-        relabel_target: int = 0,
+        **split_options: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            split_seed=split_seed,
-            num_probe=num_probe,
-            train_subset=train_subset,
-            train_subset_size=train_subset_size,
-            relabel_per_class=relabel_per_class,
-            relabel_target=relabel_target,
-        )
+        super().__init__(**split_options)
         self.data_dir = data_dir
         self.augment = bool(augment)
         self.dataset_name = "Tiny-ImageNet"

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lit_interactions.checks import is_int
 from lit_interactions.interactions.subsets import n_players_from_length
 
 
@@ -43,21 +42,6 @@ def check_subset_vector(value: Any, name: str) -> Tensor:
                 f"finite: check the model and the reward (log-odds of a probability of exactly 0 or 1 is infinite)"
             )
     return value
-
-
-def check_count(name: str, value: Any, minimum: int = 1, *, none_ok: bool = False) -> int | None:
-    """``value`` as an int if it is an integer (not a bool, not a float) >= ``minimum``; None passes with ``none_ok``.
-
-    Raises:
-        TypeError / ValueError: naming the option, its value and what is expected.
-    """
-    if value is None and none_ok:
-        return None
-    if not is_int(value):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
 
 
 def check_real(name: str, value: Any) -> float:

@@ -21,7 +21,8 @@ from torch import Tensor
 
 from lit_interactions.interactions._certificate import penalty
 from lit_interactions.interactions._graph_admm import Problem, Settings, solve
-from lit_interactions.interactions.checks import check_count, check_real, check_subset_vector
+from lit_interactions.checks import check_int
+from lit_interactions.interactions.checks import check_real, check_subset_vector
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import n_players_from_length
 
@@ -175,7 +176,7 @@ def _threads(num_threads: int | None) -> Iterator[None]:
     if num_threads is None or num_threads == previous:
         yield
         return
-    check_count("num_threads", num_threads)
+    check_int("num_threads", num_threads, 1)
     torch.set_num_threads(int(num_threads))
     try:
         yield
@@ -200,8 +201,8 @@ def _check_common(
         raise ValueError(f"noise_ratio must be a finite number >= 0 (paper 2 uses 0.01), got {noise_ratio}")
     if not (0 < check_real("tol", tol) < 1):
         raise ValueError(f"tol is a relative duality gap and must be in (0, 1), got {tol} (default 1e-3)")
-    check_count("max_iter", max_iter, none_ok=True)
-    check_count("check_every", check_every)
+    check_int("max_iter", max_iter, 1, allow_none=True)
+    check_int("check_every", check_every, 1)
     if not (0 < check_real("relaxation", relaxation) < 2):
         raise ValueError(f"relaxation must be in (0, 2), got {relaxation} (default 1.9)")
     if not check_real("rho_scale", rho_scale) > 0:

@@ -23,8 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.checks import is_int
-from lit_interactions.interactions.checks import check_count
+from lit_interactions.checks import check_int, is_int
 from lit_interactions.players.base import (
     Batch,
     MaskedForward,
@@ -92,7 +91,7 @@ class ImagePatchPlayers(Players):
         baseline: str = "zero",
     ) -> None:
         super().__init__(n_players)
-        grid = check_count("grid", grid)
+        grid = check_int("grid", grid, 1)
         if n_players > grid * grid:
             raise ValueError(
                 f"n_players={n_players} > grid*grid={grid * grid} patches; use fewer players or a finer grid"

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions.checks import check_count
+from lit_interactions.checks import check_int
 from lit_interactions.players.base import (
     Batch,
     MaskedForward,
@@ -59,7 +59,7 @@ class TextWordPlayers(Players):
         baseline_token_id: int | None = None,
     ) -> None:
         super().__init__(n_players)
-        check_count("seed", seed, 0)
+        check_int("seed", seed, 0)
         if isinstance(baseline, int) and not isinstance(baseline, bool):
             baseline_token_id, baseline = baseline, "token"
         elif baseline not in TEXT_BASELINES:
