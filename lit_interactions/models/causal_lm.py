@@ -84,10 +84,12 @@ def load_causal_lm(
     except (OSError, ValueError, KeyError) as error:
         raise CausalLMError(f"{folder} has no readable config.json ({_first_line(error)}): give {_EXPECTED}") from None
     model_type = getattr(config, "model_type", None)
-    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    saved = list(getattr(config, "architectures", None) or [])
+    causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or (saved and not causal.intersection(saved)):
         raise CausalLMError(
-            f"{folder} holds a {model_type!r} model, which is not a causal language model "
-            f"(AutoModelForCausalLM cannot build it): give {_EXPECTED}, e.g. a LLaMA, OPT or GPT-2 folder"
+            f"{folder} holds a {model_type!r} model ({', '.join(saved) or 'no architecture saved'}), which is not "
+            f"a causal language model: give {_EXPECTED}, e.g. a LLaMA, OPT or GPT-2 folder"
         )
     try:
         model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True, dtype=torch_dtype)
