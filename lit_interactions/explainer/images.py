@@ -66,7 +66,11 @@ def image_rewards(
         rewards.append(value.double().cpu())
         targets.append(wanted.cpu())
     assert selection is not None
-    return ImageRewards(torch.stack(rewards), selection, torch.stack(targets), {"players": players.settings()})
+    settings: dict[str, Any] = {"players": players.settings()}
+    if isinstance(players, ImagePatchPlayers):
+        features = players.features(models[0], batch["inputs"][:1].to(model_device(models[0])))
+        settings["feature_hw"] = list(features.shape[-2:])
+    return ImageRewards(torch.stack(rewards), selection, torch.stack(targets), settings)
 
 
 def predicted_classes(model: nn.Module, inputs: Tensor) -> Tensor:
