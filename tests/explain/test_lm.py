@@ -120,8 +120,8 @@ def test_bad_input_gives_one_clear_error(lm_folders: dict[str, Path], tmp_path: 
         explain(str(tmp_path / "missing"), TEXT)
     with pytest.raises(ValueError, match="fewer than n_players=10 eligible"):
         explain(str(lm_folders["gpt2"]), "The golden statue of the Virgin", n_players=10)
-    with pytest.raises(ValueError, match="longer than its context of 128 tokens"):
-        explain(str(lm_folders["gpt2"]), " ".join([TEXT] * 10), n_players=3)
+    with pytest.raises(ValueError, match="longer than its context of 512 tokens"):
+        explain(str(lm_folders["gpt2"]), " ".join([TEXT] * 40), n_players=3)
     with pytest.raises(TypeError, match="n_players must be an int"):
         explain(str(lm_folders["gpt2"]), TEXT, n_players=3.0)
 

@@ -43,20 +43,20 @@ def metaspace_tokenizer(vocab_size: int = 150) -> PreTrainedTokenizerFast:
 
 def tiny_llama(vocab_size: int) -> LlamaForCausalLM:
     config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                          bos_token_id=1, eos_token_id=2, initializer_range=0.2)
     return LlamaForCausalLM(config)
 
 
 def tiny_opt(vocab_size: int) -> OPTForCausalLM:
     config = OPTConfig(vocab_size=vocab_size, hidden_size=32, ffn_dim=64, num_hidden_layers=2,
-                       num_attention_heads=4, max_position_embeddings=128, word_embed_proj_dim=32,
+                       num_attention_heads=4, max_position_embeddings=512, word_embed_proj_dim=32,
                        bos_token_id=1, eos_token_id=2, pad_token_id=0, init_std=0.2)
     return OPTForCausalLM(config)
 
 
 def tiny_gpt2(vocab_size: int) -> GPT2LMHeadModel:
-    config = GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=128,
+    config = GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=512,
                         bos_token_id=0, eos_token_id=0, initializer_range=0.2)
     return GPT2LMHeadModel(config)
 
