@@ -4,7 +4,7 @@ For each model: the median time of one unmasked forward pass of the sentence (th
 ``2^n`` masked versions (chunked, batched masked forwards under the memory cap) and of the sparse solver on them.
 Reported as ratios to the unit, so they say how the cost scales, not how long a given machine takes.
 
-Run:  python benchmarks/bench_explain_lm.py [--n-players 10] [--repeats 3] [--hidden 256] [--layers 4]
+Run:  python benchmarks/bench_explain_lm.py [--n-players 8] [--repeats 3] [--hidden 128] [--layers 2]
 Models: random LLaMA, OPT and GPT-2 of the given size built from transformers configs (nothing is downloaded),
 with the tokenizers the tests train offline.
 """
@@ -27,7 +27,7 @@ from lit_interactions.players.word_spans import encode_words
 from tests.explain.tiny_lms import byte_level_tokenizer, metaspace_tokenizer
 
 SENTENCE = ("Architecturally, the school has a Catholic character. Atop the Main Building's gold dome is a golden "
-            "statue of the Virgin Mary. Immediately in front of the Main Building and facing it, is a copper statue of")
+            "statue of the Virgin Mary. Immediately in front of the")
 
 
 def build(kind: str, vocab: int, hidden: int, layers: int) -> torch.nn.Module:
@@ -39,7 +39,8 @@ def build(kind: str, vocab: int, hidden: int, layers: int) -> torch.nn.Module:
     if kind == "opt":
         return OPTForCausalLM(OPTConfig(vocab_size=vocab, hidden_size=hidden, ffn_dim=4 * hidden,
                                         num_hidden_layers=layers, num_attention_heads=8, word_embed_proj_dim=hidden))
-    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=8))
+    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=8, bos_token_id=0,
+                                      eos_token_id=0))
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -55,10 +56,10 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-players", type=int, default=10)
+    parser.add_argument("--n-players", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--max-memory-mb", type=int, default=1024)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -81,7 +82,7 @@ def main() -> None:
         rewards, _ = compute_rewards(forward, batch, players, target=0, chunk_size=chunk)
         solver_time = median_seconds(lambda: extract(rewards.double()), args.repeats)
         print(f"{kind:6} {batch['input_ids'].shape[1]:6d} {chunk:5d} {rewards_time / unit:18.0f} "
-              f"{rewards_time / unit / 2**n:19.3f} {solver_time / unit:17.0f}")
+              f"{rewards_time / unit / 2**n:19.3f} {solver_time / unit:17.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lit_interactions.explainer.targets import given_targets
 from lit_interactions.players import ImagePatchPlayers, PlayerSelection, Players, compute_rewards, eval_mode
 from lit_interactions.players.base import as_logits, model_device
 
@@ -60,7 +61,7 @@ def image_rewards(
     selection: PlayerSelection | None = None
     rewards, targets = [], []
     for model in models:
-        wanted = predicted_classes(model, batch["inputs"]) if target is None else _target(target, size)
+        wanted = predicted_classes(model, batch["inputs"]) if target is None else given_targets(target, size, "image")
         value, selection = compute_rewards(model, batch, players, selection, target=wanted, chunk_size=chunk_size,
                                            progress=progress)
         rewards.append(value.double().cpu())
@@ -92,10 +93,3 @@ def patch_players(
     """The image players of :func:`lit_interactions.explain`, ``"zero"`` baseline by default."""
     return ImagePatchPlayers(n_players, grid=grid, layer=layer, crop=crop,
                              baseline="zero" if baseline is None else baseline)
-
-
-def _target(target: int | Sequence[int] | Tensor, size: int) -> Tensor:
-    value = torch.as_tensor(target)
-    if value.is_floating_point() or value.dim() > 1 or (value.dim() == 1 and len(value) != size):
-        raise ValueError(f"target must be None, an int or one int per image ({size}), got {target!r}")
-    return value.long().expand(size).clone()

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lit_interactions.explainer.memory import rows_per_chunk
+from lit_interactions.explainer.targets import given_targets
 from lit_interactions.models.causal_lm import context_length, is_causal_lm
 from lit_interactions.players import PlayerSelection, TextWordPlayers, compute_rewards, eval_mode
 from lit_interactions.players.base import as_logits, model_device
@@ -141,12 +142,7 @@ def _targets(target: int | Sequence[int] | None, n_models: int, size: int) -> Te
     """``[K, B]`` target per model and sample; ``-1`` = the model's prediction, filled in later."""
     if target is None:
         return torch.full((n_models, size), -1, dtype=torch.long)
-    value = torch.as_tensor(target)
-    if value.is_floating_point() or value.dim() > 1 or (value.dim() == 1 and len(value) != size):
-        raise ValueError(f"target must be None, an int or one int per text ({size}), got {target!r}")
-    if bool((value < 0).any()):
-        raise ValueError(f"target classes/tokens must be >= 0, got {target!r}")
-    return value.long().expand(size).expand(n_models, size).clone()
+    return given_targets(target, size, "text").expand(n_models, size).clone()
 
 
 def _inner(model: TextModel) -> nn.Module:
