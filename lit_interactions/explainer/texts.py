@@ -87,7 +87,7 @@ def text_rewards(
                 targets[k, b] = predicted_class(model.forward, batch)
             rows = chunk_size or rows_per_chunk(_inner(model), batch["input_ids"].shape[1], max_memory)
             value, _ = compute_rewards(model.forward, batch, players[k], selection, target=int(targets[k, b]),
-                                       chunk_size=rows)
+                                       chunk_size=rows, progress=progress and steps.total == 1)
             rewards[k, b] = value[0].double().cpu()
             steps.update()
     steps.close()
