@@ -37,9 +37,8 @@ def test_sample_rules() -> None:
     stop = next_word_sample(STOP)
     assert (stop.target_word, stop.n_words) == ("cathedral", 31)
     period = next_word_sample(PERIOD)
-    # words: 25 numbers, ".", then Bells(27) ring(28) loudly(29) over(30) quiet(31) villages(32) tonight(33)
-    # "." is word 26 (index 25); the first index m >= 30 with no "." in words[m-5:m] and a meaningful words[m]
-    # is m = 31 ("villages"): m = 30 is "quiet" but "." is at index 25 = m - 5
+    # word indices: 0-24 the numbers, 25 ".", 26 Bells, 27 ring, 28 loudly, 29 over, 30 quiet, 31 villages;
+    # m = 30 ("quiet") has "." among words[25:30]; m = 31 ("villages") does not, and "villages" is meaningful
     assert (period.target_word, period.n_words) == ("villages", 31)
     assert period.text.endswith("over quiet")
     assert next_word_sample("too short to qualify") is None
