@@ -131,3 +131,32 @@ def test_cuda_matches_cpu(lm_folders: dict[str, Path]) -> None:
     cpu = explain(str(lm_folders["llama"]), TEXT, n_players=4, device="cpu")
     cuda = explain(str(lm_folders["llama"]), TEXT, n_players=4, device="cuda")
     assert torch.allclose(cpu.rewards, cuda.rewards.cpu(), atol=1e-3)
+
+
+def test_next_token_logits_of_right_padded_rows(lm_folders: dict[str, Path]) -> None:
+    loaded = load_causal_lm(lm_folders["gpt2"], device="cpu")
+    forward = NextTokenLM(loaded.model)
+    texts = [TEXT, "The quick brown fox"]
+    rows = [loaded.tokenizer(t, return_tensors="pt")["input_ids"][0] for t in texts]
+    ids = torch.zeros(2, len(rows[0]), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for b, row in enumerate(rows):
+        ids[b, : len(row)], mask[b, : len(row)] = row, 1
+    with torch.no_grad():
+        padded = forward(input_ids=ids, attention_mask=mask)
+        alone = [forward(input_ids=row[None])[0] for row in rows]
+    assert torch.allclose(padded[0], alone[0], atol=1e-5) and torch.allclose(padded[1], alone[1], atol=1e-5)
+
+
+def test_memory_estimate_of_a_7b_llama() -> None:
+    """The per-row estimate docs/llm.md quotes for LLaMA-7B in float16 on a 50-token input (about 3 MB)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_attention_heads=32, num_hidden_layers=1,
+                         vocab_size=32000)
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config).half()
+    from lit_interactions.explainer.memory import bytes_per_row
+
+    assert bytes_per_row(model, 50) == 2 * (50 * (4 * 4096 + 11008) + 32 * 50 * 50) + 4 * 32000
+    assert rows_per_chunk(model, 50, 2**30) == 2**30 // 3_027_200 == 354
