@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,8 @@ REPORT_COMMANDS = ("compare", "report")
 
 def main() -> None:
     """Entry point of the ``lit-interactions`` console script: ``compare`` and ``report`` go to
-    :mod:`lit_interactions.reports.commands`, everything else (fit, validate, test, predict) to LightningCLI.
+    :mod:`lit_interactions.reports.commands`, ``explain`` to :mod:`lit_interactions.reports.explain_command`,
+    everything else (fit, validate, test, predict) to LightningCLI.
 
     Bad input (a missing dataset, an unknown model, sizes that do not fit) ends with the project's message and
     exit code 2 instead of a traceback; ``LIT_INTERACTIONS_TRACEBACK=1`` shows the traceback as well.
@@ -144,11 +146,21 @@ def main() -> None:
         from lit_interactions.reports.commands import main as report_commands
 
         sys.exit(report_commands(args))
+    if args and args[0] == "explain":
+        from lit_interactions.reports.explain_command import main as explain_command
+
+        sys.exit(run_checked(lambda: explain_command(args)))
     if args[:1] in (["-h"], ["--help"]):
-        print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md); data install: "
-              "lit-interactions fetch-data --help")
+        print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md); "
+              f"explanations: lit-interactions explain --help (docs/llm.md); data install: "
+              f"lit-interactions fetch-data --help")
+    run_checked(cli_main)  # LightningCLI reads sys.argv itself
+
+
+def run_checked(command: Callable[[], Any]) -> Any:
+    """Run ``command``; a check of this package rejecting the input prints its message and exits with code 2."""
     try:
-        cli_main()  # LightningCLI reads sys.argv itself
+        return command()
     except (ValueError, TypeError, FileNotFoundError) as error:
         message = input_error_message(error)
         if message is None or os.environ.get("LIT_INTERACTIONS_TRACEBACK"):

@@ -135,13 +135,33 @@ def build_baseline(
             f"{who}: the baseline checkpoint expects in_channels={hparams.get('in_channels', 3)} but the data has "
             f"{input_channels} channels; give a baseline DNN trained on the same kind of images"
         )
-    network = _network(name, task, hparams)
+    return _with_weights(_network(name, task, hparams), checkpoint, name, who)
+
+
+def load_network(path: str | Path, who: str, option: str = "--checkpoint") -> tuple[nn.Module, str, int]:
+    """The bare network of a classifier checkpoint (eval mode, no gradients), its task and input channels.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`read_checkpoint`, or a model that is not registered.
+    """
+    checkpoint = read_checkpoint(path, who, option, "train a run first (lit-interactions fit) and pass")
+    hparams = dict(checkpoint["hyper_parameters"])
+    name = str(hparams.get("model", "")).lower().replace("-", "_")
+    task = "image" if name in IMAGE_MODELS else "text" if name in TEXT_MODELS else None
+    if task is None:
+        raise ValueError(f"{who}: the checkpoint's model {hparams.get('model')!r} is not a registered model")
+    network = _with_weights(_network(name, task, hparams), checkpoint, name, who)
+    return network, task, int(hparams.get("in_channels", 3))
+
+
+def _with_weights(network: nn.Module, checkpoint: dict[str, Any], name: str, who: str) -> nn.Module:
+    """``network`` with the checkpoint's ``model.`` weights loaded strictly, in eval mode without gradients."""
     state = {k[len(PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(PREFIX)}
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ValueError(
-            f"{who}: the baseline checkpoint's weights do not fit a {name} built from its hyperparameters "
+            f"{who}: the checkpoint's weights do not fit a {name} built from its hyperparameters "
             f"({str(error).splitlines()[0]}); was it written by another version of the model?"
         ) from None
     return network.eval().requires_grad_(False)

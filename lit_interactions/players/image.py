@@ -7,8 +7,9 @@ of a sample are the ``n`` patches with the largest mean absolute value (the L1 n
 area: the L1-norm ranking when the grid divides the region evenly, without favouring the larger patches
 when it does not); ties go to the lower patch index; players are listed by increasing patch index.
 
-Masking player ``i`` sets its patch (all channels) to the baseline: ``"zero"``, or ``"mean"`` = the
-sample's per-channel mean over all ``H x W`` positions of the unmasked feature map. Everything else keeps
+Masking player ``i`` sets its patch (all channels) to the baseline: ``"zero"``, ``"mean"`` = the
+sample's per-channel mean over all ``H x W`` positions of the unmasked feature map, or a given tensor that
+broadcasts to one feature map ``[C, H, W]`` (e.g. ``[C, 1, 1]`` per channel, or a blurred image). Everything else keeps
 its value. At an intermediate layer a forward hook replaces the layer's output by its masked version
 (a module called several times per forward pass is masked at every call: name a module used once).
 """
@@ -76,7 +77,8 @@ class ImagePatchPlayers(Players):
         layer: module name (``model.get_submodule``), e.g. ``"layer1.0"``; None = the input image.
         crop: border removed on each side, in cells of the feature map: an int, ``(crop_h, crop_w)``,
             or None for ``(H // 8, W // 8)`` (e.g. 4 pixels of a 32x32 image, 1 cell of an 8x8 map).
-        baseline: ``"zero"`` (paper 2) or ``"mean"`` (per-sample per-channel mean over ``H x W``).
+        baseline: ``"zero"`` (paper 2), ``"mean"`` (per-sample per-channel mean over ``H x W``), or a
+            float tensor broadcasting to ``[C, H, W]`` (recorded as ``"tensor"`` in the settings).
     """
 
     kind = "image_patch"
@@ -88,7 +90,7 @@ class ImagePatchPlayers(Players):
         grid: int = 5,
         layer: str | None = None,
         crop: int | tuple[int, int] | list[int] | None = None,
-        baseline: str = "zero",
+        baseline: str | Tensor = "zero",
     ) -> None:
         super().__init__(n_players)
         grid = check_int("grid", grid, 1)
@@ -100,8 +102,18 @@ class ImagePatchPlayers(Players):
             crop = (crop, crop) if isinstance(crop, int) else tuple(crop)
             if len(crop) != 2 or any(not is_int(c) or c < 0 for c in crop):
                 raise ValueError(f"crop must be None, an int >= 0 or (crop_h, crop_w), got {crop!r}")
-        if baseline not in IMAGE_BASELINES:
-            raise ValueError(f"unknown image baseline {baseline!r}; choose one of {IMAGE_BASELINES}")
+        self.baseline_value: Tensor | None = None
+        if isinstance(baseline, Tensor):
+            if not baseline.is_floating_point() or not bool(torch.isfinite(baseline).all()) or baseline.dim() > 3:
+                raise ValueError(
+                    f"a tensor baseline must be a finite float tensor broadcasting to [C, H, W], got dtype "
+                    f"{baseline.dtype} and shape {tuple(baseline.shape)}"
+                )
+            self.baseline_value, baseline = baseline.detach(), "tensor"
+        elif baseline not in IMAGE_BASELINES:
+            raise ValueError(
+                f"unknown image baseline {baseline!r}; choose one of {IMAGE_BASELINES} or pass a float tensor"
+            )
         if layer is not None and not isinstance(layer, str):
             raise TypeError(f"layer must be a module name (str) or None, got {type(layer).__name__}")
         self.grid = grid
@@ -123,6 +135,11 @@ class ImagePatchPlayers(Players):
     def from_settings(cls, settings: dict[str, Any]) -> ImagePatchPlayers:
         """Players matching a selection's settings."""
         keys = ("n_players", "grid", "layer", "crop", "baseline")
+        if settings.get("baseline") == "tensor":
+            raise ValueError(
+                "these settings used a tensor baseline, which settings do not hold; build the players with "
+                "ImagePatchPlayers(..., baseline=<the same tensor>)"
+            )
         return cls(**{k: settings[k] for k in keys if k in settings})
 
     # -- geometry ---------------------------------------------------------------------------------
@@ -164,9 +181,22 @@ class ImagePatchPlayers(Players):
         keep_cells = keep_map(self.player_map(players.to(features.device), h, w), keep.to(features.device))
         if self.baseline == "zero":
             base = features.new_zeros(())
+        elif self.baseline_value is not None:
+            base = self._tensor_baseline(features)
         else:
             base = features.mean(dim=(2, 3), keepdim=True)
         return torch.where(keep_cells.unsqueeze(1), features, base)
+
+    def _tensor_baseline(self, features: Tensor) -> Tensor:
+        value = self.baseline_value.to(device=features.device, dtype=features.dtype)
+        try:
+            torch.broadcast_shapes(value.shape, features.shape[1:])
+        except RuntimeError:
+            raise ValueError(
+                f"the baseline tensor of shape {tuple(value.shape)} does not broadcast to the feature map "
+                f"{tuple(features.shape[1:])} [C, H, W]; give [C, H, W], [C, 1, 1] or a scalar"
+            ) from None
+        return value
 
     # -- players ----------------------------------------------------------------------------------
 

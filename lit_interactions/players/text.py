@@ -28,8 +28,11 @@ from lit_interactions.players.base import (
 from lit_interactions.players.selection import PlayerSelection
 from lit_interactions.players.words import eligible_words, sample_seed, sample_words
 
-TEXT_BASELINES = ("mean", "mask", "cls", "pad", "zero")
-_SPECIAL = {"mask": "mask_token_id", "cls": "cls_token_id", "pad": "pad_token_id"}
+TEXT_BASELINES = ("mean", "mask", "cls", "pad", "bos", "eos", "unk", "zero")
+_SPECIAL = {
+    "mask": "mask_token_id", "cls": "cls_token_id", "pad": "pad_token_id",
+    "bos": "bos_token_id", "eos": "eos_token_id", "unk": "unk_token_id",
+}
 
 
 class TextWordPlayers(Players):
@@ -40,7 +43,8 @@ class TextWordPlayers(Players):
         tokenizer: the model's tokenizer; decodes words (unless batches carry ``words``) and resolves the
             special-token baselines.
         baseline: ``"mean"`` (mean word embedding over the sample's player tokens, paper 2), ``"mask"``,
-            ``"cls"``, ``"pad"`` (that token's embedding, paper 1), ``"zero"``, or an int token id.
+            ``"cls"``, ``"pad"`` (that token's embedding, paper 1), ``"bos"``, ``"eos"``, ``"unk"`` (the
+            special tokens causal LMs have), ``"zero"``, or an int token id.
         seed: seed of the word choice (combined with each sample id).
         extra_stop_words: words excluded besides scikit-learn's English stop words.
         baseline_token_id: token id for a special-token baseline when no tokenizer is given.

@@ -190,6 +190,8 @@ def test_text_errors(tokenizer, bert) -> None:
     with pytest.raises(ValueError, match="mask_token_id"):
         TextWordPlayers(baseline="mask")
     with pytest.raises(ValueError, match="unknown text baseline"):
+        TextWordPlayers(baseline="blank")
+    with pytest.raises(ValueError, match="unk_token_id"):
         TextWordPlayers(baseline="unk")
     with pytest.raises(ValueError, match="n_players=17"):
         TextWordPlayers(n_players=17)
