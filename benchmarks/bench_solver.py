@@ -51,19 +51,30 @@ def _digits() -> tuple[Tensor, Tensor]:
     return images, torch.tensor(data.target)
 
 
-def _train_cnn(images: Tensor, labels: Tensor, seed: int, epochs: int = 30) -> nn.Module:
+def make_cnn(seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    net = nn.Sequential(
+    return nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 10),
     )
+
+
+def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, images: Tensor, labels: Tensor, gen: torch.Generator):
+    """One epoch of minibatch SGD (batch 64) in a shuffled order drawn from ``gen``."""
+    net.train()
+    for idx in torch.randperm(len(images), generator=gen).split(64):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(images[idx]), labels[idx]).backward()
+        opt.step()
+    net.eval()
+
+
+def _train_cnn(images: Tensor, labels: Tensor, seed: int, epochs: int = 30) -> nn.Module:
+    net = make_cnn(seed)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        for idx in torch.randperm(len(images), generator=gen).split(64):
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(images[idx]), labels[idx]).backward()
-            opt.step()
+        train_epoch(net, opt, images, labels, gen)
     return net.eval()
 
 
@@ -74,24 +85,26 @@ def cnn_rewards(n: int, batch: int, n_models: int) -> Tensor:
     halves = [slice(0, 700), slice(700, 1400)] if n_models > 1 else [train]
     nets = [_train_cnn(images[train][h], labels[train][h], seed=k) for k, h in enumerate(halves[:n_models])]
     x, y = images[test][:batch], labels[test][:batch]
-    # Players: the n 2x2 blocks of largest L1 norm of each image; other pixels keep their values.
+    return torch.stack([block_rewards(net, x, y, n) for net in nets])
+
+
+def block_rewards(net: nn.Module, x: Tensor, y: Tensor, n: int) -> Tensor:
+    """Log-odds of the true class ``[B, 2^n]`` on all masks of the n 2x2 blocks of largest L1 norm (baseline 0)."""
+    batch = len(x)
     blocks = x.view(batch, 4, 2, 4, 2).permute(0, 1, 3, 2, 4).reshape(batch, 16, 4)
-    chosen = blocks.abs().sum(-1).topk(n, dim=1).indices  # [B, n]
+    chosen = blocks.abs().sum(-1).topk(n, dim=1).indices  # [B, n]; other pixels keep their values
     masks = subset_masks(n).float()  # [2^n, n]
-    rewards = []
-    for net in nets:
-        out = torch.empty(batch, 2**n, dtype=torch.float64)
-        for b in range(batch):
-            keep = torch.ones(2**n, 16)
-            keep[:, chosen[b]] = masks
-            pix = keep.view(2**n, 4, 4, 1, 1).expand(2**n, 4, 4, 2, 2).permute(0, 1, 3, 2, 4).reshape(2**n, 1, 8, 8)
-            with torch.no_grad():
-                logits = net(x[b : b + 1] * pix).double()
-            others = logits.clone()
-            others[:, y[b]] = -math.inf
-            out[b] = logits[:, y[b]] - torch.logsumexp(others, dim=-1)
-        rewards.append(out)
-    return torch.stack(rewards)
+    out = torch.empty(batch, 2**n, dtype=torch.float64)
+    for b in range(batch):
+        keep = torch.ones(2**n, 16)
+        keep[:, chosen[b]] = masks
+        pix = keep.view(2**n, 4, 4, 1, 1).expand(2**n, 4, 4, 2, 2).permute(0, 1, 3, 2, 4).reshape(2**n, 1, 8, 8)
+        with torch.no_grad():
+            logits = net(x[b : b + 1] * pix).double()
+        others = logits.clone()
+        others[:, y[b]] = -math.inf
+        out[b] = logits[:, y[b]] - torch.logsumexp(others, dim=-1)
+    return out
 
 
 def game_rewards(kind: str, n: int, batch: int, n_models: int) -> Tensor:

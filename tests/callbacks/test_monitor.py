@@ -53,6 +53,9 @@ def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_pat
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"] == [0, 1, 2]
     results = [Interactions.load(out / f"epoch_{e:04d}.safetensors") for e in (0, 1, 2)]
+    # Each epoch's solves start from the previous epoch's solution (certified all the same).
+    assert [r.settings["warm_start"] for r in results] == [False, True, True]
+    assert all(r.settings["converged"] for r in results)
     for epoch, result in enumerate(results):
         assert result.settings["epoch"] == epoch and result.n_players == N
         assert result.extra["ids"].tolist() == probe_ids
@@ -123,6 +126,7 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
     assert torch.equal(monitor.selection.players, first[0].selection.players)
     again = Interactions.load(out / "epoch_0001.safetensors")
     assert torch.allclose(again.rewards, epoch1.rewards, atol=1e-6)
+    assert again.settings["warm_start"]  # from epoch_0000.safetensors: nothing of the first run is in memory
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"] == [0, 1, 2, 3]
     assert [e["epoch"] for e in history["losses"]] == [1, 2, 3]
