@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from lit_interactions.interactions import Interactions
 from lit_interactions.interactions.solver import extract
 from lit_interactions.players import PlayerSelection, Players, compute_rewards
+from lit_interactions.players.forward import ForwardOptions
 
 # Tensor fields of an Interactions result gathered across ranks, each [B, 2^n] (bias is [B]).
 _FIELDS = ("and_effects", "or_effects", "noise", "gamma", "rewards")
@@ -36,6 +37,7 @@ def extract_interactions(
     target: Tensor | None = None,
     solver_kwargs: dict[str, Any] | None = None,
     warm_start: Interactions | None = None,
+    forward: ForwardOptions | dict[str, Any] | None = None,
 ) -> Interactions:
     """Rewards of ``network`` on all masks of the batch's samples and their sparsest AND-OR interactions.
 
@@ -43,15 +45,18 @@ def extract_interactions(
     the CPU in float64; ``extra`` holds ``"ids"`` ``[B]`` and ``"players"`` ``[B, n]`` in the batch's order,
     besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``, ``dual``). ``warm_start``:
     an earlier result of this function (e.g. the previous epoch's); the solve starts from it when its ids and
-    players are exactly this batch's, otherwise it is ignored (the result is certified either way).
+    players are exactly this batch's, otherwise it is ignored (the result is certified either way). ``forward``:
+    the masked forwards' speed options (:class:`~lit_interactions.players.forward.ForwardOptions`).
     """
-    rewards, aligned = compute_rewards(network, batch, players, selection, target=target, chunk_size=chunk_size)
+    rewards, aligned = compute_rewards(
+        network, batch, players, selection, target=target, chunk_size=chunk_size, forward=forward
+    )
     options = dict(solver_kwargs or {})
     if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players):
         options["warm_start"] = warm_start
     result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **options).to("cpu")
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
-    return replace(result, extra=extra, settings=dict(result.settings))
+    return replace(result, extra=extra, settings={**result.settings, "forward": ForwardOptions.from_value(forward).to_dict()})
 
 
 def extract_sharded(
@@ -82,7 +87,7 @@ def extract_sharded(
         targets: optional class per sample (aligned with ``ids``); default the batch's labels.
         warm_start: an earlier result for the same ``ids`` in the same order (e.g. the previous epoch's);
             each rank starts its share's solves from it (see :func:`extract_interactions`).
-        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs`` of :func:`extract_interactions`.
+        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs``, ``forward`` of :func:`extract_interactions`.
     """
     ids = np.asarray(ids, dtype=np.int64)
     world, rank = trainer.world_size, trainer.global_rank

@@ -35,6 +35,7 @@ from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.modules.classifier import classifier_network
 from lit_interactions.players import ImagePatchPlayers, PlayerSelection, Players
+from lit_interactions.players.forward import ForwardOptions
 
 STATE_VERSION = 1
 WHO = "InteractionMonitor"
@@ -92,6 +93,8 @@ class InteractionMonitor(Callback):
         figures: write figures (PNG, and wandb images) every measured epoch.
         figure_samples: probe samples drawn with their strongest interactions (the first ones).
         strongest: strongest AND and strongest OR interactions drawn per sample.
+        forward: opt-in speed options of the masked forwards, e.g. ``{"precision": "bfloat16",
+            "channels_last": true, "compile": true}`` (reduced precision changes the rewards: docs/solver.md).
         warm_start: start each probe sample's solve from its previous measured epoch's solution (the
             previous ``epoch_XXXX.safetensors``, also after a resume); results are certified either way.
     """
@@ -116,6 +119,7 @@ class InteractionMonitor(Callback):
         figures: bool = True,
         figure_samples: int = 1,
         strongest: int = 3,
+        forward: dict[str, Any] | None = None,
         warm_start: bool = True,
     ) -> None:
         super().__init__()
@@ -148,6 +152,10 @@ class InteractionMonitor(Callback):
         self.figures = figures
         self.figure_samples = figure_samples
         self.strongest = strongest
+        try:
+            self.forward = ForwardOptions.from_value(forward)
+        except ValueError as error:
+            raise ValueError(f"{WHO}: {error}") from None
         self.warm_start = bool(warm_start)
         self._previous: Interactions | None = None  # the last measured epoch's result (as saved)
         self.history = MonitorHistory()
@@ -178,7 +186,8 @@ class InteractionMonitor(Callback):
 
     def extraction_options(self) -> dict[str, Any]:
         """Keyword options of :func:`~lit_interactions.callbacks.extraction.extract_sharded` used here."""
-        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "solver_kwargs": self.solver_kwargs}
+        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "solver_kwargs": self.solver_kwargs,
+                "forward": self.forward}
 
     def is_due(self, epoch: int) -> bool:
         """Whether ``epoch`` (finished training epochs) is measured."""

@@ -191,7 +191,8 @@ def _solve(
 def _start(warm: Interactions | None, rewards: Tensor, problem: Problem) -> Start | None:
     """The solver's start from a previous result: its decomposition made feasible for ``problem``, its multipliers.
 
-    The noise is clipped to the new bound and, jointly, gamma projected onto the new shared bound, so the start
+    The decomposition is scaled by the slope of the rewards' change (an exact start if they only changed scale
+    and offset). The noise is clipped to the new bound and, jointly, gamma projected onto the new shared bound, so the start
     is feasible; the multipliers (``extra["dual"]``) and penalty (``extra["rho_scale"]``) are used if present.
     """
     if warm is None:
@@ -207,6 +208,14 @@ def _start(warm: Interactions | None, rewards: Tensor, problem: Problem) -> Star
     shape = v.shape
     gamma = warm.gamma.detach().to(device=v.device, dtype=torch.float64).reshape(shape)
     noise = warm.noise.detach().to(device=v.device, dtype=torch.float64).reshape(shape)
+    # The solution is positively homogeneous and shift-invariant in the rewards: rescale the old decomposition by
+    # the slope of the least-squares fit new ~ slope * old + offset (per sample and model), e.g. growing logits.
+    old = warm.rewards.detach().to(device=v.device, dtype=torch.float64).reshape(shape)
+    old_c, new_c = old - old.mean(-1, keepdim=True), v - v.mean(-1, keepdim=True)
+    var = old_c.square().sum(-1, keepdim=True)
+    slope = (old_c * new_c).sum(-1, keepdim=True) / var.clamp_min(1e-300)
+    slope = torch.where((var > 0) & (slope > 0) & torch.isfinite(slope), slope, torch.ones_like(slope))
+    gamma, noise = slope * gamma, slope * noise
     zeta = problem.zeta.unsqueeze(-1)
     noise = torch.maximum(torch.minimum(noise, zeta), -zeta)
     if problem.beta is not None:
