@@ -3,14 +3,14 @@
 ResNet-20 (CIFAR layout, 3x32x32, 10 classes) briefly trained on random labels would say nothing, so the
 network is the project's ResNet-20 at its seeded initialisation with batch-norm statistics from one pass over
 random images; players: the monitor's 10 brightest patches of a 5x5 grid of the input. Every option computes
-the same rewards (``compute_rewards``, all 2^n masks of each sample, chunks of 1,024); the options are timed
+the same rewards (``compute_rewards``, all 2^n masks of each sample, n = 10 by default, chunks of 1,024); the options are timed
 in rounds (one repetition of each per round, in turn) so that machine load hits all of them alike, and the
 table gives the median time per round as a ratio of the eager float32 floor. For reduced precision it also
 gives the rewards' error (relative to ``mean |v(N) - v(empty)|``) and the change of the certified sparsest
 interactions (relative L1 distance of the effects, and the share of the float32 result's 20 strongest
 interactions found among the reduced-precision result's 20 strongest).
 
-Run:  python benchmarks/bench_forward.py [--samples 4] [--rounds 5] [--threads 1] [--no-compile]
+Run:  python benchmarks/bench_forward.py [--samples 4] [--players 10] [--rounds 5] [--threads 1] [--no-compile]
 """
 
 from __future__ import annotations
@@ -41,16 +41,17 @@ def _strongest(effects: torch.Tensor, k: int) -> set[tuple[int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--players", type=int, default=10, help="players per sample (2^n masks each)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (its first call compiles)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    run(torch.device(args.device), args.samples, args.rounds, args.threads, compile_too=not args.no_compile)
+    run(torch.device(args.device), args.samples, args.rounds, args.threads, not args.no_compile, args.players)
 
 
-def run(device: torch.device, samples: int, rounds: int, threads: int, compile_too: bool) -> None:
+def run(device: torch.device, samples: int, rounds: int, threads: int, compile_too: bool, n: int = 10) -> None:
     """Time every option side by side on ``device`` and print the table."""
     torch.manual_seed(0)
     net = resnet20(num_classes=10).to(device)
@@ -60,7 +61,7 @@ def run(device: torch.device, samples: int, rounds: int, threads: int, compile_t
     net.eval()
     batch = {"inputs": images[: samples], "labels": torch.arange(samples, device=device) % 10,
              "ids": torch.arange(samples, device=device)}
-    players = ImagePatchPlayers(n_players=10, grid=5)
+    players = ImagePatchPlayers(n_players=n, grid=5)
     _, selection = compute_rewards(net, batch, players)
 
     def no_grad_floor() -> torch.Tensor:  # the forwards as they ran before: torch.no_grad instead of inference_mode
@@ -104,7 +105,7 @@ def run(device: torch.device, samples: int, rounds: int, threads: int, compile_t
     span = (reference[:, -1] - reference[:, 0]).abs().mean()
     exact = extract(reference)
     top = _strongest(torch.stack((exact.and_effects, exact.or_effects), 1), 20)
-    print(f"device {device}, {threads} thread(s), {samples} samples x 1,024 masks, ResNet-20 3x32x32; "
+    print(f"device {device}, {threads} thread(s), {samples} samples x {2**n} masks, ResNet-20 3x32x32; "
           f"median of {rounds} rounds; floor {floor / samples * 1e3:.1f} ms per sample")
     header = f"{'option':<40} {'x floor':>8} {'1st call s':>10} {'reward err':>11} {'effects L1':>11} {'top-20':>7}"
     print(header)

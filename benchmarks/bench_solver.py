@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16])
     parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp", "planted"])
     parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: SPEC 3, 2: SPEC 4 (joint)")
+    parser.add_argument("--no-lab", action="store_true", help="our solver only (no lab SGD, no LP)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lab_iterations = 2_000 if args.quick else LAB_ITERATIONS
@@ -211,6 +212,8 @@ def main() -> None:
     for n in args.sizes:
         for n_models in args.models:
             b_ours, b_lab, b_lp = plan[(n, n_models)]
+            if args.no_lab:
+                b_lab = b_lp = 0
             for kind in args.kinds:
                 rewards = game_rewards(kind, n, b_ours, n_models)
                 ours = run_ours(rewards)
@@ -238,7 +241,7 @@ def main() -> None:
     print("iters: mean iterations; gap max: largest certified relative duality gap; speed x: lab wall / ours wall;")
     print("obj ours/lab: mean ratio on the lab's samples; ours vs LP: largest relative excess over the exact optimum;")
     print("lab vs LP: mean relative excess.")
-    if 8 in args.sizes and not args.quick:
+    if 8 in args.sizes and not (args.quick or args.no_lab):
         lr_sensitivity(lab_iterations, samples=8)
 
 
