@@ -1,6 +1,6 @@
 """The sparse AND-OR solver side by side with the lab's SGD procedure and the exact LP, in one run.
 
-For n = 8, 10, 12 players and one or two models, on the same rewards: our certified graph-ADMM
+For n = 8 .. 16 players and one or two models, on the same rewards: our certified graph-ADMM
 (``lit_interactions.interactions.solver``), the lab's dense-matrix SGD (``benchmarks/lab_sgd.py``: momentum
 0.9, 20k iterations, learning rate 1e-5) and, where affordable, the exact LP optimum (scipy HiGHS,
 ``tests/interactions/lp_oracle.py``). Objectives are SPEC 3 / SPEC 4's, evaluated in float64 on each method's
@@ -11,7 +11,7 @@ Rewards: log-odds of the true class of small CNNs trained on scikit-learn's 8x8 
 disjoint halves of the training images for the joint problem), players = the n 2x2-pixel blocks of largest L1
 norm, baseline 0, held-out images; plus a planted sparse AND/OR game with small noise.
 
-Run:  python benchmarks/bench_solver.py [--quick] [--sizes 8 10 12]
+Run:  python benchmarks/bench_solver.py [--quick] [--sizes 10 12 14 16] [--kinds cnn mlp planted] [--models 1 2]
 (--quick: fewer samples and a 2,000-iteration lab loop, for a smoke test; its lab numbers are not the lab's.)
 """
 
@@ -37,7 +37,7 @@ from lit_interactions.interactions.result import Interactions  # noqa: E402
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective  # noqa: E402
 from lit_interactions.interactions.subsets import subset_masks  # noqa: E402
 from tests.interactions.lp_oracle import solve_lp  # noqa: E402
-from tests.interactions.solver_games import planted_rewards  # noqa: E402
+from tests.interactions.solver_games import mlp_rewards, planted_rewards  # noqa: E402
 
 ALPHA, SHARED_BOUND, NOISE_RATIO = 0.1, 0.5, 0.01
 
@@ -51,19 +51,30 @@ def _digits() -> tuple[Tensor, Tensor]:
     return images, torch.tensor(data.target)
 
 
-def _train_cnn(images: Tensor, labels: Tensor, seed: int, epochs: int = 30) -> nn.Module:
+def make_cnn(seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    net = nn.Sequential(
+    return nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 10),
     )
+
+
+def train_epoch(net: nn.Module, opt: torch.optim.Optimizer, images: Tensor, labels: Tensor, gen: torch.Generator):
+    """One epoch of minibatch SGD (batch 64) in a shuffled order drawn from ``gen``."""
+    net.train()
+    for idx in torch.randperm(len(images), generator=gen).split(64):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(images[idx]), labels[idx]).backward()
+        opt.step()
+    net.eval()
+
+
+def _train_cnn(images: Tensor, labels: Tensor, seed: int, epochs: int = 30) -> nn.Module:
+    net = make_cnn(seed)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        for idx in torch.randperm(len(images), generator=gen).split(64):
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(images[idx]), labels[idx]).backward()
-            opt.step()
+        train_epoch(net, opt, images, labels, gen)
     return net.eval()
 
 
@@ -74,29 +85,33 @@ def cnn_rewards(n: int, batch: int, n_models: int) -> Tensor:
     halves = [slice(0, 700), slice(700, 1400)] if n_models > 1 else [train]
     nets = [_train_cnn(images[train][h], labels[train][h], seed=k) for k, h in enumerate(halves[:n_models])]
     x, y = images[test][:batch], labels[test][:batch]
-    # Players: the n 2x2 blocks of largest L1 norm of each image; other pixels keep their values.
+    return torch.stack([block_rewards(net, x, y, n) for net in nets])
+
+
+def block_rewards(net: nn.Module, x: Tensor, y: Tensor, n: int) -> Tensor:
+    """Log-odds of the true class ``[B, 2^n]`` on all masks of the n 2x2 blocks of largest L1 norm (baseline 0)."""
+    batch = len(x)
     blocks = x.view(batch, 4, 2, 4, 2).permute(0, 1, 3, 2, 4).reshape(batch, 16, 4)
-    chosen = blocks.abs().sum(-1).topk(n, dim=1).indices  # [B, n]
+    chosen = blocks.abs().sum(-1).topk(n, dim=1).indices  # [B, n]; other pixels keep their values
     masks = subset_masks(n).float()  # [2^n, n]
-    rewards = []
-    for net in nets:
-        out = torch.empty(batch, 2**n, dtype=torch.float64)
-        for b in range(batch):
-            keep = torch.ones(2**n, 16)
-            keep[:, chosen[b]] = masks
-            pix = keep.view(2**n, 4, 4, 1, 1).expand(2**n, 4, 4, 2, 2).permute(0, 1, 3, 2, 4).reshape(2**n, 1, 8, 8)
-            with torch.no_grad():
-                logits = net(x[b : b + 1] * pix).double()
-            others = logits.clone()
-            others[:, y[b]] = -math.inf
-            out[b] = logits[:, y[b]] - torch.logsumexp(others, dim=-1)
-        rewards.append(out)
-    return torch.stack(rewards)
+    out = torch.empty(batch, 2**n, dtype=torch.float64)
+    for b in range(batch):
+        keep = torch.ones(2**n, 16)
+        keep[:, chosen[b]] = masks
+        pix = keep.view(2**n, 4, 4, 1, 1).expand(2**n, 4, 4, 2, 2).permute(0, 1, 3, 2, 4).reshape(2**n, 1, 8, 8)
+        with torch.no_grad():
+            logits = net(x[b : b + 1] * pix).double()
+        others = logits.clone()
+        others[:, y[b]] = -math.inf
+        out[b] = logits[:, y[b]] - torch.logsumexp(others, dim=-1)
+    return out
 
 
 def game_rewards(kind: str, n: int, batch: int, n_models: int) -> Tensor:
     if kind == "cnn":
         return cnn_rewards(n, batch, n_models)
+    if kind == "mlp":
+        return torch.stack([mlp_rewards(n, batch, seed=n + 50 * k) for k in range(n_models)])
     planted = planted_rewards(n, batch, n_effects=6, noise=1e-3, seed=n)[0]
     return torch.stack([planted * (1.0 + 0.1 * k) for k in range(n_models)])
 
@@ -107,6 +122,8 @@ class Run:
     objective: np.ndarray  # per sample
     wall: float  # seconds per sample
     cpu: float
+    gap: float = math.nan  # largest certified relative duality gap (ours)
+    iterations: float = math.nan  # mean iterations (ours)
 
 
 def _timed(fn: Callable[[], tuple[Tensor, Tensor]], batch: int) -> tuple[tuple[Tensor, Tensor], float, float]:
@@ -126,15 +143,19 @@ def _objective(rewards: Tensor, gamma: Tensor, noise: Tensor) -> np.ndarray:
 def run_ours(rewards: Tensor) -> Run:
     batch = rewards.shape[1]
 
+    settings = {}
+
     def solve() -> tuple[Tensor, Tensor]:
         if rewards.shape[0] == 1:
             r = extract(rewards[0].float(), noise_ratio=NOISE_RATIO)
+            settings.update(r.settings)
             return r.gamma.unsqueeze(0), r.noise.unsqueeze(0)
         r = extract_joint(rewards.float(), alpha=ALPHA, shared_bound=SHARED_BOUND, noise_ratio=NOISE_RATIO)
+        settings.update(r.settings)
         return r.gamma, r.noise
 
     (gamma, noise), wall, cpu = _timed(solve, batch)
-    return Run(_objective(rewards, gamma, noise), wall, cpu)
+    return Run(_objective(rewards, gamma, noise), wall, cpu, settings["duality_gap_max"], settings["iterations_mean"])
 
 
 def run_lab(rewards: Tensor, iterations: int) -> Run:
@@ -164,33 +185,46 @@ def run_lp(rewards: Tensor, samples: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few samples, 2,000 lab iterations (smoke test)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12])
-    parser.add_argument("--kinds", nargs="+", default=["cnn", "planted"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16])
+    parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp", "planted"])
+    parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: SPEC 3, 2: SPEC 4 (joint)")
+    parser.add_argument("--no-lab", action="store_true", help="our solver only (no lab SGD, no LP)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lab_iterations = 2_000 if args.quick else LAB_ITERATIONS
-    # (samples for ours, samples for the lab, samples for the LP) per n and number of models.
+    # (samples for ours, samples for the lab, samples for the LP) per n and number of models. The lab's dense
+    # 2^n x 2^n matrices take 2 GB at n = 14: no lab (nor LP) rows above n = 12.
     plan = {
         (8, 1): (32, 32, 32), (8, 2): (32, 16, 8), (10, 1): (32, 16, 4), (10, 2): (32, 8, 0),
-        (12, 1): (8, 1, 0), (12, 2): (8, 1, 0),
+        (12, 1): (8, 1, 0), (12, 2): (8, 1, 0), (13, 1): (4, 0, 0), (13, 2): (2, 0, 0), (14, 1): (2, 0, 0),
+        (14, 2): (1, 0, 0), (16, 1): (1, 0, 0), (16, 2): (1, 0, 0),
     }
     if args.quick:
         plan = {key: (min(a, 8), min(b, 4), min(c, 2 if key[0] <= 8 else 0)) for key, (a, b, c) in plan.items()}
     print(f"lab: lr {LAB_LR}, {lab_iterations} iterations, momentum 0.9; ours: tol 1e-3; 1 CPU thread each")
     header = (
-        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'ours s/smp':>11} {'lab s/smp':>10} {'speed x':>8} "
-        f"{'obj ours/lab':>12} {'ours vs LP':>11} {'lab vs LP':>10}"
+        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'ours s/smp':>15} {'x n=10':>7} {'iters':>7} {'gap max':>8} "
+        f"{'lab s/smp':>10} {'speed x':>8} {'obj ours/lab':>12} {'ours vs LP':>11} {'lab vs LP':>10}"
     )
     print(header)
     print("-" * len(header))
+    at_ten: dict[tuple[int, str], float] = {}
     for n in args.sizes:
-        for n_models in (1, 2):
+        for n_models in args.models:
             b_ours, b_lab, b_lp = plan[(n, n_models)]
+            if args.no_lab:
+                b_lab = b_lp = 0
             for kind in args.kinds:
                 rewards = game_rewards(kind, n, b_ours, n_models)
                 ours = run_ours(rewards)
-                lab = run_lab(rewards[:, :b_lab], lab_iterations)
-                ratio = float(np.mean(ours.objective[:b_lab] / lab.objective))
+                if n == 10:
+                    at_ten[(n_models, kind)] = ours.cpu
+                ratio = f"{ours.cpu / at_ten[(n_models, kind)]:.1f}" if (n_models, kind) in at_ten else "-"
+                lab_cells = ["-", "-", "-"]
+                if b_lab:
+                    lab = run_lab(rewards[:, :b_lab], lab_iterations)
+                    obj = float(np.mean(ours.objective[:b_lab] / lab.objective))
+                    lab_cells = [f"{lab.wall:.2f}", f"{lab.wall / ours.wall:.0f}", f"{obj:.4f}"]
                 vs_lp = lab_vs_lp = "-"
                 if b_lp:
                     opt = run_lp(rewards, b_lp)
@@ -198,13 +232,17 @@ def main() -> None:
                     k = min(b_lp, b_lab)
                     lab_vs_lp = f"{np.mean(lab.objective[:k] / opt[:k] - 1):+.2%}"
                 print(
-                    f"{n:>3} {n_models:>2} {kind:>8} {b_ours:>3} {ours.wall:>6.3f} ({ours.cpu:.3f}) "
-                    f"{lab.wall:>10.2f} {lab.wall / ours.wall:>8.0f} {ratio:>12.4f} {vs_lp:>11} {lab_vs_lp:>10}",
+                    f"{n:>3} {n_models:>2} {kind:>8} {b_ours:>3} {ours.wall:>7.3f} ({ours.cpu:.3f}) {ratio:>7} "
+                    f"{ours.iterations:>7.0f} {ours.gap:>8.2e} {lab_cells[0]:>10} {lab_cells[1]:>8} {lab_cells[2]:>12} "
+                    f"{vs_lp:>11} {lab_vs_lp:>10}",
                     flush=True,
                 )
-    print("ours s/smp: wall clock (CPU time); speed x: lab wall / ours wall; obj ours/lab: mean ratio on the lab's")
-    print("samples; ours vs LP: largest relative excess over the exact optimum; lab vs LP: mean relative excess.")
-    lr_sensitivity(lab_iterations, samples=4 if args.quick else 8)
+    print("ours s/smp: wall clock (CPU time) per sample; x n=10: CPU time / the n = 10 row's (same K, rewards);")
+    print("iters: mean iterations; gap max: largest certified relative duality gap; speed x: lab wall / ours wall;")
+    print("obj ours/lab: mean ratio on the lab's samples; ours vs LP: largest relative excess over the exact optimum;")
+    print("lab vs LP: mean relative excess.")
+    if 8 in args.sizes and not (args.quick or args.no_lab):
+        lr_sensitivity(lab_iterations, samples=8)
 
 
 def lr_sensitivity(iterations: int, samples: int) -> None:

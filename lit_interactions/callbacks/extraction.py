@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from lit_interactions.interactions import Interactions
 from lit_interactions.interactions.solver import extract
 from lit_interactions.players import PlayerSelection, Players, compute_rewards
+from lit_interactions.players.forward import ForwardOptions
 
 # Tensor fields of an Interactions result gathered across ranks, each [B, 2^n] (bias is [B]).
 _FIELDS = ("and_effects", "or_effects", "noise", "gamma", "rewards")
@@ -35,17 +36,27 @@ def extract_interactions(
     chunk_size: int = 1024,
     target: Tensor | None = None,
     solver_kwargs: dict[str, Any] | None = None,
+    warm_start: Interactions | None = None,
+    forward: ForwardOptions | dict[str, Any] | None = None,
 ) -> Interactions:
     """Rewards of ``network`` on all masks of the batch's samples and their sparsest AND-OR interactions.
 
     Eval mode and no_grad while the rewards are computed (the previous modes are restored). The result is on
     the CPU in float64; ``extra`` holds ``"ids"`` ``[B]`` and ``"players"`` ``[B, n]`` in the batch's order,
-    besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``).
+    besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``, ``dual``). ``warm_start``:
+    an earlier result of this function (e.g. the previous epoch's); the solve starts from it when its ids and
+    players are exactly this batch's, otherwise it is ignored (the result is certified either way). ``forward``:
+    the masked forwards' speed options (:class:`~lit_interactions.players.forward.ForwardOptions`).
     """
-    rewards, aligned = compute_rewards(network, batch, players, selection, target=target, chunk_size=chunk_size)
-    result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **(solver_kwargs or {})).to("cpu")
+    rewards, aligned = compute_rewards(
+        network, batch, players, selection, target=target, chunk_size=chunk_size, forward=forward
+    )
+    options = dict(solver_kwargs or {})
+    if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players):
+        options["warm_start"] = warm_start
+    result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **options).to("cpu")
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
-    return replace(result, extra=extra, settings=dict(result.settings))
+    return replace(result, extra=extra, settings={**result.settings, "forward": ForwardOptions.from_value(forward).to_dict()})
 
 
 def extract_sharded(
@@ -57,6 +68,7 @@ def extract_sharded(
     selection: PlayerSelection,
     *,
     targets: Tensor | None = None,
+    warm_start: Interactions | None = None,
     **options: Any,
 ) -> Interactions:
     """:func:`extract_interactions` of the samples ``ids``, split across the trainer's processes.
@@ -73,7 +85,9 @@ def extract_sharded(
         players: the player type.
         selection: players of (at least) these samples.
         targets: optional class per sample (aligned with ``ids``); default the batch's labels.
-        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs`` of :func:`extract_interactions`.
+        warm_start: an earlier result for the same ``ids`` in the same order (e.g. the previous epoch's);
+            each rank starts its share's solves from it (see :func:`extract_interactions`).
+        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs``, ``forward`` of :func:`extract_interactions`.
     """
     ids = np.asarray(ids, dtype=np.int64)
     world, rank = trainer.world_size, trainer.global_rank
@@ -81,7 +95,12 @@ def extract_sharded(
 
     def run(index: np.ndarray) -> Interactions:
         target = None if targets is None else targets[torch.as_tensor(index)]
-        return extract_interactions(network, make_batch(ids[index]), players, selection, target=target, **options)
+        start = None
+        if warm_start is not None and tuple(warm_start.batch_shape) == (len(ids),):
+            start = warm_start.select(torch.as_tensor(index))
+        return extract_interactions(
+            network, make_batch(ids[index]), players, selection, target=target, warm_start=start, **options
+        )
 
     if world == 1:
         return run(positions)
@@ -99,6 +118,16 @@ def extract_sharded(
     rows = gathered[np.arange(len(ids)) % world, np.arange(len(ids)) // world]
     aligned = selection.align(torch.as_tensor(ids))
     return _unpack(rows, n, settings, layout, {"ids": aligned.ids.cpu(), "players": aligned.players.cpu()})
+
+
+def _same_samples(result: Interactions, ids: Tensor, players: Tensor) -> bool:
+    """Whether ``result`` holds exactly these samples with these players, in this order."""
+    old_ids, old_players = result.extra.get("ids"), result.extra.get("players")
+    return (
+        old_ids is not None and old_players is not None and old_ids.shape == ids.shape
+        and old_players.shape == players.shape and bool(torch.equal(old_ids.cpu(), ids.cpu()))
+        and bool(torch.equal(old_players.cpu(), players.cpu()))
+    )
 
 
 def _extras_layout(result: Interactions) -> list[tuple[str, str, tuple[int, ...]]]:

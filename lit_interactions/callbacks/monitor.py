@@ -35,6 +35,7 @@ from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.modules.classifier import classifier_network
 from lit_interactions.players import ImagePatchPlayers, PlayerSelection, Players
+from lit_interactions.players.forward import ForwardOptions
 
 STATE_VERSION = 1
 WHO = "InteractionMonitor"
@@ -87,6 +88,12 @@ class InteractionMonitor(Callback):
         figures: write figures (PNG, and wandb images) every measured epoch.
         figure_samples: probe samples drawn with their strongest interactions (the first ones).
         strongest: strongest AND and strongest OR interactions drawn per sample.
+        forward: opt-in speed options of the masked forwards, e.g. ``{"precision": "bfloat16",
+            "channels_last": true, "compile": true}`` (reduced precision changes the rewards: docs/solver.md).
+        warm_start: start each probe sample's solve from its previous measured epoch's solution (the
+            previous ``epoch_XXXX.safetensors``, also after a resume); results are certified either way. Off by
+            default: the sparsest decomposition need not be unique, and a cold solve keeps an epoch's result
+            independent of which epochs were measured before it; the saving is small (docs/solver.md).
     """
 
     def __init__(
@@ -109,6 +116,8 @@ class InteractionMonitor(Callback):
         figures: bool = True,
         figure_samples: int = 1,
         strongest: int = 3,
+        forward: dict[str, Any] | None = None,
+        warm_start: bool = False,
     ) -> None:
         super().__init__()
         check_int("num_probe", num_probe, 1, error=ValueError, who=f"{WHO}: ")
@@ -140,6 +149,12 @@ class InteractionMonitor(Callback):
         self.figures = figures
         self.figure_samples = figure_samples
         self.strongest = strongest
+        try:
+            self.forward = ForwardOptions.from_value(forward)
+        except ValueError as error:
+            raise ValueError(f"{WHO}: {error}") from None
+        self.warm_start = bool(warm_start)
+        self._previous: Interactions | None = None  # the last measured epoch's result (as saved)
         self.history = MonitorHistory()
         self.players: Players | None = None
         self.probe_ids: np.ndarray | None = None
@@ -168,7 +183,8 @@ class InteractionMonitor(Callback):
 
     def extraction_options(self) -> dict[str, Any]:
         """Keyword options of :func:`~lit_interactions.callbacks.extraction.extract_sharded` used here."""
-        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "solver_kwargs": self.solver_kwargs}
+        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "solver_kwargs": self.solver_kwargs,
+                "forward": self.forward}
 
     def is_due(self, epoch: int) -> bool:
         """Whether ``epoch`` (finished training epochs) is measured."""
@@ -235,13 +251,14 @@ class InteractionMonitor(Callback):
         with isolated_rng():
             result = extract_sharded(
                 trainer, classifier_network(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
-                self.players, self.selection, **self.extraction_options(),
+                self.players, self.selection, warm_start=self._warm_start(epoch), **self.extraction_options(),
             )
             extract_seconds = time.perf_counter() - start
             tau = float(salience_threshold(result.rewards, self.salience_ratio))
             profile = OrderProfile.from_interactions(result, tau, high_from=self.high_from)
             result = replace(result, settings={**result.settings, **self._result_settings(trainer, epoch, tau)})
             measurement = Measurement(epoch, result, tau, profile)
+            self._previous = result
             report = self._report(trainer)
             if trainer.is_global_zero:
                 report.write_epoch(measurement)
@@ -253,6 +270,17 @@ class InteractionMonitor(Callback):
             for listener in self._listeners:
                 listener(trainer, pl_module, measurement)
         return measurement
+
+    def _warm_start(self, epoch: int) -> Interactions | None:
+        """The last measured epoch's result before ``epoch``: in memory, or its file after a resume (same values)."""
+        earlier = [e for e in self.history.epochs if e < epoch]
+        if not self.warm_start or not earlier:
+            return None
+        if self._previous is not None and self._previous.settings.get("epoch") == earlier[-1]:
+            return self._previous
+        assert self.output_dir is not None
+        path = self.output_dir / f"epoch_{earlier[-1]:04d}.safetensors"
+        return Interactions.load(path) if path.is_file() else None
 
     def _result_settings(self, trainer: Trainer, epoch: int, tau: float) -> dict[str, Any]:
         assert self.players is not None

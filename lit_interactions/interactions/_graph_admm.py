@@ -50,6 +50,17 @@ class Problem:
 
 
 @dataclass
+class Start:
+    """A warm start in float64: a feasible primal point ``x0 = (s, t)`` ``[2, K, B, 2^n]`` and optionally the
+    multipliers ``mu`` ``[2, K, B, 2^n]`` of ``y = A x`` (scale-free: the penalty's dual norm bounds them) and
+    the penalty parameter relative to the rewards' scale ``rho_scale`` ``[B]``."""
+
+    x0: Tensor
+    mu: Tensor | None = None
+    rho_scale: Tensor | None = None
+
+
+@dataclass
 class Settings:
     """Iteration settings (see ``solver.extract`` for their meaning)."""
 
@@ -76,6 +87,8 @@ class Solution:
     gap: Tensor
     iterations: Tensor
     promoted: Tensor
+    mu: Tensor  # [2, K, B, 2^n] averaged multipliers of y = A x where the lower bound was best (warm starts)
+    rho_scale: Tensor  # [B] last penalty parameter relative to the rewards' scale (warm starts)
 
 
 @dataclass
@@ -314,6 +327,8 @@ class _Record:
     improved_at: Tensor
     promoted: Tensor
     floor: Tensor  # gaps below float64 rounding of the rewards count as closed
+    mu: Tensor  # multipliers of y = A x where the lower bound was best
+    rho: Tensor  # last penalty parameter
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -325,9 +340,13 @@ class _Record:
             self.upper[idx[better]] = up[better]
             self.best_x[:, :, idx[better]] = x_feas[:, :, better]
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
-        for lam_and, lam_or in dual_estimates(ops64.adjoint, *group.multipliers(averaged=True)):
+        nu, mu = group.multipliers(averaged=True)
+        for lam_and, lam_or in dual_estimates(ops64.adjoint, nu, mu):
             lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.zeta, d.beta, alpha)
-            self.lower[idx] = torch.maximum(self.lower[idx], lb)
+            better = lb > self.lower[idx]
+            self.lower[idx[better]] = lb[better]
+            self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
+        self.rho[idx] = d.rho
         ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
         g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
         self.improved_at[idx] = torch.where(g < 0.95 * self.gap[idx], it, self.improved_at[idx])
@@ -341,39 +360,55 @@ def _crossed(it: int, steps: int, every: int) -> bool:
     return every > 0 and it // every > (it - steps) // every
 
 
-def solve(problem: Problem, settings: Settings) -> Solution:
-    """Iterate until every sample's certified relative gap is ``<= tol`` (or ``max_iter`` iterations)."""
+def solve(problem: Problem, settings: Settings, start: Start | None = None) -> Solution:
+    """Iterate until every sample's certified relative gap is ``<= tol`` (or ``max_iter`` iterations).
+
+    Without ``start`` the iteration starts at ``gamma = 0, delta = 0`` with zero multipliers; with it, at
+    ``start.x0`` (which must be feasible) and, if given, the multipliers ``start.mu`` and penalty
+    ``start.rho_scale``: the DR state is the fixed point those would have, ``u = (x0, A x0) + (A^T mu, -mu) /
+    rho``. Any start gives the same certificate (the bounds do not depend on it), only the iterations change.
+    """
     v, alpha = problem.rewards, problem.alpha
     _, batch, size = v.shape
     n, device = int(round(math.log2(size))), v.device
-    x0 = torch.stack((0.5 * v, 0.5 * v))
+    cold = torch.stack((0.5 * v, 0.5 * v))
+    x0 = cold if start is None else start.x0
     if batch == 0:
         empty = torch.zeros(0, dtype=torch.float64, device=device)
-        return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool())
+        return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool(), x0.clone(), empty)
     ops64 = _Operators(n, torch.float64, device)
     ops = ops64 if settings.compute_dtype == torch.float64 else _Operators(n, settings.compute_dtype, device)
 
-    y0 = ops64.forward(x0)
     # Scale-free penalty parameter: rho * (mean |Moebius effect| of the rewards) = rho_scale.
-    typical = y0[0, ..., 1:].abs().mean(dim=(0, 2)) * 2.0
+    typical = ops64.forward(cold)[0, ..., 1:].abs().mean(dim=(0, 2)) * 2.0
     fallback = v.abs().mean(dim=(0, 2))
     typical = torch.where(typical > 0, typical, torch.where(fallback > 0, fallback, torch.ones_like(fallback)))
+    rho = settings.rho_scale / typical
+    if start is not None and start.rho_scale is not None:
+        rho = torch.where(start.rho_scale > 0, start.rho_scale, settings.rho_scale) / typical
+    y0 = ops64.forward(x0)
     zeta = problem.zeta.unsqueeze(-1)
+    delta0 = v - x0[0] - x0[1]  # the start's noise: the offsets' bounds move by it
     data = _Data(
         v=v, zeta=zeta, beta=None if problem.beta is None else problem.beta.unsqueeze(-1),
-        rho=settings.rho_scale / typical, x0=x0, y0=y0, lo=(-zeta).expand_as(v).clone(),
-        hi=zeta.expand_as(v).clone(), gamma0=torch.zeros_like(v),
+        rho=rho, x0=x0, y0=y0, lo=delta0 - zeta, hi=delta0 + zeta, gamma0=0.5 * (x0[0] - x0[1]),
     )
-    # Start at gamma = 0, delta = 0 (feasible, the base point) with zero multipliers.
-    zeros = torch.zeros_like(torch.cat((x0, y0), dim=0))
-    groups = [_Group(torch.arange(batch, device=device), zeros, (zeros[:2], zeros[:2], zeros[:2]), data, alpha,
-                     ops, 0)]
+    state = torch.zeros_like(torch.cat((x0, y0), dim=0))
+    if start is not None and start.mu is not None:
+        mu = start.mu.clone()
+        mu[..., 0] = 0.0
+        adjoint = ops64.adjoint(mu)
+        scaled = (1.0 / rho).view(1, 1, -1, 1)
+        state = torch.cat((adjoint[:1], adjoint[1:].flip(-1), -mu), dim=0) * scaled
+    zeros = torch.zeros_like(state[:2])
+    groups = [_Group(torch.arange(batch, device=device), state, (zeros, zeros, zeros), data, alpha, ops, 0)]
     inf = torch.full((batch,), math.inf, dtype=torch.float64, device=device)
     record = _Record(
         best_x=x0.clone(), upper=penalty(y0, alpha), lower=torch.zeros_like(inf), gap=inf,
         iterations=torch.zeros(batch, dtype=torch.int64, device=device),
         improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
+        mu=torch.zeros_like(x0), rho=rho.clone(),
     )
 
     it = 0
@@ -399,4 +434,5 @@ def solve(problem: Problem, settings: Settings) -> Solution:
                 next_groups.append(group.select(keep))
         groups = next_groups
     best = record.best_x
-    return Solution(best[0], best[1], record.upper, record.lower, record.gap, record.iterations, record.promoted)
+    return Solution(best[0], best[1], record.upper, record.lower, record.gap, record.iterations, record.promoted,
+                    record.mu, record.rho * typical)

@@ -20,8 +20,9 @@ import torch
 from torch import Tensor
 
 from lit_interactions.interactions._certificate import penalty
-from lit_interactions.interactions._graph_admm import Problem, Settings, solve
 from lit_interactions.checks import check_int
+from lit_interactions.interactions._graph_admm import Problem, Settings, Start, solve
+from lit_interactions.interactions._prox import project_shared
 from lit_interactions.interactions.checks import check_real, check_subset_vector
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import n_players_from_length
@@ -44,6 +45,7 @@ def extract(
     relaxation: float = 1.9,
     rho_scale: float = 1.0,
     num_threads: int | None = 1,
+    warm_start: Interactions | None = None,
 ) -> Interactions:
     """Sparsest AND-OR interactions of rewards (SPEC 3), batched over any leading dimensions.
 
@@ -66,19 +68,26 @@ def extract(
         num_threads: CPU threads for the solve (restored afterwards); ``None`` keeps torch's setting. The
             iterations are thousands of small tensor operations: with more threads than free cores (a shared
             machine) each one waits on the scheduler and the solve can become 40x slower, so 1 is the default.
+        warm_start: a result of this solver for the same samples and players (same batch shape and ``n``),
+            e.g. the previous epoch's: the solve starts from its decomposition (noise clipped to the new bound)
+            and, when it has them, its ``extra["dual"]`` multipliers and ``extra["rho_scale"]``. The result
+            is certified exactly as without it; only the iterations change.
 
     Returns:
         ``Interactions.from_decomposition(rewards, gamma, noise)`` with the solver's settings (gap and
-        iteration summaries) in ``settings`` and the per-sample ``duality_gap`` and ``iterations`` in ``extra``.
+        iteration summaries) in ``settings`` and, per sample in ``extra``: ``duality_gap``, ``iterations``,
+        ``dual`` (``[..., 2, 2^n]`` multipliers of the AND and OR effects) and ``rho_scale`` (the last
+        penalty parameter relative to the rewards' scale), the last two for warm starts.
     """
     leading = _check_rewards(rewards, "rewards")
     _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
     zeta = noise_ratio * (v[..., -1] - v[..., 0]).abs()
     settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
+    problem = Problem(v, zeta, None, 0.0)
     return _solve(
-        rewards, Problem(v, zeta, None, 0.0), settings, num_threads, noise_ratio, None, Interactions.objective,
-        leading, {"problem": "sparsest", "noise_ratio": noise_ratio},
+        rewards, problem, settings, num_threads, noise_ratio, None, Interactions.objective,
+        leading, {"problem": "sparsest", "noise_ratio": noise_ratio}, _start(warm_start, rewards, problem),
     )
 
 
@@ -95,6 +104,7 @@ def extract_joint(
     relaxation: float = 1.9,
     rho_scale: float = 0.4,
     num_threads: int | None = 1,
+    warm_start: Interactions | None = None,
 ) -> Interactions:
     """Generalizable interactions shared by K >= 2 models on the same samples and players (SPEC 4).
 
@@ -107,6 +117,8 @@ def extract_joint(
         alpha: weight of the sum over models (paper 1 default 0.1); ``1 - alpha`` weighs the max.
         shared_bound: bound of the model-specific decomposition relative to ``|v^(k)[N] - v^(k)[empty]|``.
         noise_ratio, tol, max_iter, check_every, compute_dtype, relaxation, num_threads: as in :func:`extract`.
+        warm_start: as in :func:`extract`, a joint result with the same ``[K, ...]`` batch shape (its gamma
+            is projected onto the new shared bound).
         rho_scale: as in :func:`extract`; the joint problem converges faster with a smaller one (measured).
 
     Returns:
@@ -130,9 +142,10 @@ def extract_joint(
     settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
     info = {"problem": "joint", "noise_ratio": noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
             "n_models": n_models}
+    problem = Problem(v, noise_ratio * span, shared_bound * span, alpha)
     return _solve(
-        rewards, Problem(v, noise_ratio * span, shared_bound * span, alpha), settings, num_threads, noise_ratio,
-        shared_bound, lambda result: joint_objective(result, alpha), leading, info,
+        rewards, problem, settings, num_threads, noise_ratio, shared_bound, lambda result: joint_objective(result, alpha),
+        leading, info, _start(warm_start, rewards, problem),
     )
 
 
@@ -152,12 +165,12 @@ def joint_objective(interactions: Interactions, alpha: float) -> Tensor:
 def _solve(
     rewards: Tensor, problem: Problem, settings: Settings, num_threads: int | None, noise_ratio: float,
     shared_bound: float | None, objective: Callable[[Interactions], Tensor], leading: torch.Size,
-    info: dict[str, Any],
+    info: dict[str, Any], start: Start | None,
 ) -> Interactions:
     """Solve, build the result in the rewards' dtype and record its certificate."""
     v = problem.rewards
     with torch.no_grad(), _threads(num_threads):
-        sol = solve(problem, settings)
+        sol = solve(problem, settings, start)
         gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
         noise = (v - sol.s - sol.t).reshape(rewards.shape)
         gamma, noise = _finalise(rewards, gamma, noise, noise_ratio, shared_bound)
@@ -166,7 +179,60 @@ def _solve(
         # The certificate is that of the returned decomposition, evaluated in float64.
         exact = Interactions.from_decomposition(v.reshape(rewards.shape), gamma.double(), noise.double())
         value = objective(exact).reshape(-1)
-    return _annotate(result, sol.lower, value, v, sol.iterations, sol.promoted, leading, settings, info)
+    result = _annotate(result, sol.lower, value, v, sol.iterations, sol.promoted, leading, settings, info)
+    result.settings["warm_start"] = start is not None
+    device = result.rewards.device
+    # Warm-start state: multipliers [2, K, B, N] -> [K, B, 2, N] in the result's batch shape, and rho.
+    dual = sol.mu.permute(1, 2, 0, 3).reshape(*result.batch_shape, 2, v.shape[-1])
+    result.extra["dual"] = dual.to(device=device, dtype=torch.float32).contiguous()
+    result.extra["rho_scale"] = sol.rho_scale.reshape(leading).to(device).expand(result.batch_shape).contiguous()
+    return result
+
+
+def _start(warm: Interactions | None, rewards: Tensor, problem: Problem) -> Start | None:
+    """The solver's start from a previous result: its decomposition made feasible for ``problem``, its multipliers.
+
+    The decomposition is scaled by the slope of the rewards' change (an exact start if they only changed scale
+    and offset). The noise is clipped to the new bound and, jointly, gamma projected onto the new shared bound, so the start
+    is feasible; the multipliers (``extra["dual"]``) and penalty (``extra["rho_scale"]``) are used if present.
+    """
+    if warm is None:
+        return None
+    if not isinstance(warm, Interactions):
+        raise TypeError(f"warm_start must be an Interactions result of this solver, got {type(warm).__name__}")
+    if tuple(warm.rewards.shape) != tuple(rewards.shape):
+        raise ValueError(
+            f"warm_start has the shape {tuple(warm.rewards.shape)} but the rewards have {tuple(rewards.shape)}; "
+            f"pass a previous result for the same samples, players (and models), in the same order"
+        )
+    v = problem.rewards
+    shape = v.shape
+    gamma = warm.gamma.detach().to(device=v.device, dtype=torch.float64).reshape(shape)
+    noise = warm.noise.detach().to(device=v.device, dtype=torch.float64).reshape(shape)
+    # The solution is positively homogeneous and shift-invariant in the rewards: rescale the old decomposition by
+    # the slope of the least-squares fit new ~ slope * old + offset (per sample and model), e.g. growing logits.
+    old = warm.rewards.detach().to(device=v.device, dtype=torch.float64).reshape(shape)
+    old_c, new_c = old - old.mean(-1, keepdim=True), v - v.mean(-1, keepdim=True)
+    var = old_c.square().sum(-1, keepdim=True)
+    slope = (old_c * new_c).sum(-1, keepdim=True) / var.clamp_min(1e-300)
+    slope = torch.where((var > 0) & (slope > 0) & torch.isfinite(slope), slope, torch.ones_like(slope))
+    gamma, noise = slope * gamma, slope * noise
+    zeta = problem.zeta.unsqueeze(-1)
+    noise = torch.maximum(torch.minimum(noise, zeta), -zeta)
+    if problem.beta is not None:
+        gamma = project_shared(gamma, problem.beta.unsqueeze(-1))
+    half = 0.5 * (v - noise)
+    x0 = torch.stack((half + gamma, half - gamma))
+    mu = rho = None
+    dual = warm.extra.get("dual")
+    if dual is not None and tuple(dual.shape) == (*warm.batch_shape, 2, shape[-1]):
+        mu = dual.detach().to(device=v.device, dtype=torch.float64).reshape(shape[0], shape[1], 2, shape[-1])
+        mu = mu.permute(2, 0, 1, 3).contiguous()
+    scale = warm.extra.get("rho_scale")
+    if scale is not None and tuple(scale.shape) == tuple(warm.batch_shape):
+        rho = scale.detach().to(device=v.device, dtype=torch.float64).reshape(shape[0], shape[1])[0]
+        rho = torch.where(torch.isfinite(rho), rho, torch.zeros_like(rho))
+    return Start(x0, mu, rho)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from lit_interactions.interactions.subsets import subset_masks
 from lit_interactions.players.base import Batch, Players, as_logits, batch_tensor, eval_mode, model_device
+from lit_interactions.players.forward import ForwardOptions
 from lit_interactions.players.rewards import RewardFn, resolve_reward, resolve_target
 from lit_interactions.players.selection import PlayerSelection
 
@@ -31,10 +32,12 @@ def compute_rewards(
     reward: str | RewardFn = "log_odds",
     chunk_size: int = 1024,
     progress: bool = False,
+    forward: ForwardOptions | dict[str, Any] | None = None,
 ) -> tuple[Tensor, PlayerSelection]:
     """Rewards of every sample on all ``2^n`` masked versions, and the players used.
 
-    Runs in eval mode under ``torch.no_grad`` (the model's train/eval modes are restored afterwards).
+    Runs in eval mode under ``torch.inference_mode`` (the model's train/eval modes are restored afterwards);
+    the rewards returned are ordinary tensors.
 
     Args:
         forward_func: the model (an ``nn.Module``; image: ``inputs -> logits``; text: takes
@@ -47,18 +50,25 @@ def compute_rewards(
         reward: ``"log_odds"`` (default), ``"logit"`` or a callable ``(outputs, target) -> [k]``.
         chunk_size: masked samples per forward pass (memory only; results do not depend on it).
         progress: show a tqdm progress bar over chunks.
+        forward: opt-in speed options of the masked forwards (:class:`ForwardOptions` or its dict: reduced
+            precision, channels-last, compile); the players are always chosen by the eager model.
 
     Returns:
         ``(rewards [B, 2^n], selection)`` with the selection's rows in the batch's order.
     """
-    with eval_mode(forward_func), torch.no_grad():
+    options = ForwardOptions.from_value(forward)
+    with eval_mode(forward_func), torch.inference_mode():
         batch = _to_model_device(forward_func, batch)
         if selection is None:
             selection = players.select(forward_func, batch)
-        rewards, selection = _evaluate(
-            forward_func, batch, players, selection, None, target, reward, chunk_size, progress
-        )
-    return rewards, selection
+        if "inputs" in batch and isinstance(batch["inputs"], Tensor):
+            batch = {**batch, "inputs": options.inputs(batch["inputs"])}
+        device = model_device(forward_func) or torch.device("cpu")
+        with options.autocast(device):
+            rewards, selection = _evaluate(
+                options.model(forward_func), batch, players, selection, None, target, reward, chunk_size, progress
+            )
+    return rewards.float().clone() if options.precision != "float32" else rewards.clone(), selection
 
 
 def masked_rewards(

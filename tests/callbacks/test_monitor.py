@@ -53,6 +53,9 @@ def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_pat
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"] == [0, 1, 2]
     results = [Interactions.load(out / f"epoch_{e:04d}.safetensors") for e in (0, 1, 2)]
+    # Cold solves by default: each epoch's result does not depend on the epochs measured before it.
+    assert [r.settings["warm_start"] for r in results] == [False, False, False]
+    assert all(r.settings["converged"] for r in results)
     for epoch, result in enumerate(results):
         assert result.settings["epoch"] == epoch and result.n_players == N
         assert result.extra["ids"].tolist() == probe_ids
@@ -102,7 +105,8 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
         # Checkpoints written at validation end come before the epoch's measurement: the resumed run must
         # measure that epoch itself (catch-up) and get the same numbers.
         checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_on_train_epoch_end=False)
-        return [InteractionMonitor(num_probe=PROBE, n_players=N, figures=False), ConfusingSamples(0.5), checkpoint]
+        monitor = InteractionMonitor(num_probe=PROBE, n_players=N, figures=False, warm_start=True)
+        return [monitor, ConfusingSamples(0.5), checkpoint]
 
     first = callbacks()
     trainer(tmp_path, first, max_epochs=1, enable_checkpointing=True).fit(resnet(), mnist())
@@ -123,6 +127,7 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
     assert torch.equal(monitor.selection.players, first[0].selection.players)
     again = Interactions.load(out / "epoch_0001.safetensors")
     assert torch.allclose(again.rewards, epoch1.rewards, atol=1e-6)
+    assert again.settings["warm_start"]  # from epoch_0000.safetensors: nothing of the first run is in memory
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"] == [0, 1, 2, 3]
     assert [e["epoch"] for e in history["losses"]] == [1, 2, 3]

@@ -1,0 +1,44 @@
+"""Forward options of the masked forwards: same rewards (channels-last, compile), close ones (bf16), model intact."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lit_interactions.players import ImagePatchPlayers, compute_rewards
+from lit_interactions.players.forward import ForwardOptions
+
+from .test_evaluator import image_batch, small_cnn
+
+
+@pytest.mark.parametrize("layer", [None, "conv2"])
+def test_channels_last_and_reduced_precision_rewards(layer: str | None) -> None:
+    model, batch = small_cnn(), image_batch()
+    players = ImagePatchPlayers(n_players=5, layer=layer)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    floor, selection = compute_rewards(model, batch, players)
+    assert not floor.is_inference()  # ordinary tensors come back from inference mode
+    floor.add_(0.0)  # in place: allowed on an ordinary tensor
+    fast, _ = compute_rewards(model, batch, players, selection, forward={"channels_last": True})
+    assert torch.allclose(fast, floor, atol=1e-5)
+    low, _ = compute_rewards(model, batch, players, selection, forward=ForwardOptions(precision="bfloat16"))
+    assert low.dtype == torch.float32 and not torch.equal(low, floor)
+    span = (floor[:, -1] - floor[:, 0]).abs().mean()
+    assert float((low - floor).abs().max()) < 0.1 * float(span) + 0.05  # bf16 keeps about 3 significant digits
+    # The trained model keeps its memory format, weights and mode; the copy follows later weight changes.
+    assert model.conv1.weight.is_contiguous() and model.training
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    with torch.no_grad():
+        model.fc.bias.add_(1.0)
+    moved, _ = compute_rewards(model, batch, players, selection, forward={"channels_last": True})
+    expected, _ = compute_rewards(model, batch, players, selection)
+    assert torch.allclose(moved, expected, atol=1e-5)
+
+
+def test_bad_forward_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="precision must be one of"):
+        ForwardOptions(precision="int8")
+    with pytest.raises(ValueError, match="unknown forward options"):
+        ForwardOptions.from_value({"half": True})
+    with pytest.raises(ValueError, match="channels_last must be true or false"):
+        ForwardOptions(channels_last="yes")  # type: ignore[arg-type]
