@@ -36,6 +36,7 @@ def test_every_experiment_config_parses(path: Path, capsys: pytest.CaptureFixtur
     if path.name.startswith("lowlayer_") and "donor" not in path.name:
         low = 2 if init["model"] in ("bert_tiny", "minilm_l6") else 9  # BERT: embeddings + block 1; ResNet: 9 layers
         assert init["transplant"]["num_layers"] == low
+        assert init["transplant"]["freeze"] is True  # App. I.7: only the upper layers train
         donor = init["transplant"]["checkpoint"]
         assert donor.endswith("/a/checkpoints/last.ckpt") and f"{path.stem.split('_')[1]}_donor" in donor
         assert data["train_subset"] == 0
@@ -51,9 +52,11 @@ def test_the_sweep_flags_override_the_transplant(capsys: pytest.CaptureFixture[s
     path = ROOT / "configs" / "experiments" / "lowlayer_mnist3_resnet56_small.yaml"
     config = resolved(path, capsys, "--model.init_args.transplant.num_layers=13", "--data.init_args.train_subset=1")
     assert config["model"]["init_args"]["transplant"] == {
-        "checkpoint": "runs/lowlayer_mnist3_donor_small/a/checkpoints/last.ckpt", "num_layers": 13, "freeze": False,
+        "checkpoint": "runs/lowlayer_mnist3_donor_small/a/checkpoints/last.ckpt", "num_layers": 13, "freeze": True,
     }
     assert config["data"]["init_args"]["train_subset"] == 1
+    unfrozen = resolved(path, capsys, "--model.init_args.transplant.freeze=false")
+    assert unfrozen["model"]["init_args"]["transplant"]["freeze"] is False  # freeze: false stays an option
 
 
 def test_the_finetune_pair_differs_only_in_the_regularizer(capsys: pytest.CaptureFixture[str]) -> None:
