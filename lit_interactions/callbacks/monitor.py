@@ -78,7 +78,8 @@ class InteractionMonitor(Callback):
         every_n_epochs: measure epochs ``0, k, 2k, ...`` (epoch 0 = initial model).
         n_players: players per sample (1..16).
         grid: image: patches per side (paper 2: 5).
-        layer: image: module of the network whose output is split into patches; None = the input image.
+        layer: module of the network whose output holds the players; None = the input (image pixels, word
+            embeddings). Image: its feature map is split into patches; text: its hidden states at the words' tokens.
         crop: image: border cells removed per side; None = 1/8 of the side.
         image_baseline: image: masked patches become ``"zero"`` (paper 2) or the per-channel ``"mean"``.
         text_baseline: text: ``"mean"`` word embedding (paper 2), ``"mask"``, ``"cls"``, ``"pad"``, ``"zero"``.

@@ -32,7 +32,9 @@ class PlayerOptions:
     Attributes:
         n_players: players per sample, 1..16 (2^n masked forward passes per sample).
         grid: image: patches per side of the central region (paper 2: 5).
-        layer: image: module name whose output is split into patches (e.g. ``"layer1.0"``); None = input.
+        layer: module name whose output holds the players; None = the input. Image: the feature map split into
+            patches (paper 2: ``"layer1.3"``, after ResNet-56's first 9 conv layers); text: the hidden states at
+            the words' tokens (paper 2: ``"bert.bert.encoder.layer.0"``, BERT's first block).
         crop: image: border cells removed per side; None = 1/8 of the side.
         image_baseline: image: ``"zero"`` (paper 2) or ``"mean"``.
         text_baseline: text: ``"mean"`` (paper 2), ``"mask"``, ``"cls"``, ``"pad"``, ``"zero"`` or a token id.
@@ -71,7 +73,7 @@ class PlayerOptions:
         if task == "image":
             return ImagePatchPlayers(self.n_players, self.grid, self.layer, self.crop, self.image_baseline)
         if task == "text":
-            return TextWordPlayers(self.n_players, tokenizer, self.text_baseline, self.seed)
+            return TextWordPlayers(self.n_players, tokenizer, self.text_baseline, self.seed, layer=self.layer)
         raise ValueError(
             f"the data module's task is {task!r}; interaction monitoring supports the tasks {TASKS} "
             f"(set a class attribute task = 'image' or 'text' on the data module)"
