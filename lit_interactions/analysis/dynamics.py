@@ -134,10 +134,11 @@ class OrderProfile:
 
 
 def generalization_scalars(by_order: GeneralizationByOrder, prefix: str = "interactions") -> dict[str, float]:
-    """Per-order ``J_pos``/``J_neg`` (means over samples) and ``H``, ``H_low``, ``H_high`` of the pooled samples.
+    """Per-order ``J_pos``/``J_neg`` (means over samples), ``H``, ``H_low``, ``H_high`` of the pooled samples and the
+    mean of the per-sample ``H`` (:func:`per_sample_H`, over the samples where it is defined).
 
-    The H values are ratios of sums over samples and orders (SPEC 5); ``H_high`` is left out when
-    ``n < 6``. Keys: ``<prefix>/order_<k>/J_pos``, ``<prefix>/order_<k>/J_neg``, ``<prefix>/H``, ...
+    The pooled H values are ratios of sums over samples and orders; ``H_high`` is left out when ``n < 6``.
+    Keys: ``<prefix>/order_<k>/J_pos``, ``<prefix>/order_<k>/J_neg``, ``<prefix>/H``, ``<prefix>/H_per_sample_mean``, ...
 
     Args:
         by_order: from :func:`~lit_interactions.interactions.generalization.generalization_by_order`,
@@ -158,7 +159,22 @@ def generalization_scalars(by_order: GeneralizationByOrder, prefix: str = "inter
     scalars[f"{prefix}/H_low"] = float(pooled.H_low)
     if pooled.n_players >= 6:
         scalars[f"{prefix}/H_high"] = float(pooled.H_high)
+    defined = [h for h in per_sample_H(by_order) if h is not None]
+    if defined:
+        scalars[f"{prefix}/H_per_sample_mean"] = float(np.mean(defined))
     return scalars
+
+
+def per_sample_H(by_order: GeneralizationByOrder) -> list[float | None]:  # noqa: N802 (the papers' name)
+    """Each sample's ``H`` (paper 2 App. C), in the samples' order; None for a sample with no salient interaction.
+
+    ``H`` of one sample is its generalizable strength over its salient strength, summed over orders ``1..n``
+    (a ratio of sums, as the pooled ``H``). The pooled ``H`` weights samples by their salient strength; the mean of
+    these values weights every sample alike.
+    """
+    values = by_order.H.reshape(-1).tolist()
+    defined = by_order.has_salient().reshape(-1).tolist()
+    return [float(h) if ok else None for h, ok in zip(values, defined)]
 
 
 def moving_average(values: Any, window: int = 3) -> np.ndarray:
