@@ -30,7 +30,7 @@ from lit_interactions.analysis import OrderProfile
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.history import MonitorHistory
 from lit_interactions.callbacks.monitor_report import MonitorReport
-from lit_interactions.callbacks.probe import PlayerOptions, choose_probe_ids, data_task
+from lit_interactions.callbacks.probe import PROBE_SPLITS, PlayerOptions, choose_probe_ids, data_task
 from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.modules.classifier import classifier_network
@@ -93,6 +93,8 @@ class InteractionMonitor(Callback):
         figures: write figures (PNG, and wandb images) every measured epoch.
         figure_samples: probe samples drawn with their strongest interactions (the first ones).
         strongest: strongest AND and strongest OR interactions drawn per sample.
+        probe_split: which samples are followed: ``"held_out"`` (the data's probe set, never trained on; default)
+            or ``"train"`` (the first ``num_probe`` training samples, paper 2 Sec. 2.2's dynamics on training samples).
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class InteractionMonitor(Callback):
         figures: bool = True,
         figure_samples: int = 1,
         strongest: int = 3,
+        probe_split: str = "held_out",
     ) -> None:
         super().__init__()
         _check_int("num_probe", num_probe, 1)
@@ -146,6 +149,9 @@ class InteractionMonitor(Callback):
         self.figures = figures
         self.figure_samples = figure_samples
         self.strongest = strongest
+        if probe_split not in PROBE_SPLITS:
+            raise ValueError(f"{WHO}: probe_split={probe_split!r} is not one of {PROBE_SPLITS}")
+        self.probe_split = probe_split
         self.history = MonitorHistory()
         self.players: Players | None = None
         self.probe_ids: np.ndarray | None = None
@@ -165,6 +171,7 @@ class InteractionMonitor(Callback):
             "noise_ratio": self.noise_ratio,
             "salience_ratio": self.salience_ratio,
             "high_from": self.high_from,
+            **({"probe_split": self.probe_split} if self.probe_split != "held_out" else {}),
         }
 
     def add_listener(self, listener: Listener) -> None:
@@ -191,7 +198,7 @@ class InteractionMonitor(Callback):
             self.players = self.options.build(task, dm.tokenizer if task == "text" else None)
         except ValueError as error:
             raise ValueError(f"{WHO}: {error}") from None
-        self.probe_ids = choose_probe_ids(dm, self.players, self.num_probe, WHO)
+        self.probe_ids = choose_probe_ids(dm, self.players, self.num_probe, WHO, self.probe_split)
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir) / "interactions"
         self._choose_players(trainer, pl_module)
 
@@ -220,10 +227,7 @@ class InteractionMonitor(Callback):
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Keep the epoch's mean training loss; measure the model after this epoch if due."""
         epoch = trainer.current_epoch + 1
-        train_loss = _metric(trainer, "train/loss_epoch")
-        if train_loss is None:
-            train_loss = _metric(trainer, "train/loss")
-        self.history.set_loss(epoch, "train_loss", train_loss)
+        self.history.set_loss(epoch, "train_loss", _train_loss(trainer))
         if self.is_due(epoch):
             self.measure(trainer, pl_module, epoch)
 
@@ -365,6 +369,16 @@ def _record(m: Measurement, global_step: int, extract_seconds: float) -> dict[st
         "eta": p.eta.tolist(),
         "extract_seconds": extract_seconds,
     }
+
+
+def _train_loss(trainer: Trainer) -> float | None:
+    """The epoch's clean training loss: ``train/clean_loss`` under adversarial training (the gap compares clean
+    losses; ``train/loss`` is then the adversarial loss), else the epoch mean of ``train/loss``."""
+    for key in ("train/clean_loss", "train/loss_epoch", "train/loss"):
+        value = _metric(trainer, key)
+        if value is not None:
+            return value
+    return None
 
 
 def _metric(trainer: Trainer, key: str) -> float | None:

@@ -96,12 +96,30 @@ def data_task(dm: Any, who: str) -> str:
     return str(dm.task)
 
 
-def choose_probe_ids(dm: Any, players: Players, num_probe: int, who: str) -> np.ndarray:
-    """The first ``num_probe`` probe ids (in id order) that can carry the players.
+PROBE_SPLITS = ("held_out", "train")
+
+
+def choose_probe_ids(dm: Any, players: Players, num_probe: int, who: str, split: str = "held_out") -> np.ndarray:
+    """The first ``num_probe`` ids (in id order) that can carry the players.
+
+    Args:
+        split: ``"held_out"``: the data module's probe set (never trained on); ``"train"``: the samples the model
+            trains on (paper 2 Sec. 2.2 follows the interactions of training samples).
 
     Raises:
         ValueError: if the data module has no probe set, or fewer usable probe samples than ``num_probe``.
     """
+    if split not in PROBE_SPLITS:
+        raise ValueError(f"{who}: probe_split={split!r} is not one of {PROBE_SPLITS}")
+    if split == "train":
+        ids = np.sort(np.asarray(dm.train_ids, dtype=np.int64))
+        usable = ids_with_enough_words(dm, ids, players) if isinstance(players, TextWordPlayers) else ids
+        if len(usable) < num_probe:
+            raise ValueError(
+                f"{who}: only {len(usable)} training samples can carry the players but num_probe={num_probe} are "
+                f"requested; request fewer probe samples"
+            )
+        return usable[:num_probe]
     ids = np.asarray(dm.probe_ids, dtype=np.int64)
     if ids.size == 0:
         raise ValueError(
