@@ -168,7 +168,7 @@ class RunReport:
         records = history.get("records", [])
         epochs = [int(r["epoch"]) for r in records]
         section = Section("Two-phase dynamics", "dynamics", paragraphs=[
-            "Share of the salient interaction strength per order over the measured epochs (SPEC 6): in the first "
+            "Share of the salient interaction strength per order over the measured epochs (paper 2 Fig. 2): in the first "
             "phase the strength moves to low orders; from the turn on, higher orders grow again."])
         turn = history.get("turn_epoch")
         i_pos = np.array([r["I_pos"] for r in records])
