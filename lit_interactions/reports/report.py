@@ -25,6 +25,7 @@ from lit_interactions.analysis import (
     strongest_by_kind,
     top_fraction,
 )
+from lit_interactions.analysis.figures_orders import order_strength_figure
 from lit_interactions.callbacks.reporting import write_json
 from lit_interactions.reports.artifacts import Evaluation, RunArtifacts
 from lit_interactions.reports.html import Section, Table, write_page
@@ -175,6 +176,7 @@ class RunReport:
         i_neg = np.array([r["I_neg"] for r in records])
         section.figures.append(save(order_distribution_figure(epochs, i_pos, i_neg, turn), self.out,
                                     "order_distribution", "Positive and negative strength per order and epoch"))
+        section.figures.append(self._order_strengths(epochs, i_pos, i_neg))
         marks = {"turn": turn} if turn is not None else None
         fig = curves_figure(epochs, {"high-order share": [r["high_order_share"] for r in records]},
                             "High-order share", marks=marks)
@@ -191,6 +193,19 @@ class RunReport:
             }, "Losses and their gap", marks={"gap widens": gap} if gap is not None else None)
             section.figures.append(save(fig, self.out, "loss_gap", "The monitor's losses per epoch"))
         return section
+
+    def _order_strengths(self, epochs: list[int], i_pos: np.ndarray, i_neg: np.ndarray) -> Any:
+        """Paper 2 Fig. 2: I and (with a baseline DNN) J per order at several epochs; the values go to report.json."""
+        j_pos, j_neg = generalizable_by_order(self.run.generalization, epochs, i_pos.shape[1] - 1)
+        self.data["order_strengths"] = {
+            "epochs": epochs, "I_pos": i_pos.tolist(), "I_neg": i_neg.tolist(),
+            "J_pos": None if j_pos is None else j_pos.tolist(), "J_neg": None if j_neg is None else j_neg.tolist(),
+        }
+        caption = ("Strength of all salient interactions (I, light) and of the generalizable ones (J, dark: shared "
+                   "with the baseline DNN) per order" if j_pos is not None else
+                   "Strength of all salient interactions per order (no generalization.json covering every measured "
+                   "epoch: train with the BaselineGeneralizability callback to add J)")
+        return save(order_strength_figure(epochs, i_pos, i_neg, j_pos, j_neg), self.out, "order_strengths", caption)
 
     def eta(self) -> Section:
         record = self.run.record(self.epoch)
@@ -332,3 +347,18 @@ def percent(fraction: float) -> str:
 def _found(epoch: int | None) -> str:
     """An epoch found by a rule, or a plain note that the rule has not found it (yet)."""
     return "not found yet" if epoch is None else str(epoch)
+
+
+def generalizable_by_order(
+    generalization: dict[str, Any] | None, epochs: list[int], n_players: int
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """``(J_pos, J_neg)`` ``[E, n + 1]`` from generalization.json's per-order scalars, or Nones unless every
+    epoch has a record."""
+    records = {int(r["epoch"]): r["scalars"] for r in (generalization or {}).get("records", [])}
+    if not epochs or any(e not in records for e in epochs):
+        return None, None
+    parts = []
+    for sign in ("J_pos", "J_neg"):
+        parts.append(np.array([[0.0] + [float(records[e].get(f"generalization/order_{k}/{sign}", 0.0))
+                                        for k in range(1, n_players + 1)] for e in epochs]))
+    return parts[0], parts[1]

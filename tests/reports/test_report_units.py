@@ -112,3 +112,29 @@ def test_a_validate_without_ckpt_path_says_it_is_not_recorded(tmp_path: Path) ->
     unknown = "not recorded (no ckpt_path in config_validate.yaml)"
     assert rows == [["metrics_validate.csv", unknown, "val accuracy", 0.5],
                     ["metrics_validate.csv", unknown, "val loss", 0.75]]
+
+
+def test_the_report_draws_i_and_j_per_order_from_the_history_and_generalization_json(tmp_path: Path) -> None:
+    # Paper 2 Fig. 2: all salient (I) and generalizable (J) strength per order. Hand-made run: one AND interaction of
+    # effect 1 per sample at orders [1, 1, 2, 2] (epoch 0) and [1, 4, 2, 3] (epoch 1): mean I_pos per order is
+    # (0.5, 0.5, 0, 0) and (0.25, 0.25, 0.25, 0.25).
+    path = make_run(tmp_path / "quickstart" / "a", {0: [1, 1, 2, 2], 1: [1, 4, 2, 3]})
+    plain = json.loads(write_report(load_run(path), tmp_path / "plain").json.read_text())
+    assert plain["order_strengths"]["I_pos"] == [[0, 0.5, 0.5, 0, 0], [0, 0.25, 0.25, 0.25, 0.25]]
+    assert plain["order_strengths"]["J_pos"] is None and "figures/order_strengths.png" in plain["figures"]
+    records = [{"epoch": e, "scalars": {f"generalization/order_{k}/J_pos": j for k, j in zip(range(1, 5), js)}}
+               for e, js in ((0, [0.5, 0, 0, 0]), (1, [0.25, 0, 0.25, 0]))]
+    (path / "interactions" / "generalization.json").write_text(json.dumps({"records": records}))
+    out = write_report(load_run(path), tmp_path / "report")
+    data = json.loads(out.json.read_text())
+    assert data["order_strengths"]["J_pos"] == [[0, 0.5, 0, 0, 0], [0, 0.25, 0, 0.25, 0]]
+    assert data["order_strengths"]["J_neg"] == [[0.0] * 5, [0.0] * 5]
+    assert (tmp_path / "report" / "figures" / "order_strengths.png").stat().st_size > 1000
+    assert "generalizable ones (J, dark" in out.html.read_text()
+
+
+def test_pick_epochs_spreads_the_panels_and_keeps_first_and_last() -> None:
+    from lit_interactions.analysis.figures_orders import pick_epochs
+
+    assert pick_epochs([0, 1, 2], 5) == [0, 1, 2]
+    assert pick_epochs(list(range(0, 160, 10)), 5) == [0, 40, 80, 110, 150]
