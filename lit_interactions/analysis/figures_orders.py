@@ -60,3 +60,26 @@ def order_strength_figure(
     axes[0].set_ylabel("strength (mean over probe samples)")
     axes[-1].legend(loc="upper right", fontsize="x-small")
     return fig
+
+
+def group_strength_figure(groups: dict[str, tuple[Any, Any, int]]) -> Figure:
+    """Mean ``I_pos`` (up) and ``I_neg`` (down) per order for groups of samples, one panel each (paper 2 Fig. 3, 4).
+
+    Args:
+        groups: ``{name: (I_pos [n + 1], I_neg [n + 1], sample count)}`` in drawing order; order 0 is not drawn.
+    """
+    if not groups:
+        raise ValueError("group_strength_figure needs at least one group")
+    fig = Figure(figsize=(2.8 * len(groups) + 0.6, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+    for ax, (name, (pos, neg, count)) in zip(axes, groups.items()):
+        pos, neg = as_array(pos, f"{name} I_pos"), as_array(neg, f"{name} I_neg")
+        orders = np.arange(1, pos.shape[-1])
+        ax.bar(orders, pos[1:], color="#d6604d", label="I_pos")
+        ax.bar(orders, neg[1:], color="#4393c3", label="I_neg")
+        ax.axhline(0, color="k", linewidth=0.8)
+        ax.set(title=f"{name} ({count})", xlabel="order")
+        ax.set_xticks(orders if len(orders) <= 10 else orders[::2])
+    axes[0].set_ylabel("mean strength per sample")
+    axes[-1].legend(loc="upper right", fontsize="x-small")
+    return fig

@@ -138,3 +138,32 @@ def test_pick_epochs_spreads_the_panels_and_keeps_first_and_last() -> None:
 
     assert pick_epochs([0, 1, 2], 5) == [0, 1, 2]
     assert pick_epochs(list(range(0, 160, 10)), 5) == [0, 40, 80, 110, 150]
+
+
+def test_the_four_groups_of_hard_and_easy_samples_split_by_the_confusing_threshold(tmp_path: Path) -> None:
+    # Paper 2 Fig. 4 / 13. Probe epoch 1 has the stored threshold 4.00431234; hard samples 20, 21 have one AND
+    # interaction of order 4 and 1 (eta 4 and 1), easy samples 22, 23 of order 2 and 3: with the threshold 3 below,
+    # hard 20 is confusing, hard 21 not, easy 23 is confusing, easy 22 not.
+    import torch
+
+    from tests.reports.helpers import known_interactions
+
+    path = run_with_confusing_samples(tmp_path / "quickstart" / "a")
+    confusing = json.loads((path / "interactions" / "confusing_samples.json").read_text())
+    confusing["records"][1]["eta_threshold"] = 3.0
+    (path / "interactions" / "confusing_samples.json").write_text(json.dumps(confusing))
+    ids, orders = [20, 21, 22, 23], [4, 1, 2, 3]
+    (path / "interactions" / "hard_samples").mkdir()
+    known_interactions(orders, ids, torch.arange(4).repeat(4, 1)).save(
+        path / "interactions" / "hard_samples" / "epoch_0001.safetensors")
+    record = {"epoch": 1, "hard_ids": [20, 21], "easy_ids": [22, 23], "loss": [2.0, 1.5, 0.1, 0.2],
+              "eta": [float(o) for o in orders], "relabelled": [False] * 4, "scalars": {"tau": 0.25}}
+    (path / "interactions" / "hard_samples.json").write_text(json.dumps(
+        {"num_hard": 2, "num_easy": 2, "records": [record]}))
+    out = write_report(load_run(path), tmp_path / "report")
+    groups = json.loads(out.json.read_text())["four_groups"]
+    assert groups["eta_threshold"] == 3.0 and groups["ids"] == {
+        "hard, confusing": [20], "hard, non-confusing": [21], "easy, confusing": [23], "easy, non-confusing": [22]}
+    assert groups["I_pos"]["hard, confusing"] == [0, 0, 0, 0, 1.0]  # its one interaction is of order 4
+    assert groups["I_pos"]["easy, non-confusing"] == [0, 0, 1.0, 0, 0]
+    assert (tmp_path / "report" / "figures" / "four_groups_epoch_0001.png").is_file()
