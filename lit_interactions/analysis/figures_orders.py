@@ -83,3 +83,19 @@ def group_strength_figure(groups: dict[str, tuple[Any, Any, int]]) -> Figure:
     axes[0].set_ylabel("mean strength per sample")
     axes[-1].legend(loc="upper right", fontsize="x-small")
     return fig
+
+
+def h_eta_figure(eta: Any, h: Any, title: str = "") -> Figure:
+    """Each probe sample's ``H`` (generalizable share of its salient strength) against its eta^avg (paper 2 Fig. 8).
+
+    Samples whose ``H`` is undefined (no salient interaction) are left out by the caller. Paper 2: samples with a
+    large eta^avg (confusing) have a low ``H``.
+    """
+    x, y = as_array(eta, "eta"), as_array(h, "H")
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"eta {x.shape} and H {y.shape} must be vectors over the same samples")
+    fig = Figure(figsize=(4.8, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.scatter(x, y, s=12, alpha=0.7)
+    ax.set(xlabel="eta^avg", ylabel="H (per sample)", ylim=(-0.05, 1.05), title=title)
+    return fig

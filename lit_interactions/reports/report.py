@@ -25,7 +25,7 @@ from lit_interactions.analysis import (
     strongest_by_kind,
     top_fraction,
 )
-from lit_interactions.analysis.figures_orders import group_strength_figure, order_strength_figure
+from lit_interactions.analysis.figures_orders import group_strength_figure, h_eta_figure, order_strength_figure
 from lit_interactions.callbacks.reporting import write_json
 from lit_interactions.reports.artifacts import Evaluation, RunArtifacts
 from lit_interactions.reports.html import Section, Table, write_page
@@ -236,7 +236,25 @@ class RunReport:
                                      for p, (i, e) in enumerate(zip(self.run.probe_ids, eta))]))
         self.data["eta"] = {"ids": self.run.probe_ids, "eta": eta.tolist(), "fraction": fraction,
                             "threshold": threshold}
+        self._h_against_eta(section, eta)
         return section
+
+    def _h_against_eta(self, section: Section, eta: np.ndarray) -> None:
+        """Paper 2 App. C, Fig. 8: per-sample H against eta^avg at the report's epoch (needs generalization.json)."""
+        record = next((r for r in (self.run.generalization or {}).get("records", [])
+                       if int(r["epoch"]) == self.epoch and "H_per_sample" in r), None)
+        if record is None:
+            return
+        position = {int(i): p for p, i in enumerate(self.run.probe_ids)}
+        pairs = [(float(eta[position[int(i)]]), float(h)) for i, h in zip(record["ids"], record["H_per_sample"])
+                 if h is not None and int(i) in position]
+        self.data["H_vs_eta"] = {"ids": record["ids"], "H": record["H_per_sample"],
+                                 "eta": [float(eta[position[int(i)]]) for i in record["ids"] if int(i) in position]}
+        if pairs:
+            x, y = (np.array(v) for v in zip(*pairs))
+            fig = h_eta_figure(x, y, f"epoch {self.epoch}: {len(pairs)} samples with salient interactions")
+            section.figures.append(save(fig, self.out, f"h_vs_eta_epoch_{self.epoch:04d}",
+                                        "Per-sample H (generalizable share) against eta^avg"))
 
     def confusing(self) -> Section:
         section = Section("Confusing samples", "confusing")

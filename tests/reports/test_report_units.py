@@ -167,3 +167,14 @@ def test_the_four_groups_of_hard_and_easy_samples_split_by_the_confusing_thresho
     assert groups["I_pos"]["hard, confusing"] == [0, 0, 0, 0, 1.0]  # its one interaction is of order 4
     assert groups["I_pos"]["easy, non-confusing"] == [0, 0, 1.0, 0, 0]
     assert (tmp_path / "report" / "figures" / "four_groups_epoch_0001.png").is_file()
+
+
+def test_per_sample_h_is_drawn_against_eta(tmp_path: Path) -> None:
+    # Paper 2 Fig. 8: the last epoch's eta (ETA) against each sample's H from generalization.json (None = undefined).
+    path = run_with_confusing_samples(tmp_path / "quickstart" / "a")
+    record = {"epoch": 1, "scalars": {}, "ids": [10, 11, 12, 13], "H_per_sample": [0.9, 0.1, None, 0.5]}
+    (path / "interactions" / "generalization.json").write_text(json.dumps({"records": [record]}))
+    out = write_report(load_run(path), tmp_path / "report")
+    data = json.loads(out.json.read_text())
+    assert data["H_vs_eta"] == {"ids": [10, 11, 12, 13], "H": [0.9, 0.1, None, 0.5], "eta": ETA}
+    assert "figures/h_vs_eta_epoch_0001.png" in data["figures"]
