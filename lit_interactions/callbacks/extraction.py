@@ -33,7 +33,8 @@ def extract_interactions(
     *,
     noise_ratio: float = 0.01,
     chunk_size: int = 1024,
-    target: Tensor | None = None,
+    target: int | Tensor | None = None,
+    reward: str = "log_odds",
     solver_kwargs: dict[str, Any] | None = None,
 ) -> Interactions:
     """Rewards of ``network`` on all masks of the batch's samples and their sparsest AND-OR interactions.
@@ -42,7 +43,9 @@ def extract_interactions(
     the CPU in float64; ``extra`` holds ``"ids"`` ``[B]`` and ``"players"`` ``[B, n]`` in the batch's order,
     besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``).
     """
-    rewards, aligned = compute_rewards(network, batch, players, selection, target=target, chunk_size=chunk_size)
+    rewards, aligned = compute_rewards(
+        network, batch, players, selection, target=target, reward=reward, chunk_size=chunk_size
+    )
     result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **(solver_kwargs or {})).to("cpu")
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
     return replace(result, extra=extra, settings=dict(result.settings))
@@ -56,7 +59,7 @@ def extract_sharded(
     players: Players,
     selection: PlayerSelection,
     *,
-    targets: Tensor | None = None,
+    targets: int | Tensor | None = None,
     **options: Any,
 ) -> Interactions:
     """:func:`extract_interactions` of the samples ``ids``, split across the trainer's processes.
@@ -72,15 +75,15 @@ def extract_sharded(
         make_batch: ``ids -> batch`` (e.g. ``lambda i: dm.batch(i, "train")``).
         players: the player type.
         selection: players of (at least) these samples.
-        targets: optional class per sample (aligned with ``ids``); default the batch's labels.
-        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs`` of :func:`extract_interactions`.
+        targets: optional class per sample (aligned with ``ids``) or one class for all; default the batch's labels.
+        **options: ``noise_ratio``, ``chunk_size``, ``reward``, ``solver_kwargs`` of :func:`extract_interactions`.
     """
     ids = np.asarray(ids, dtype=np.int64)
     world, rank = trainer.world_size, trainer.global_rank
     positions = np.arange(rank, len(ids), world)
 
     def run(index: np.ndarray) -> Interactions:
-        target = None if targets is None else targets[torch.as_tensor(index)]
+        target = targets if targets is None or isinstance(targets, int) else targets[torch.as_tensor(index)]
         return extract_interactions(network, make_batch(ids[index]), players, selection, target=target, **options)
 
     if world == 1:

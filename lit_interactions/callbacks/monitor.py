@@ -93,6 +93,9 @@ class InteractionMonitor(Callback):
         figures: write figures (PNG, and wandb images) every measured epoch.
         figure_samples: probe samples drawn with their strongest interactions (the first ones).
         strongest: strongest AND and strongest OR interactions drawn per sample.
+        reward: the explained output: ``"log_odds"`` of the target class (paper 2, default) or its ``"logit"``
+            (paper 1's MNIST-3 task: the pre-softmax score of the digit "3", with ``target_class: 1``).
+        target_class: the class whose output is explained for every sample; None = each sample's label.
         probe_split: which samples are followed: ``"held_out"`` (the data's probe set, never trained on; default)
             or ``"train"`` (the first ``num_probe`` training samples, paper 2 Sec. 2.2's dynamics on training samples).
     """
@@ -118,6 +121,8 @@ class InteractionMonitor(Callback):
         figure_samples: int = 1,
         strongest: int = 3,
         probe_split: str = "held_out",
+        reward: str = "log_odds",
+        target_class: int | None = None,
     ) -> None:
         super().__init__()
         _check_int("num_probe", num_probe, 1)
@@ -152,6 +157,12 @@ class InteractionMonitor(Callback):
         if probe_split not in PROBE_SPLITS:
             raise ValueError(f"{WHO}: probe_split={probe_split!r} is not one of {PROBE_SPLITS}")
         self.probe_split = probe_split
+        if reward not in ("log_odds", "logit"):
+            raise ValueError(f"{WHO}: reward={reward!r} is not one of ('log_odds', 'logit')")
+        if target_class is not None:
+            _check_int("target_class", target_class, 0)
+        self.reward = reward
+        self.target_class = target_class
         self.history = MonitorHistory()
         self.players: Players | None = None
         self.probe_ids: np.ndarray | None = None
@@ -172,6 +183,8 @@ class InteractionMonitor(Callback):
             "salience_ratio": self.salience_ratio,
             "high_from": self.high_from,
             **({"probe_split": self.probe_split} if self.probe_split != "held_out" else {}),
+            **({"reward": self.reward} if self.reward != "log_odds" else {}),
+            **({"target_class": self.target_class} if self.target_class is not None else {}),
         }
 
     def add_listener(self, listener: Listener) -> None:
@@ -181,7 +194,8 @@ class InteractionMonitor(Callback):
 
     def extraction_options(self) -> dict[str, Any]:
         """Keyword options of :func:`~lit_interactions.callbacks.extraction.extract_sharded` used here."""
-        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "solver_kwargs": self.solver_kwargs}
+        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "reward": self.reward,
+                "solver_kwargs": self.solver_kwargs}
 
     def is_due(self, epoch: int) -> bool:
         """Whether ``epoch`` (finished training epochs) is measured."""
@@ -245,7 +259,7 @@ class InteractionMonitor(Callback):
         with isolated_rng():
             result = extract_sharded(
                 trainer, classifier_network(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
-                self.players, self.selection, **self.extraction_options(),
+                self.players, self.selection, targets=self.target_class, **self.extraction_options(),
             )
             extract_seconds = time.perf_counter() - start
             tau = float(salience_threshold(result.rewards, self.salience_ratio))
@@ -275,7 +289,8 @@ class InteractionMonitor(Callback):
             "player_kind": self.players.kind,
             "players": self.players.settings(),
             "feature_hw": list(self.feature_hw) if self.feature_hw is not None else None,
-            "target": "label",
+            "target": "label" if self.target_class is None else f"class {self.target_class}",
+            "reward": self.reward,
         }
 
     def _report(self, trainer: Trainer) -> MonitorReport:
