@@ -19,6 +19,7 @@ from lit_interactions.analysis.dynamics import (
     find_gap_widening,
     find_turn,
     generalization_scalars,
+    per_sample_H,
     moving_average,
 )
 from lit_interactions.analysis.figures import (
@@ -61,6 +62,7 @@ __all__ = [
     "find_gap_widening",
     "find_turn",
     "generalization_scalars",
+    "per_sample_H",
     "image_interactions_figure",
     "integer_ticks",
     "loss_eta_figure",

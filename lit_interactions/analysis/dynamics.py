@@ -134,10 +134,11 @@ class OrderProfile:
 
 
 def generalization_scalars(by_order: GeneralizationByOrder, prefix: str = "interactions") -> dict[str, float]:
-    """Per-order ``J_pos``/``J_neg`` (means over samples) and ``H``, ``H_low``, ``H_high`` of the pooled samples.
+    """Per-order ``J_pos``/``J_neg`` (means over samples), ``H``, ``H_low``, ``H_high`` of the pooled samples and the
+    mean of the per-sample ``H`` (:func:`per_sample_H`, over the samples where it is defined).
 
-    The H values are ratios of sums over samples and orders (SPEC 5); ``H_high`` is left out when
-    ``n < 6``. Keys: ``<prefix>/order_<k>/J_pos``, ``<prefix>/order_<k>/J_neg``, ``<prefix>/H``, ...
+    The pooled H values are ratios of sums over samples and orders; ``H_high`` is left out when ``n < 6``.
+    Keys: ``<prefix>/order_<k>/J_pos``, ``<prefix>/order_<k>/J_neg``, ``<prefix>/H``, ``<prefix>/H_per_sample_mean``, ...
 
     Args:
         by_order: from :func:`~lit_interactions.interactions.generalization.generalization_by_order`,
@@ -158,7 +159,22 @@ def generalization_scalars(by_order: GeneralizationByOrder, prefix: str = "inter
     scalars[f"{prefix}/H_low"] = float(pooled.H_low)
     if pooled.n_players >= 6:
         scalars[f"{prefix}/H_high"] = float(pooled.H_high)
+    defined = [h for h in per_sample_H(by_order) if h is not None]
+    if defined:
+        scalars[f"{prefix}/H_per_sample_mean"] = float(np.mean(defined))
     return scalars
+
+
+def per_sample_H(by_order: GeneralizationByOrder) -> list[float | None]:  # noqa: N802 (the papers' name)
+    """Each sample's ``H`` (paper 2 App. C), in the samples' order; None for a sample with no salient interaction.
+
+    ``H`` of one sample is its generalizable strength over its salient strength, summed over orders ``1..n``
+    (a ratio of sums, as the pooled ``H``). The pooled ``H`` weights samples by their salient strength; the mean of
+    these values weights every sample alike.
+    """
+    values = by_order.H.reshape(-1).tolist()
+    defined = by_order.has_salient().reshape(-1).tolist()
+    return [float(h) if ok else None for h, ok in zip(values, defined)]
 
 
 def moving_average(values: Any, window: int = 3) -> np.ndarray:
@@ -189,34 +205,44 @@ def _confirmed_minimum(smoothed: np.ndarray, needed_rise: float) -> int | None:
 
 
 def find_turn(epochs: Any, values: Any, *, smooth: int = 3, min_rise: float = 0.1) -> int | None:
-    """The epoch of the two-phase turn (SPEC 6): where a falling curve bottoms out and starts to rise again.
+    """The epoch of the two-phase turn: the first *confirmed local* minimum of a curve that fell.
 
     Rule, applied to e.g. the high-order share or the mean order per epoch:
 
-    1. ``s`` = :func:`moving_average` of ``values`` with window ``smooth`` (over logged points, not epochs).
-    2. ``m`` = the first index where ``s`` is minimal; ``depth = s[0] - s[m]`` (how far it fell).
-    3. The turn is ``epochs[m]`` if ``depth > 0`` and some later ``s[j]`` (``j > m``) exceeds ``s[m]`` by more
-       than ``min_rise * depth``. Otherwise it is ``None``: the curve never fell below its start (no first
-       phase), or is still falling, or has not risen enough yet to tell a turn from noise.
+    1. ``s`` = :func:`moving_average` of ``values`` with window ``smooth`` (over logged points, not epochs);
+       ``fall = s[0] - min(s)``, how far the curve fell in all.
+    2. Walk forward keeping the running minimum ``s[m]`` (its first index). The turn is ``epochs[m]`` at the
+       first point ``j`` where ``s[j]`` exceeds it by more than ``min_rise * fall`` and ``s[m] < s[0]``: the
+       curve fell, bottomed out and clearly rose again.
+    3. Otherwise ``None``: the curve never fell below its start (no first phase), or is still falling, or has
+       not risen enough yet to tell a turn from noise.
 
-    The rule is scale-free (``min_rise`` is a fraction of the fall), so any clear U-shape is found; its
-    weakness is a flat, noisy curve, whose tiny fall a tiny bump can confirm: look at the curve too.
+    A U followed by a later, deeper fall therefore keeps its turn at the bottom of the U (the global minimum
+    would be the end of the curve, never confirmed). The rule is scale-free (``min_rise`` is a fraction of the
+    fall); a rise is judged against the whole fall, so a wiggle early in a long descent does not count. Its
+    weakness is a flat, noisy curve, whose tiny fall a tiny bump can confirm: look at the curve too. On a
+    curve that is still being recorded the turn can move: a later, deeper fall raises the bar for earlier rises.
 
     Args:
         epochs: ``[E]`` strictly increasing epoch numbers.
         values: ``[E]`` one value per epoch.
         smooth: odd moving-average window, 1 for none.
-        min_rise: required later rise as a fraction of the fall, ``>= 0``.
+        min_rise: required rise as a fraction of the fall, ``>= 0``.
 
     Returns:
         The turn's epoch number (an element of ``epochs``), or ``None``.
     """
     s, epoch_array = _smoothed_series(epochs, values, "values", smooth, min_rise)
-    depth = s[0] - s.min()
-    if depth <= 0:
+    fall = float(s[0] - s.min())
+    if fall <= 0:
         return None
-    m = _confirmed_minimum(s, min_rise * depth)
-    return None if m is None else int(epoch_array[m])
+    m = 0
+    for j in range(1, len(s)):
+        if s[j] < s[m]:
+            m = j
+        elif s[m] < s[0] and s[j] - s[m] > min_rise * fall:
+            return int(epoch_array[m])
+    return None
 
 
 def find_gap_widening(

@@ -5,7 +5,9 @@ The baseline DNN is trained on held-out data (paper 2 App. I.1: the other half o
 at every epoch the monitor measures, an interaction of the model is generalizable iff it is salient for both
 with the same sign, and ``J_pos``/``J_neg`` per order, ``H``, ``H_low`` and ``H_high`` are logged under
 ``generalization/`` and written to ``<run dir>/interactions/generalization.json`` (the baseline's own
-interactions: ``baseline.safetensors``).
+interactions: ``baseline.safetensors``). Each record also holds every probe sample's own ``H`` (``H_per_sample``, in
+the order of its ``ids``, the probe order; None where the sample has no salient interaction), whose mean is logged
+as ``generalization/H_per_sample_mean``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
-from lit_interactions.analysis import generalization_scalars
+from lit_interactions.analysis import generalization_scalars, per_sample_H
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.monitor import InteractionMonitor, Measurement, find_monitor
 from lit_interactions.callbacks.reporting import log_scalars, write_json
@@ -78,7 +80,10 @@ class BaselineGeneralizability(Callback):
         assert self.baseline is not None and self.baseline_tau is not None
         by_order = generalization_by_order(m.interactions, self.baseline, m.tau, self.baseline_tau)
         scalars = generalization_scalars(by_order, prefix=PREFIX)
-        self.records[m.epoch] = {"epoch": m.epoch, "tau": m.tau, "baseline_tau": self.baseline_tau, "scalars": scalars}
+        self.records[m.epoch] = {
+            "epoch": m.epoch, "tau": m.tau, "baseline_tau": self.baseline_tau, "scalars": scalars,
+            "ids": m.ids.tolist(), "H_per_sample": per_sample_H(by_order),
+        }
         log_scalars(trainer, scalars)
         if trainer.is_global_zero:
             assert self.output_dir is not None
@@ -95,7 +100,7 @@ class BaselineGeneralizability(Callback):
         with isolated_rng():
             self.baseline = extract_sharded(
                 trainer, self.network, monitor.probe_ids, lambda ids: dm.batch(ids, "train"), monitor.players,
-                monitor.selection, **monitor.extraction_options(),
+                monitor.selection, targets=monitor.target_class, **monitor.extraction_options(),
             )
         self.baseline_tau = float(salience_threshold(self.baseline.rewards, monitor.salience_ratio))
         self.baseline.settings.update({"baseline_checkpoint": self.checkpoint, "tau": self.baseline_tau})

@@ -34,7 +34,8 @@ def extract_interactions(
     *,
     noise_ratio: float = 0.01,
     chunk_size: int = 1024,
-    target: Tensor | None = None,
+    target: int | Tensor | None = None,
+    reward: str = "log_odds",
     solver_kwargs: dict[str, Any] | None = None,
     warm_start: Interactions | None = None,
     forward: ForwardOptions | dict[str, Any] | None = None,
@@ -49,7 +50,7 @@ def extract_interactions(
     the masked forwards' speed options (:class:`~lit_interactions.players.forward.ForwardOptions`).
     """
     rewards, aligned = compute_rewards(
-        network, batch, players, selection, target=target, chunk_size=chunk_size, forward=forward
+        network, batch, players, selection, target=target, reward=reward, chunk_size=chunk_size, forward=forward
     )
     options = dict(solver_kwargs or {})
     if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players):
@@ -67,7 +68,7 @@ def extract_sharded(
     players: Players,
     selection: PlayerSelection,
     *,
-    targets: Tensor | None = None,
+    targets: int | Tensor | None = None,
     warm_start: Interactions | None = None,
     **options: Any,
 ) -> Interactions:
@@ -84,17 +85,18 @@ def extract_sharded(
         make_batch: ``ids -> batch`` (e.g. ``lambda i: dm.batch(i, "train")``).
         players: the player type.
         selection: players of (at least) these samples.
-        targets: optional class per sample (aligned with ``ids``); default the batch's labels.
+        targets: optional class per sample (aligned with ``ids``) or one class for all; default the batch's labels.
         warm_start: an earlier result for the same ``ids`` in the same order (e.g. the previous epoch's);
             each rank starts its share's solves from it (see :func:`extract_interactions`).
-        **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs``, ``forward`` of :func:`extract_interactions`.
+        **options: ``noise_ratio``, ``chunk_size``, ``reward``, ``solver_kwargs``, ``forward`` of
+            :func:`extract_interactions`.
     """
     ids = np.asarray(ids, dtype=np.int64)
     world, rank = trainer.world_size, trainer.global_rank
     positions = np.arange(rank, len(ids), world)
 
     def run(index: np.ndarray) -> Interactions:
-        target = None if targets is None else targets[torch.as_tensor(index)]
+        target = targets if targets is None or isinstance(targets, int) else targets[torch.as_tensor(index)]
         start = None
         if warm_start is not None and tuple(warm_start.batch_shape) == (len(ids),):
             start = warm_start.select(torch.as_tensor(index))

@@ -30,7 +30,7 @@ from lit_interactions.analysis import OrderProfile
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.history import MonitorHistory
 from lit_interactions.callbacks.monitor_report import MonitorReport
-from lit_interactions.callbacks.probe import PlayerOptions, choose_probe_ids, data_task
+from lit_interactions.callbacks.probe import PROBE_SPLITS, PlayerOptions, choose_probe_ids, data_task
 from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.modules.classifier import classifier_network
@@ -74,7 +74,8 @@ class InteractionMonitor(Callback):
         every_n_epochs: measure epochs ``0, k, 2k, ...`` (epoch 0 = initial model).
         n_players: players per sample (1..16).
         grid: image: patches per side (paper 2: 5).
-        layer: image: module of the network whose output is split into patches; None = the input image.
+        layer: module of the network whose output holds the players; None = the input (image pixels, word
+            embeddings). Image: its feature map is split into patches; text: its hidden states at the words' tokens.
         crop: image: border cells removed per side; None = 1/8 of the side.
         image_baseline: image: masked patches become ``"zero"`` (paper 2) or the per-channel ``"mean"``.
         text_baseline: text: ``"mean"`` word embedding (paper 2), ``"mask"``, ``"cls"``, ``"pad"``, ``"zero"``.
@@ -94,6 +95,11 @@ class InteractionMonitor(Callback):
             previous ``epoch_XXXX.safetensors``, also after a resume); results are certified either way. Off by
             default: the sparsest decomposition need not be unique, and a cold solve keeps an epoch's result
             independent of which epochs were measured before it; the saving is small (docs/solver.md).
+        reward: the explained output: ``"log_odds"`` of the target class (paper 2, default) or its ``"logit"``
+            (paper 1's MNIST-3 task: the pre-softmax score of the digit "3", with ``target_class: 1``).
+        target_class: the class whose output is explained for every sample; None = each sample's label.
+        probe_split: which samples are followed: ``"held_out"`` (the data's probe set, never trained on; default)
+            or ``"train"`` (the first ``num_probe`` training samples, paper 2 Sec. 2.2's dynamics on training samples).
     """
 
     def __init__(
@@ -118,6 +124,9 @@ class InteractionMonitor(Callback):
         strongest: int = 3,
         forward: dict[str, Any] | None = None,
         warm_start: bool = False,
+        probe_split: str = "held_out",
+        reward: str = "log_odds",
+        target_class: int | None = None,
     ) -> None:
         super().__init__()
         check_int("num_probe", num_probe, 1, error=ValueError, who=f"{WHO}: ")
@@ -155,6 +164,15 @@ class InteractionMonitor(Callback):
             raise ValueError(f"{WHO}: {error}") from None
         self.warm_start = bool(warm_start)
         self._previous: Interactions | None = None  # the last measured epoch's result (as saved)
+        if probe_split not in PROBE_SPLITS:
+            raise ValueError(f"{WHO}: probe_split={probe_split!r} is not one of {PROBE_SPLITS}")
+        self.probe_split = probe_split
+        if reward not in ("log_odds", "logit"):
+            raise ValueError(f"{WHO}: reward={reward!r} is not one of ('log_odds', 'logit')")
+        if target_class is not None:
+            check_int("target_class", target_class, 0, error=ValueError, who=f"{WHO}: ")
+        self.reward = reward
+        self.target_class = target_class
         self.history = MonitorHistory()
         self.players: Players | None = None
         self.probe_ids: np.ndarray | None = None
@@ -174,6 +192,9 @@ class InteractionMonitor(Callback):
             "noise_ratio": self.noise_ratio,
             "salience_ratio": self.salience_ratio,
             "high_from": self.high_from,
+            **({"probe_split": self.probe_split} if self.probe_split != "held_out" else {}),
+            **({"reward": self.reward} if self.reward != "log_odds" else {}),
+            **({"target_class": self.target_class} if self.target_class is not None else {}),
         }
 
     def add_listener(self, listener: Listener) -> None:
@@ -183,8 +204,8 @@ class InteractionMonitor(Callback):
 
     def extraction_options(self) -> dict[str, Any]:
         """Keyword options of :func:`~lit_interactions.callbacks.extraction.extract_sharded` used here."""
-        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "solver_kwargs": self.solver_kwargs,
-                "forward": self.forward}
+        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "reward": self.reward,
+                "solver_kwargs": self.solver_kwargs, "forward": self.forward}
 
     def is_due(self, epoch: int) -> bool:
         """Whether ``epoch`` (finished training epochs) is measured."""
@@ -201,7 +222,7 @@ class InteractionMonitor(Callback):
             self.players = self.options.build(task, dm.tokenizer if task == "text" else None)
         except ValueError as error:
             raise ValueError(f"{WHO}: {error}") from None
-        self.probe_ids = choose_probe_ids(dm, self.players, self.num_probe, WHO)
+        self.probe_ids = choose_probe_ids(dm, self.players, self.num_probe, WHO, self.probe_split)
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir) / "interactions"
         self._choose_players(trainer, pl_module)
 
@@ -230,10 +251,7 @@ class InteractionMonitor(Callback):
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Keep the epoch's mean training loss; measure the model after this epoch if due."""
         epoch = trainer.current_epoch + 1
-        train_loss = _metric(trainer, "train/loss_epoch")
-        if train_loss is None:
-            train_loss = _metric(trainer, "train/loss")
-        self.history.set_loss(epoch, "train_loss", train_loss)
+        self.history.set_loss(epoch, "train_loss", _train_loss(trainer))
         if self.is_due(epoch):
             self.measure(trainer, pl_module, epoch)
 
@@ -251,7 +269,8 @@ class InteractionMonitor(Callback):
         with isolated_rng():
             result = extract_sharded(
                 trainer, classifier_network(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
-                self.players, self.selection, warm_start=self._warm_start(epoch), **self.extraction_options(),
+                self.players, self.selection, targets=self.target_class, warm_start=self._warm_start(epoch),
+                **self.extraction_options(),
             )
             extract_seconds = time.perf_counter() - start
             tau = float(salience_threshold(result.rewards, self.salience_ratio))
@@ -293,7 +312,8 @@ class InteractionMonitor(Callback):
             "player_kind": self.players.kind,
             "players": self.players.settings(),
             "feature_hw": list(self.feature_hw) if self.feature_hw is not None else None,
-            "target": "label",
+            "target": "label" if self.target_class is None else f"class {self.target_class}",
+            "reward": self.reward,
         }
 
     def _report(self, trainer: Trainer) -> MonitorReport:
@@ -398,6 +418,16 @@ def solve_status(result: Interactions) -> dict[str, Any]:
         "duality_gap_max": float(gap.max()) if gap is not None and gap.numel() else 0.0,
         "solver_tol": float(result.settings.get("tol", float("nan"))),
     }
+
+
+def _train_loss(trainer: Trainer) -> float | None:
+    """The epoch's clean training loss: ``train/clean_loss`` under adversarial training (the gap compares clean
+    losses; ``train/loss`` is then the adversarial loss), else the epoch mean of ``train/loss``."""
+    for key in ("train/clean_loss", "train/loss_epoch", "train/loss"):
+        value = _metric(trainer, key)
+        if value is not None:
+            return value
+    return None
 
 
 def _metric(trainer: Trainer, key: str) -> float | None:

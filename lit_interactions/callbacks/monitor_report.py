@@ -45,6 +45,7 @@ class MonitorReport:
         write_json(self.dir / "players.json", {
             "kind": selection.kind,
             "settings": selection.settings,
+            "where": players_location(selection.kind, selection.settings.get("layer")),
             "feature_hw": None if self.monitor.feature_hw is None else list(self.monitor.feature_hw),
             "ids": selection.ids.tolist(),
             "players": selection.players.tolist(),
@@ -139,3 +140,10 @@ class MonitorReport:
         row = m.interactions.extra["players"][position]
         words = None if isinstance(self.monitor.players, ImagePatchPlayers) else self._sample_view(sample_id)
         return sample_id, player_labels(self.monitor.players, row, words)
+
+
+def players_location(kind: str, layer: str | None) -> str:
+    """Where the players live, in words: the input, or the output of a named module of the network."""
+    if layer is not None:
+        return f"output of module {layer!r} (masked there; earlier layers see the unmasked input)"
+    return "input image pixels" if kind == "image_patch" else "word embeddings"

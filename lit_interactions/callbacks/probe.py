@@ -32,7 +32,9 @@ class PlayerOptions:
     Attributes:
         n_players: players per sample, 1..16 (2^n masked forward passes per sample).
         grid: image: patches per side of the central region (paper 2: 5).
-        layer: image: module name whose output is split into patches (e.g. ``"layer1.0"``); None = input.
+        layer: module name whose output holds the players; None = the input. Image: the feature map split into
+            patches (paper 2: ``"layer1.3"``, after ResNet-56's first 9 conv layers); text: the hidden states at
+            the words' tokens (paper 2: ``"bert.bert.encoder.layer.0"``, BERT's first block).
         crop: image: border cells removed per side; None = 1/8 of the side.
         image_baseline: image: ``"zero"`` (paper 2) or ``"mean"``.
         text_baseline: text: ``"mean"`` (paper 2), ``"mask"``, ``"cls"``, ``"pad"``, ``"zero"`` or a token id.
@@ -71,7 +73,7 @@ class PlayerOptions:
         if task == "image":
             return ImagePatchPlayers(self.n_players, self.grid, self.layer, self.crop, self.image_baseline)
         if task == "text":
-            return TextWordPlayers(self.n_players, tokenizer, self.text_baseline, self.seed)
+            return TextWordPlayers(self.n_players, tokenizer, self.text_baseline, self.seed, layer=self.layer)
         raise ValueError(
             f"the data module's task is {task!r}; interaction monitoring supports the tasks {TASKS} "
             f"(set a class attribute task = 'image' or 'text' on the data module)"
@@ -94,12 +96,30 @@ def data_task(dm: Any, who: str) -> str:
     return str(dm.task)
 
 
-def choose_probe_ids(dm: Any, players: Players, num_probe: int, who: str) -> np.ndarray:
-    """The first ``num_probe`` probe ids (in id order) that can carry the players.
+PROBE_SPLITS = ("held_out", "train")
+
+
+def choose_probe_ids(dm: Any, players: Players, num_probe: int, who: str, split: str = "held_out") -> np.ndarray:
+    """The first ``num_probe`` ids (in id order) that can carry the players.
+
+    Args:
+        split: ``"held_out"``: the data module's probe set (never trained on); ``"train"``: the samples the model
+            trains on (paper 2 Sec. 2.2 follows the interactions of training samples).
 
     Raises:
         ValueError: if the data module has no probe set, or fewer usable probe samples than ``num_probe``.
     """
+    if split not in PROBE_SPLITS:
+        raise ValueError(f"{who}: probe_split={split!r} is not one of {PROBE_SPLITS}")
+    if split == "train":
+        ids = np.sort(np.asarray(dm.train_ids, dtype=np.int64))
+        usable = ids_with_enough_words(dm, ids, players) if isinstance(players, TextWordPlayers) else ids
+        if len(usable) < num_probe:
+            raise ValueError(
+                f"{who}: only {len(usable)} training samples can carry the players but num_probe={num_probe} are "
+                f"requested; request fewer probe samples"
+            )
+        return usable[:num_probe]
     ids = np.asarray(dm.probe_ids, dtype=np.int64)
     if ids.size == 0:
         raise ValueError(

@@ -2,8 +2,9 @@
 
 An interaction of the main model is generalizable (``G[T] = 1``) iff it is salient for the main model and for
 the baseline DNN (each with its own tau) with the same sign, per type. ``J_pos``/``J_neg`` are ``I_pos``/
-``I_neg`` restricted to ``G = 1``, and ``H`` is a ratio of sums over orders (the project's convention, SPEC 5;
-paper 2 App. C prints a sum of per-order ratios).
+``I_neg`` restricted to ``G = 1``, and ``H`` is a ratio of sums over orders (the project's convention;
+paper 2 App. C prints a sum of per-order ratios, see docs/conventions.md). ``H`` is defined per sample (App. C:
+"for each sample") and, pooled, for a set of samples (their summed strengths).
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ class GeneralizationByOrder:
         generalizable = (self.J_pos - self.J_neg).index_select(-1, index).sum(-1)
         salient = (self.I_pos - self.I_neg).index_select(-1, index).sum(-1)
         return torch.where(salient > 0, generalizable / torch.where(salient > 0, salient, 1.0), 0.0)
+
+    def has_salient(self, orders: Iterable[int] | None = None) -> Tensor:
+        """Where some interaction of the given orders (default ``1..n``) is salient: where a ratio is defined."""
+        ks = sorted(set(orders)) if orders is not None else list(range(1, self.n_players + 1))
+        index = torch.tensor(ks, device=self.I_pos.device)
+        return (self.I_pos - self.I_neg).index_select(-1, index).sum(-1) > 0
 
     @property
     def H(self) -> Tensor:  # noqa: N802 (the papers' name)

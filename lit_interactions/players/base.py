@@ -111,6 +111,20 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
 
 
 @contextmanager
+def replace_output(module: nn.Module, fn: Callable[[Any], Any]) -> Iterator[None]:
+    """Replace ``module``'s output by ``fn(output)`` inside the block (a forward hook, always removed)."""
+
+    def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
+        return fn(output)
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+@contextmanager
 def eval_mode(forward_func: Callable[..., Any]) -> Iterator[None]:
     """Put the module behind ``forward_func`` in eval mode; restore every submodule's mode afterwards."""
     module = as_module(forward_func)

@@ -16,13 +16,12 @@ its value. At an intermediate layer a forward hook replaces the layer's output b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from lit_interactions.checks import check_int, is_int
 from lit_interactions.players.base import (
@@ -33,6 +32,7 @@ from lit_interactions.players.base import (
     eval_mode,
     get_layer,
     keep_map,
+    replace_output,
     require_module,
 )
 from lit_interactions.players.selection import PlayerSelection
@@ -54,18 +54,9 @@ def _check_4d(value: Any, layer: str) -> Tensor:
     return value
 
 
-@contextmanager
-def replace_output(module: nn.Module, fn: Callable[[Tensor], Tensor], name: str) -> Iterator[None]:
-    """Replace ``module``'s output by ``fn(output)`` inside the block; the hook is always removed."""
-
-    def hook(_module: nn.Module, _inputs: Any, output: Any) -> Tensor:
-        return fn(_check_4d(output, name))
-
-    handle = module.register_forward_hook(hook)
-    try:
-        yield
-    finally:
-        handle.remove()
+def _on_feature_map(fn: Callable[[Tensor], Tensor], name: str) -> Callable[[Any], Tensor]:
+    """``fn`` applied to a layer's output, after checking that it is a feature map."""
+    return lambda output: fn(_check_4d(output, name))
 
 
 class ImagePatchPlayers(Players):
@@ -211,7 +202,7 @@ class ImagePatchPlayers(Players):
             captured.append(output)
             raise _Captured
 
-        with torch.no_grad(), eval_mode(forward_func), replace_output(module, capture, self.layer):
+        with torch.no_grad(), eval_mode(forward_func), replace_output(module, _on_feature_map(capture, self.layer)):
             try:
                 forward_func(inputs)
             except _Captured:
@@ -247,7 +238,7 @@ class ImagePatchPlayers(Players):
 
         def run_layer(sample_index: Tensor, keep: Tensor) -> Any:
             rows = players[sample_index]
-            with replace_output(module, lambda out: self.mask_features(out, rows, keep), self.layer):
+            with replace_output(module, _on_feature_map(lambda out: self.mask_features(out, rows, keep), self.layer)):
                 return forward_func(inputs[sample_index])
 
         return run_layer

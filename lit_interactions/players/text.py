@@ -1,4 +1,4 @@
-"""Word players at the embedding level (SPEC 1, paper 2 App. I.3; paper 1 for special-token baselines).
+"""Word players at the embedding level or at a layer's output (paper 2 App. I.3; paper 1 for special-token baselines).
 
 A sample's players are ``n`` words that are not stop words (scikit-learn's ``ENGLISH_STOP_WORDS``) and not
 punctuation-only (see :mod:`lit_interactions.players.words`), drawn with a generator seeded by
@@ -6,6 +6,13 @@ punctuation-only (see :mod:`lit_interactions.players.words`), drawn with a gener
 Masking a word replaces the word embedding of all its tokens by the baseline; [CLS], [SEP], padding and
 unchosen words keep theirs. The engine needs exactly ``n`` eligible words per sample: filter a dataset
 first with :func:`filter_by_eligible_words`.
+
+With ``layer`` (a module name, e.g. ``"bert.bert.encoder.layer.0"``: the output of BERT's first transformer block,
+paper 2's players for BERT-Tiny) the players are the *outputs of that layer* at the words' token positions: the model
+runs on the unmasked tokens and a forward hook replaces the layer's hidden states ``[k, T, D]`` at the tokens of
+the masked words by the baseline (``"mean"``: the mean of the layer's outputs over the sample's player tokens;
+``"zero"``); every other position, and every layer before it, is untouched. Works for any ``transformers`` encoder
+whose layer returns the hidden states (a tensor, or a tuple whose first item they are).
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from lit_interactions.players.base import (
     MaskedForward,
     Players,
     batch_tensor,
+    get_layer,
     keep_map,
+    replace_output,
     require_module,
 )
 from lit_interactions.players.selection import PlayerSelection
@@ -33,10 +42,11 @@ _SPECIAL = {
     "mask": "mask_token_id", "cls": "cls_token_id", "pad": "pad_token_id",
     "bos": "bos_token_id", "eos": "eos_token_id", "unk": "unk_token_id",
 }
+LAYER_BASELINES = ("mean", "zero")
 
 
 class TextWordPlayers(Players):
-    """``n`` seeded non-stop-word words per sample, masked at the word-embedding level.
+    """``n`` seeded non-stop-word words per sample, masked at the word-embedding level or at a layer's output.
 
     Args:
         n_players: players (words) per sample, 1..16.
@@ -48,10 +58,12 @@ class TextWordPlayers(Players):
         seed: seed of the word choice (combined with each sample id).
         extra_stop_words: words excluded besides scikit-learn's English stop words.
         baseline_token_id: token id for a special-token baseline when no tokenizer is given.
+        layer: module name whose output holds the players (hidden states ``[B, T, D]``, e.g.
+            ``"bert.bert.encoder.layer.0"``); None = the word embeddings. Baselines there: ``"mean"``, ``"zero"``.
     """
 
     kind = "text_word"
-    GEOMETRY = ()
+    GEOMETRY = ("layer",)
 
     def __init__(
         self,
@@ -61,9 +73,17 @@ class TextWordPlayers(Players):
         seed: int = 0,
         extra_stop_words: Iterable[str] = (),
         baseline_token_id: int | None = None,
+        layer: str | None = None,
     ) -> None:
         super().__init__(n_players)
         check_int("seed", seed, 0)
+        if layer is not None and not isinstance(layer, str):
+            raise TypeError(f"layer must be a module name (str) or None, got {type(layer).__name__}")
+        if layer is not None and baseline not in LAYER_BASELINES:
+            raise ValueError(
+                f"text players at layer {layer!r} are masked with the baseline 'mean' (paper 2) or 'zero', not "
+                f"{baseline!r} (token baselines exist only at the embeddings: use layer=None for them)"
+            )
         if isinstance(baseline, int) and not isinstance(baseline, bool):
             baseline_token_id, baseline = baseline, "token"
         elif baseline not in TEXT_BASELINES:
@@ -81,6 +101,7 @@ class TextWordPlayers(Players):
         self.baseline_token_id = baseline_token_id if baseline not in ("mean", "zero") else None
         self.seed = int(seed)
         self.extra_stop_words = frozenset(extra_stop_words)
+        self.layer = layer
 
     def settings(self) -> dict[str, Any]:
         """JSON-able settings."""
@@ -90,6 +111,7 @@ class TextWordPlayers(Players):
             "baseline_token_id": self.baseline_token_id,
             "seed": self.seed,
             "extra_stop_words": sorted(self.extra_stop_words),
+            "layer": self.layer,
         }
 
     @classmethod
@@ -104,6 +126,7 @@ class TextWordPlayers(Players):
             seed=settings.get("seed", 0),
             extra_stop_words=settings.get("extra_stop_words", ()),
             baseline_token_id=token_id,
+            layer=settings.get("layer"),
         )
 
     def select(self, forward_func: Callable[..., Any] | None, batch: Batch) -> PlayerSelection:
@@ -137,15 +160,9 @@ class TextWordPlayers(Players):
         return PlayerSelection(ids, torch.tensor(chosen, dtype=torch.long), self.kind, self.settings())
 
     def prepare(self, forward_func: Callable[..., Any], batch: Batch, selection: PlayerSelection) -> MaskedForward:
-        """Masked forward with ``inputs_embeds`` (player tokens set to the baseline embedding)."""
+        """Masked forward: ``inputs_embeds`` with player tokens at the baseline, or a hook at ``layer``."""
         input_ids, word_ids, attention = _text_tensors(batch)
         module = require_module(forward_func, "word players")
-        if not hasattr(module, "get_input_embeddings"):
-            raise TypeError(
-                f"word players need a model with get_input_embeddings() and an inputs_embeds argument; "
-                f"{type(module).__name__} has no get_input_embeddings"
-            )
-        embedding = module.get_input_embeddings()
         players = selection.players.to(word_ids.device)
         is_player = (word_ids.unsqueeze(-1) == players.unsqueeze(1)) & (attention > 0).unsqueeze(-1)  # [B, T, n]
         missing = ~is_player.any(dim=1)
@@ -157,6 +174,14 @@ class TextWordPlayers(Players):
             )
         player_map = torch.where(is_player.any(-1), is_player.long().argmax(-1), -1)  # [B, T]
         extra = {k: batch[k] for k in ("token_type_ids",) if k in batch}
+        if self.layer is not None:
+            return self._prepare_layer(forward_func, get_layer(module, self.layer), input_ids, attention, player_map, extra)
+        if not hasattr(module, "get_input_embeddings"):
+            raise TypeError(
+                f"word players need a model with get_input_embeddings() and an inputs_embeds argument; "
+                f"{type(module).__name__} has no get_input_embeddings"
+            )
+        embedding = module.get_input_embeddings()
 
         def run(sample_index: Tensor, keep: Tensor) -> Any:
             tokens = input_ids[sample_index]
@@ -170,15 +195,58 @@ class TextWordPlayers(Players):
 
         return run
 
-    def _baseline(self, embedding: Callable[[Tensor], Tensor], embeds: Tensor, player_map: Tensor) -> Tensor:
-        """``[k, 1, D]`` baseline embedding of every row (or a scalar zero)."""
+    def _prepare_layer(
+        self,
+        forward_func: Callable[..., Any],
+        layer: Any,
+        input_ids: Tensor,
+        attention: Tensor,
+        player_map: Tensor,
+        extra: dict[str, Tensor],
+    ) -> MaskedForward:
+        """Masked forward on the tokens, with the hidden states at ``layer``'s output masked by a hook."""
+
+        def run(sample_index: Tensor, keep: Tensor) -> Any:
+            rows = player_map[sample_index]
+            keep_tokens = keep_map(rows, keep).unsqueeze(-1)
+
+            def mask(hidden: Tensor) -> Tensor:
+                if hidden.dim() != 3 or hidden.shape[:2] != rows.shape:
+                    raise ValueError(
+                        f"the output of layer {self.layer!r} is {tuple(hidden.shape)}, not hidden states "
+                        f"[{rows.shape[0]}, {rows.shape[1]}, D] of the tokens; choose a transformer block "
+                        f"(e.g. 'bert.bert.encoder.layer.0')"
+                    )
+                return torch.where(keep_tokens, hidden, self._baseline(None, hidden, rows))
+
+            kwargs = {k: v[sample_index] for k, v in extra.items()}
+            with replace_output(layer, lambda output: _on_hidden_states(output, mask, self.layer)):
+                return forward_func(input_ids=input_ids[sample_index], attention_mask=attention[sample_index], **kwargs)
+
+        return run
+
+    def _baseline(self, embedding: Callable[[Tensor], Tensor] | None, embeds: Tensor, player_map: Tensor) -> Tensor:
+        """``[k, 1, D]`` baseline of every row: mean over the row's player tokens, a token's embedding, or zero."""
         if self.baseline == "zero":
             return embeds.new_zeros(())
         if self.baseline == "mean":
             weight = (player_map >= 0).to(embeds.dtype).unsqueeze(-1)
             return (embeds * weight).sum(dim=1, keepdim=True) / weight.sum(dim=1, keepdim=True)
+        assert embedding is not None
         token = torch.full_like(player_map[:, :1], int(self.baseline_token_id))
         return embedding(token)
+
+
+def _on_hidden_states(output: Any, fn: Callable[[Tensor], Tensor], layer: str | None) -> Any:
+    """``output`` with its hidden states replaced by ``fn(hidden)``: a tensor, or the first item of a tuple."""
+    if isinstance(output, Tensor):
+        return fn(output)
+    if isinstance(output, tuple) and output and isinstance(output[0], Tensor):
+        return (fn(output[0]), *output[1:])
+    raise ValueError(
+        f"the output of layer {layer!r} is a {type(output).__name__}, not hidden states (a tensor or a tuple "
+        f"starting with one); choose a transformer block, e.g. 'bert.bert.encoder.layer.0'"
+    )
 
 
 def _text_tensors(batch: Batch) -> tuple[Tensor, Tensor, Tensor]:

@@ -58,6 +58,7 @@ class RunArtifacts:
         metrics: ``metrics.csv`` rows with the empty cells left out ([] when absent).
         confusing: ``interactions/confusing_samples.json`` (ConfusingSamples), or None.
         hard: ``interactions/hard_samples.json`` (HardSamples), or None.
+        generalization: ``interactions/generalization.json`` (BaselineGeneralizability), or None.
         evaluations: ``{stage: Evaluation}`` from ``metrics_validate.csv`` and ``metrics_test.csv`` when present.
     """
 
@@ -71,6 +72,7 @@ class RunArtifacts:
     metrics: list[dict[str, float]] = field(default_factory=list)
     confusing: dict[str, Any] | None = None
     hard: dict[str, Any] | None = None
+    generalization: dict[str, Any] | None = None
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
 
     @property
@@ -214,7 +216,7 @@ def load_run(path: str | Path, label: str | None = None) -> RunArtifacts:
     players_info = _read_json(folder / "players.json")
     feature_hw = players_info.get("feature_hw")
     optional = {name: _read_json(folder / f"{name}.json") if (folder / f"{name}.json").is_file() else None
-                for name in ("confusing_samples", "hard_samples")}
+                for name in ("confusing_samples", "hard_samples", "generalization")}
     return RunArtifacts(
         path=run,
         label=label or f"{run.parent.name}/{run.name}",
@@ -226,6 +228,7 @@ def load_run(path: str | Path, label: str | None = None) -> RunArtifacts:
         metrics=_read_metrics(run / "metrics.csv"),
         confusing=optional["confusing_samples"],
         hard=optional["hard_samples"],
+        generalization=optional["generalization"],
         evaluations={stage: evaluation for stage in EVALUATION_PREFIXES
                      if (evaluation := _read_evaluation(run, stage)) is not None},
     )

@@ -99,6 +99,7 @@ def test_generalization_scalars_pool_samples():
             "interactions/order_2/J_neg": -1.0,
             "interactions/H": 2.5 / 4.8,
             "interactions/H_low": 2.5 / 4.8,
+            "interactions/H_per_sample_mean": 2.5 / 4.8,  # one sample: its own H
         }
     )
 
@@ -164,3 +165,17 @@ def test_gap_widening():
     assert find_gap_widening(range(3), [1.0, 0.8, 0.6], [1.0, 1.0, 1.0], smooth=1) == 0
     with pytest.raises(ValueError, match="train_loss has 2 entries but val_loss has 3"):
         find_gap_widening(range(3), [1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_a_u_then_a_deeper_fall_keeps_its_turn():
+    # Falls from 10 to 5 (epoch 3), rises to 8 (epoch 6), then falls deeper to 1: the global minimum is the last
+    # point (never confirmed), but the U's bottom is a local minimum confirmed by a rise of 3 > 0.1 * (10 - 1).
+    values = [10, 8, 6, 5, 6, 7, 8, 4, 2, 1]
+    assert find_turn(range(10), values, smooth=1) == 3
+    assert find_turn(range(0, 20, 2), values, smooth=1) == 6  # the epoch number
+    # Smoothed (window 3): s = [9, 8, 6.33, 5.67, 6, 7, 6.33, 4.67, 2.33, 1.5]; the bottom of the U is s[3].
+    assert find_turn(range(10), values) == 3
+    # A rise smaller than 10 % of the whole fall is not a turn: 10 -> 5 -> 5.5 -> 1.
+    assert find_turn(range(6), [10, 5, 5.5, 4, 2, 1], smooth=1) is None
+    # A curve that rises first and only then falls and turns: the turn is below the start.
+    assert find_turn(range(8), [5, 6, 7, 4, 2, 3, 5, 6], smooth=1) == 4

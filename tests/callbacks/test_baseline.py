@@ -10,7 +10,7 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from lit_interactions.analysis import generalization_scalars
+from lit_interactions.analysis import generalization_scalars, per_sample_H
 from lit_interactions.callbacks import BaselineGeneralizability, InteractionMonitor
 from lit_interactions.interactions import Interactions, generalization_by_order
 from lit_interactions.modules import ImageClassifier
@@ -60,6 +60,12 @@ def test_generalization_is_computed_against_the_baseline_on_the_same_players(
         expected = generalization_scalars(by_order, "generalization")
         assert record["scalars"] == pytest.approx(expected)
         assert 0 <= record["scalars"]["generalization/H"] <= 1
+        assert record["ids"] == selection.ids.tolist()  # probe order
+        assert record["H_per_sample"] == pytest.approx(per_sample_H(by_order))
+        defined = [h for h in record["H_per_sample"] if h is not None]
+        assert len(record["H_per_sample"]) == PROBE and all(0 <= h <= 1 for h in defined)
+        if defined:
+            assert record["scalars"]["generalization/H_per_sample_mean"] == pytest.approx(sum(defined) / len(defined))
     with open(tmp_path / "run" / "v0" / "metrics.csv", newline="") as file:
         rows = [r for r in csv.DictReader(file) if r.get("generalization/H")]
     logged = [float(r["generalization/H"]) for r in rows]

@@ -166,3 +166,22 @@ def test_bad_settings_fail_before_the_first_training_step(
     with pytest.raises(ValueError, match=message):
         fit.fit(model, mnist(**data))
     assert fit.global_step == 0 and model.sample_losses.epochs == []
+
+
+def test_the_reward_and_target_class_options_explain_another_output(tmp_path: Path) -> None:
+    # Paper 1's MNIST-3 task explains the pre-softmax score of the digit "3" (class 1) for every sample.
+    dm = mnist()
+    monitor = InteractionMonitor(num_probe=3, n_players=3, reward="logit", target_class=1, figures=False)
+    model = resnet()
+    trainer(tmp_path, [monitor], max_epochs=1).fit(model, dm)
+    result = Interactions.load(tmp_path / "run" / "v0" / "interactions" / "epoch_0001.safetensors")
+    assert (result.settings["reward"], result.settings["target"]) == ("logit", "class 1")
+    batch = dm.batch(result.extra["ids"].numpy(), "train")
+    expected, _ = compute_rewards(model.model, batch, monitor.players, monitor.selection, target=1, reward="logit")
+    assert torch.allclose(result.rewards, expected.double(), atol=1e-5)
+    with torch.no_grad():
+        logits = model.model.eval()(batch["inputs"])
+    assert torch.allclose(result.rewards[:, -1], logits[:, 1].double(), atol=1e-5)  # v(N) = the class-1 logit
+    assert monitor.settings["reward"] == "logit" and monitor.settings["target_class"] == 1
+    with pytest.raises(ValueError, match="reward='prob' is not one of"):
+        InteractionMonitor(reward="prob")

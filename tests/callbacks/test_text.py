@@ -13,7 +13,7 @@ from lit_interactions.callbacks import HardSamples, InteractionMonitor
 from lit_interactions.data import SST2DataModule
 from lit_interactions.interactions import Interactions
 from lit_interactions.modules import TextClassifier
-from lit_interactions.players import TextWordPlayers, is_eligible_word
+from lit_interactions.players import TextWordPlayers, compute_rewards, is_eligible_word
 
 from .helpers import trainer
 
@@ -83,3 +83,23 @@ def test_too_few_probe_sentences_with_enough_words_fail_before_training(tmp_path
     with pytest.raises(ValueError, match=f"only {count} of the 8 probe samples have at least n_players=4 eligible"):
         fit.fit(model, dm)
     assert fit.global_step == 0 and model.sample_losses.epochs == []
+
+
+@pytest.mark.slow
+def test_the_monitor_takes_word_players_at_the_first_blocks_output(tmp_path: Path) -> None:
+    # Paper 2 App. I.3 for BERT-Tiny: players live at the output of the first transformer block; players.json says so.
+    dm = sst2(tmp_path / "data")
+    layer = "bert.bert.encoder.layer.0"
+    monitor = InteractionMonitor(num_probe=3, n_players=4, layer=layer, figures=False)
+    model = bert()
+    trainer(tmp_path, [monitor], max_epochs=1).fit(model, dm)
+    out = tmp_path / "run" / "v0" / "interactions"
+    players = json.loads((out / "players.json").read_text())
+    assert players["settings"]["layer"] == layer and layer in players["where"]
+    result = Interactions.load(out / "epoch_0001.safetensors")
+    assert result.settings["players"]["layer"] == layer
+    batch = dm.batch(result.extra["ids"].numpy(), "train")
+    layered = TextWordPlayers.from_settings(result.settings["players"], dm.tokenizer)
+    selection = monitor.selection
+    expected, _ = compute_rewards(model.model, batch, layered, selection)
+    assert torch.allclose(result.rewards, expected.to(result.rewards.dtype), atol=1e-4)

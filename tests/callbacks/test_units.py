@@ -102,3 +102,29 @@ def test_strongest_by_kind_lists_each_type_strongest_first() -> None:
     records = strongest_by_kind(result, 2)
     assert [(r.kind, r.players) for r in records] == [("AND", (1,)), ("AND", (0,)), ("OR", (0, 1)), ("OR", (1,))]
     assert records[0].effect == pytest.approx(-2.0) and records[2].effect == pytest.approx(-0.7)
+
+
+def test_probe_split_train_follows_the_first_training_samples() -> None:
+    dm = mnist(num_probe=8)
+    dm.setup("fit")
+    players = PlayerOptions(n_players=4).build("image")
+    ids = choose_probe_ids(dm, players, 5, "test", split="train")
+    assert ids.tolist() == np.sort(dm.train_ids)[:5].tolist()
+    assert not set(ids.tolist()) & set(dm.probe_ids.tolist())
+    with pytest.raises(ValueError, match="only 32 training samples .* num_probe=40"):
+        choose_probe_ids(dm, players, 40, "test", split="train")
+    with pytest.raises(ValueError, match="probe_split='test' is not one of"):
+        InteractionMonitor(probe_split="test")
+    assert InteractionMonitor(probe_split="train").settings["probe_split"] == "train"
+    assert "probe_split" not in InteractionMonitor().settings  # older checkpoints resume unchanged
+
+
+def test_the_gap_uses_the_clean_training_loss_under_adversarial_training() -> None:
+    from types import SimpleNamespace
+
+    from lit_interactions.callbacks.monitor import _train_loss
+
+    adversarial = SimpleNamespace(callback_metrics={"train/loss_epoch": torch.tensor(2.0), "train/clean_loss": torch.tensor(0.5)})
+    clean = SimpleNamespace(callback_metrics={"train/loss_epoch": torch.tensor(0.7), "train/loss": torch.tensor(0.9)})
+    assert _train_loss(adversarial) == 0.5 and _train_loss(clean) == pytest.approx(0.7)
+    assert _train_loss(SimpleNamespace(callback_metrics={})) is None

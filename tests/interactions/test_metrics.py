@@ -163,3 +163,21 @@ def test_shared_by_order_with_one_threshold_per_model_and_three_models():
     assert shared_by_order(three, 0.2).ratio_pos[0].tolist() == [0, 0.8, 0]
     with pytest.raises(ValueError, match="K >= 2 models"):
         shared_by_order(models[0], 0.2)
+
+
+def test_per_sample_h_of_a_hand_made_pair_and_the_pooled_ratio():
+    from lit_interactions.analysis import generalization_scalars, per_sample_H
+
+    # Three samples of one pair (main model, baseline DNN), n = 2. Sample 0: the game above (H = 2.5 / 4.8).
+    # Sample 1: one salient AND {0} = 1 that the baseline flips (H = 0). Sample 2: nothing salient (H undefined).
+    main = effects_game([[0, 1.0, -2.0, 0.5], [0, 1.0, 0, 0], [0, 0, 0, 0]], [[0, 0.3, 0, -1.0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    baseline = effects_game(
+        [[0, 0.8, 2.0, 0.5], [0, -1.0, 0, 0], [0, 1.0, 0, 0]], [[0, -0.3, 0.05, -0.6], [0, 0, 0, 0], [0, 0, 0, 0]]
+    )
+    by_order = generalization_by_order(main, baseline, 0.25, 0.4)
+    per_sample = per_sample_H(by_order)
+    assert per_sample[0] == pytest.approx(2.5 / 4.8, abs=1e-12)
+    assert per_sample[1:] == [0.0, None]
+    scalars = generalization_scalars(by_order, "g")
+    assert scalars["g/H"] == pytest.approx(2.5 / 5.8, abs=1e-12)  # pooled: strengths summed over the samples
+    assert scalars["g/H_per_sample_mean"] == pytest.approx((2.5 / 4.8 + 0.0) / 2, abs=1e-12)  # defined samples alike

@@ -9,6 +9,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from torch import nn
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
+from lit_interactions.interactions import extract
 from lit_interactions.players import (
     PlayerSelection,
     TextWordPlayers,
@@ -212,3 +213,57 @@ def test_settings_round_trip_without_tokenizer(tokenizer) -> None:
     assert rebuilt.settings() == players.settings() and rebuilt.baseline_token_id == tokenizer.cls_token_id
     by_id = TextWordPlayers.from_settings(TextWordPlayers(baseline=999).settings())
     assert by_id.baseline == "token" and by_id.baseline_token_id == 999
+
+
+def test_players_at_a_layer_mask_exactly_their_tokens_in_the_hidden_states_fed_to_the_next_block(tokenizer, bert) -> None:
+    # Paper 2 App. I.3: BERT-Tiny's players are the outputs of its first transformer block at the words' positions,
+    # masked with the mean of those outputs over the sample's player tokens.
+    batch = encode(tokenizer, [0, 1])
+    players = TextWordPlayers(n_players=3, tokenizer=tokenizer, layer="bert.encoder.layer.0")
+    selection = PlayerSelection(batch["ids"], torch.tensor([[5, 9, 12], [1, 5, 7]]), players.kind, players.settings())
+    fed: list[torch.Tensor] = []
+    handle = bert.bert.encoder.layer[1].register_forward_pre_hook(lambda _m, args: fed.append(args[0].detach()))
+    try:
+        with torch.no_grad():
+            inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+            unmasked_logits = bert(**inputs).logits
+            hidden = fed.pop()  # [2, T, D]: block 0's output on the unmasked sentences
+        rewards, _ = compute_rewards(bert, batch, players, selection, chunk_size=5)
+    finally:
+        handle.remove()
+    seen = torch.cat(fed)  # 2 x 8 rows, sample 0's subsets first
+    assert seen.shape[0] == 16
+    for b in range(2):
+        player_of = torch.full_like(batch["word_ids"][b], -1)
+        for i, word in enumerate(selection.players[b].tolist()):
+            player_of[batch["word_ids"][b] == word] = i
+        mean = hidden[b][player_of >= 0].mean(0)
+        for subset in range(8):
+            row = seen[b * 8 + subset]
+            masked = torch.tensor([player_of[t] >= 0 and not subset >> int(player_of[t]) & 1 for t in range(len(player_of))])
+            assert torch.equal(row[~masked], hidden[b][~masked])  # [CLS], [SEP], pads, other words and kept players
+            assert torch.allclose(row[masked], mean.expand(int(masked.sum()), -1), atol=1e-6)
+        assert int((player_of >= 0).sum()) >= 3 and ((seen[b * 8] - hidden[b]).abs().sum(-1) > 0).sum() == (player_of >= 0).sum()
+    assert torch.allclose(rewards[:, -1], log_odds(unmasked_logits, batch["labels"]), atol=1e-5)
+    interactions = extract(rewards.double(), noise_ratio=0.0)
+    assert torch.allclose(interactions.reconstruct(), rewards.double(), atol=1e-6)  # universal matching
+    at_embeddings = TextWordPlayers(n_players=3, tokenizer=tokenizer)
+    same_words = PlayerSelection(selection.ids, selection.players, players.kind, at_embeddings.settings())
+    embedding_level, _ = compute_rewards(bert, batch, at_embeddings, same_words)
+    assert not torch.allclose(embedding_level, rewards, atol=1e-3)  # another place, other rewards
+
+
+def test_players_at_a_layer_settings_and_errors(tokenizer, bert) -> None:
+    players = TextWordPlayers(n_players=2, tokenizer=tokenizer, layer="bert.encoder.layer.0", baseline="zero")
+    assert TextWordPlayers.from_settings(players.settings()).settings() == players.settings()
+    with pytest.raises(ValueError, match="'mean' .* or 'zero'"):
+        TextWordPlayers(tokenizer=tokenizer, layer="bert.encoder.layer.0", baseline="mask")
+    batch = encode(tokenizer, [0])
+    selection = players.select(None, batch)
+    at_embeddings = TextWordPlayers(n_players=2, tokenizer=tokenizer)
+    with pytest.raises(ValueError, match="build the players from the selection"):
+        at_embeddings.check_selection(selection)
+    with pytest.raises(ValueError, match="no module named 'bert.encoder.layer.9'"):
+        compute_rewards(bert, batch, TextWordPlayers(n_players=2, tokenizer=tokenizer, layer="bert.encoder.layer.9"))
+    with pytest.raises(ValueError, match="not hidden states"):
+        compute_rewards(bert, batch, TextWordPlayers(n_players=2, tokenizer=tokenizer, layer="bert.pooler"))

@@ -112,3 +112,69 @@ def test_a_validate_without_ckpt_path_says_it_is_not_recorded(tmp_path: Path) ->
     unknown = "not recorded (no ckpt_path in config_validate.yaml)"
     assert rows == [["metrics_validate.csv", unknown, "val accuracy", 0.5],
                     ["metrics_validate.csv", unknown, "val loss", 0.75]]
+
+
+def test_the_report_draws_i_and_j_per_order_from_the_history_and_generalization_json(tmp_path: Path) -> None:
+    # Paper 2 Fig. 2: all salient (I) and generalizable (J) strength per order. Hand-made run: one AND interaction of
+    # effect 1 per sample at orders [1, 1, 2, 2] (epoch 0) and [1, 4, 2, 3] (epoch 1): mean I_pos per order is
+    # (0.5, 0.5, 0, 0) and (0.25, 0.25, 0.25, 0.25).
+    path = make_run(tmp_path / "quickstart" / "a", {0: [1, 1, 2, 2], 1: [1, 4, 2, 3]})
+    plain = json.loads(write_report(load_run(path), tmp_path / "plain").json.read_text())
+    assert plain["order_strengths"]["I_pos"] == [[0, 0.5, 0.5, 0, 0], [0, 0.25, 0.25, 0.25, 0.25]]
+    assert plain["order_strengths"]["J_pos"] is None and "figures/order_strengths.png" in plain["figures"]
+    records = [{"epoch": e, "scalars": {f"generalization/order_{k}/J_pos": j for k, j in zip(range(1, 5), js)}}
+               for e, js in ((0, [0.5, 0, 0, 0]), (1, [0.25, 0, 0.25, 0]))]
+    (path / "interactions" / "generalization.json").write_text(json.dumps({"records": records}))
+    out = write_report(load_run(path), tmp_path / "report")
+    data = json.loads(out.json.read_text())
+    assert data["order_strengths"]["J_pos"] == [[0, 0.5, 0, 0, 0], [0, 0.25, 0, 0.25, 0]]
+    assert data["order_strengths"]["J_neg"] == [[0.0] * 5, [0.0] * 5]
+    assert (tmp_path / "report" / "figures" / "order_strengths.png").stat().st_size > 1000
+    assert "generalizable ones (J, dark" in out.html.read_text()
+
+
+def test_pick_epochs_spreads_the_panels_and_keeps_first_and_last() -> None:
+    from lit_interactions.analysis.figures_orders import pick_epochs
+
+    assert pick_epochs([0, 1, 2], 5) == [0, 1, 2]
+    assert pick_epochs(list(range(0, 160, 10)), 5) == [0, 40, 80, 110, 150]
+
+
+def test_the_four_groups_of_hard_and_easy_samples_split_by_the_confusing_threshold(tmp_path: Path) -> None:
+    # Paper 2 Fig. 4 / 13. Probe epoch 1 has the stored threshold 4.00431234; hard samples 20, 21 have one AND
+    # interaction of order 4 and 1 (eta 4 and 1), easy samples 22, 23 of order 2 and 3: with the threshold 3 below,
+    # hard 20 is confusing, hard 21 not, easy 23 is confusing, easy 22 not.
+    import torch
+
+    from tests.reports.helpers import known_interactions
+
+    path = run_with_confusing_samples(tmp_path / "quickstart" / "a")
+    confusing = json.loads((path / "interactions" / "confusing_samples.json").read_text())
+    confusing["records"][1]["eta_threshold"] = 3.0
+    (path / "interactions" / "confusing_samples.json").write_text(json.dumps(confusing))
+    ids, orders = [20, 21, 22, 23], [4, 1, 2, 3]
+    (path / "interactions" / "hard_samples").mkdir()
+    known_interactions(orders, ids, torch.arange(4).repeat(4, 1)).save(
+        path / "interactions" / "hard_samples" / "epoch_0001.safetensors")
+    record = {"epoch": 1, "hard_ids": [20, 21], "easy_ids": [22, 23], "loss": [2.0, 1.5, 0.1, 0.2],
+              "eta": [float(o) for o in orders], "relabelled": [False] * 4, "scalars": {"tau": 0.25}}
+    (path / "interactions" / "hard_samples.json").write_text(json.dumps(
+        {"num_hard": 2, "num_easy": 2, "records": [record]}))
+    out = write_report(load_run(path), tmp_path / "report")
+    groups = json.loads(out.json.read_text())["four_groups"]
+    assert groups["eta_threshold"] == 3.0 and groups["ids"] == {
+        "hard, confusing": [20], "hard, non-confusing": [21], "easy, confusing": [23], "easy, non-confusing": [22]}
+    assert groups["I_pos"]["hard, confusing"] == [0, 0, 0, 0, 1.0]  # its one interaction is of order 4
+    assert groups["I_pos"]["easy, non-confusing"] == [0, 0, 1.0, 0, 0]
+    assert (tmp_path / "report" / "figures" / "four_groups_epoch_0001.png").is_file()
+
+
+def test_per_sample_h_is_drawn_against_eta(tmp_path: Path) -> None:
+    # Paper 2 Fig. 8: the last epoch's eta (ETA) against each sample's H from generalization.json (None = undefined).
+    path = run_with_confusing_samples(tmp_path / "quickstart" / "a")
+    record = {"epoch": 1, "scalars": {}, "ids": [10, 11, 12, 13], "H_per_sample": [0.9, 0.1, None, 0.5]}
+    (path / "interactions" / "generalization.json").write_text(json.dumps({"records": [record]}))
+    out = write_report(load_run(path), tmp_path / "report")
+    data = json.loads(out.json.read_text())
+    assert data["H_vs_eta"] == {"ids": [10, 11, 12, 13], "H": [0.9, 0.1, None, 0.5], "eta": ETA}
+    assert "figures/h_vs_eta_epoch_0001.png" in data["figures"]
