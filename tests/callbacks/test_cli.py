@@ -82,3 +82,43 @@ def test_offline_wandb_run_carries_group_tags_tables_and_images(tmp_path: Path) 
     figures = {p.name for p in (run_dir / "interactions" / "figures").iterdir()}
     assert {"order_distribution.png", "eta_histogram_epoch_0001.png"} <= figures
     assert json.loads((run_dir / "interactions" / "history.json").read_text())["epochs"] == [0, 1]
+
+
+@pytest.mark.slow
+def test_early_stopping_and_checkpointing_act_on_interaction_metrics_from_the_yaml(tmp_path: Path) -> None:
+    config = tmp_path / "act.yaml"
+    config.write_text(yaml.safe_dump({
+        "trainer": {"callbacks": [{
+            "class_path": "lightning.pytorch.callbacks.EarlyStopping",
+            "init_args": {"monitor": "interactions/eta_mean", "mode": "min", "patience": 1},
+        }]},
+        "checkpoint": {"monitor": "interactions/high_order_share", "mode": "max", "save_top_k": 1},
+    }))
+    cli = cli_main([
+        "fit", "--config", QUICKSTART, "--config", str(config), f"--run.root={tmp_path}", "--run.version=v0",
+        "--run.wandb_mode=disabled", "--trainer.max_epochs=3", "--interactions.init_args.n_players=3",
+        "--interactions.init_args.num_probe=4", "--interactions.init_args.figures=false", *SMALL,
+    ])
+    trainer = cli.trainer
+    monitor = callbacks_of(cli)[InteractionMonitor]
+    [early] = [c for c in trainer.callbacks if type(c).__name__ == "EarlyStopping"]
+    checkpoint = trainer.checkpoint_callback
+    history = monitor.history
+    trained = [e for e in history.epochs if e >= 1]  # the epochs the two callbacks saw (each after its training)
+    eta = {e: history.records[e]["eta_mean"] for e in trained}
+    share = {e: history.records[e]["high_order_share"] for e in trained}
+    # EarlyStopping saw every measured epoch's eta mean: its best is their minimum, its wait the epochs since.
+    best_epoch = min(trained, key=lambda e: (eta[e], e))
+    assert float(early.best_score) == pytest.approx(eta[best_epoch])
+    assert early.wait_count == trained[-1] - best_epoch
+    assert trained[-1] == trainer.current_epoch  # stopped early, or ran all 3 epochs
+    if trained[-1] < 3:
+        assert early.wait_count >= early.patience and early.stopped_epoch == trained[-1] - 1
+    # ModelCheckpoint kept the epoch of the highest high-order share.
+    assert float(checkpoint.best_model_score) == pytest.approx(max(share.values()))
+    best_share_epoch = max(trained, key=lambda e: (share[e], -e))
+    assert Path(checkpoint.best_model_path).name.startswith(f"epoch={best_share_epoch - 1}-")
+    # The progress bar shows the latest eta mean and high-order share.
+    shown = trainer.progress_bar_metrics
+    assert shown["interactions/eta_mean"] == pytest.approx(eta[trained[-1]])
+    assert shown["interactions/high_order_share"] == pytest.approx(share[trained[-1]])
