@@ -18,11 +18,16 @@ from typing import Any
 
 from lightning import Trainer
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.trainer.connectors.logger_connector.fx_validator import _FxValidator
 from matplotlib.figure import Figure
 
 from lit_interactions.analysis import save_figure
 from lit_interactions.atomic import atomic_write_text
+
+# The epoch axis of every epoch-level metric, counted as the monitor counts: finished training epochs (0 = the
+# initial model). Logged with the callbacks' scalars; the run's wandb logger adds it to Lightning's epoch metrics.
+EPOCH_AXIS = "epochs_trained"
 
 
 def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collection[str] = ()) -> None:
@@ -34,8 +39,9 @@ def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collec
         prog_bar: keys also shown in the progress bar.
     """
     clean = {key: float(value) for key, value in metrics.items() if value is not None}
+    axis = {EPOCH_AXIS: trainer.fit_loop.epoch_progress.current.processed} if trainer.state.fn == TrainerFn.FITTING else {}
     for logger in trainer.loggers:
-        logger.log_metrics(clean, step=trainer.global_step)
+        logger.log_metrics({**clean, **axis}, step=trainer.global_step)
         logger.save()
     module = trainer.lightning_module
     hook = getattr(module, "_current_fx_name", None)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lightning.pytorch.loggers import WandbLogger
 
 from lit_interactions.callbacks import (
     BaselineGeneralizability,
@@ -14,8 +15,10 @@ from lit_interactions.callbacks import (
     HardSamples,
     InteractionMonitor,
 )
+from lit_interactions.callbacks.reporting import EPOCH_AXIS
 from lit_interactions.cli import cli_main
 from tests.quickstart_runs import QUICKSTART, ROOT, short_run
+from tests.wandb_records import config_of, defined_metrics, history_rows, read_records, run_file
 
 NAMES = ("interactions", "confusing_samples", "hard_samples", "baseline")
 YAMLS = {name: str(ROOT / "callbacks" / f"{name}.yaml") for name in NAMES}
@@ -65,7 +68,7 @@ def test_offline_wandb_run_carries_group_tags_tables_and_images(tmp_path: Path) 
         "--run.version=v0", "--run.group=study-a", "--run.tags=[alpha,beta]", "--trainer.max_epochs=1",
         "--interactions.init_args.n_players=3", "--interactions.init_args.num_probe=4", *SMALL,
     ])
-    wandb_logger = next(lg for lg in cli.trainer.loggers if type(lg).__name__ == "WandbLogger")
+    wandb_logger = next(lg for lg in cli.trainer.loggers if isinstance(lg, WandbLogger))
     assert wandb_logger.experiment.group == "study-a"
     assert set(wandb_logger.experiment.tags) == {"alpha", "beta"}
     run_dir = tmp_path / "quickstart" / "v0"
@@ -82,6 +85,30 @@ def test_offline_wandb_run_carries_group_tags_tables_and_images(tmp_path: Path) 
     figures = {p.name for p in (run_dir / "interactions" / "figures").iterdir()}
     assert {"order_distribution.png", "eta_histogram_epoch_0001.png"} <= figures
     assert json.loads((run_dir / "interactions" / "history.json").read_text())["epochs"] == [0, 1]
+    records = read_records(run_file(run_dir))
+    # The whole resolved config, each section under its own key: two runs of the group differ where they differ.
+    config = config_of(records)
+    assert config["seed_everything"] == 0 and config["trainer"]["max_epochs"] == 1
+    assert config["trainer"]["limit_train_batches"] == 2 and config["run"]["group"] == "study-a"
+    assert config["model"]["init_args"]["model"] == "resnet20"
+    assert config["interactions"]["init_args"]["num_probe"] == 4  # the monitor's, not the data module's 8
+    assert config["data"]["init_args"]["num_probe"] == 8
+    assert config["confusing_samples"]["class_path"].endswith("ConfusingSamples")
+    assert config["checkpoint"]["save_last"] is True
+    assert "num_probe" not in config and "lr" not in config  # no flat module + data hyperparameters
+    saved = offline / "files" / "lit_interactions" / "config.yaml"
+    assert saved.read_text() == (run_dir / "config.yaml").read_text()
+    # One epoch axis (0 = the initial model) for the epoch-level metrics; steps stay for step-level ones.
+    axes = defined_metrics(records)
+    for key in ("interactions/eta_mean", "interactions/order_1/I_pos", "confusing_samples/eta_mean", "val/loss",
+                "val/acc", "train/loss_epoch", "train/acc"):
+        assert axes[key] == EPOCH_AXIS, key
+    assert axes.get("train/loss_step") != EPOCH_AXIS
+    rows = history_rows(records)
+    measured = [(r[EPOCH_AXIS], r["interactions/epoch"]) for r in rows if "interactions/eta_mean" in r]
+    assert measured == [(0, 0), (1, 1)]
+    assert [r[EPOCH_AXIS] for r in rows if "val/loss" in r] == [1]  # validation of the model after epoch 0
+    assert [r[EPOCH_AXIS] for r in rows if "confusing_samples/eta_mean" in r] == [0, 1]
 
 
 @pytest.mark.slow
