@@ -132,10 +132,11 @@ class RunWandbLogger(WandbLogger):
       mistaken for the monitor's (``interactions.init_args.num_probe``); what a module records beyond its arguments
       (``transplanted``) goes under ``hparams``.
     - Epoch-level metrics (keys under :data:`EPOCH_LEVEL_PREFIXES`, Lightning's ``*_epoch`` keys and the other keys of
-      the rows Lightning logs with them at an epoch's end, e.g. ``train/acc``) are defined on the axis :data:`~lit_interactions.callbacks.reporting.EPOCH_AXIS`, counted as the monitor counts: 0 = the
-      initial model, ``e + 1`` = after (0-based) training epoch ``e``. Lightning's validation and epoch-end training
-      metrics carry ``epoch = e`` and get ``e + 1`` (validation at the end of each training epoch); the callbacks log
-      the axis themselves. Step-level metrics keep ``trainer/global_step``.
+      the rows Lightning logs with them at an epoch's end, e.g. ``train/acc``) are defined on the axis
+      :data:`~lit_interactions.callbacks.reporting.EPOCH_AXIS`, counted as the monitor counts: 0 = the initial
+      model, ``e + 1`` = after (0-based) training epoch ``e``. Lightning's validation and epoch-end training metrics
+      carry ``epoch = e`` and get ``e + 1`` (validation at the end of each training epoch); the callbacks log the
+      axis themselves. Step-level metrics keep ``trainer/global_step``.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -159,9 +160,8 @@ class RunWandbLogger(WandbLogger):
         if self._run_config_logged is None:
             super().log_hyperparams(params)
             return
-        arguments = {
-            key for section in ("model", "data") for key in (self._run_config_logged.get(section) or {}).get("init_args", {})
-        }
+        sections = [self._run_config_logged.get(section) or {} for section in ("model", "data")]
+        arguments = {key for section in sections for key in section.get("init_args") or {}}
         params = params if isinstance(params, Mapping) else vars(params)
         recorded = {k: v for k, v in params.items() if k not in arguments and not k.startswith("_")}
         if recorded:

@@ -68,7 +68,9 @@ def config_of(records: list[pb.Record]) -> dict[str, Any]:
 def defined_metrics(records: list[pb.Record]) -> dict[str, str]:
     """``{metric name: its step metric}`` of every ``define_metric`` with a name."""
     return {
-        r.metric.name: r.metric.step_metric for r in records if r.WhichOneof("record_type") == "metric" and r.metric.name
+        r.metric.name: r.metric.step_metric
+        for r in records
+        if r.WhichOneof("record_type") == "metric" and r.metric.name
     }
 
 
@@ -77,5 +79,6 @@ def history_rows(records: list[pb.Record]) -> list[dict[str, Any]]:
     rows = []
     for record in records:
         if record.WhichOneof("record_type") == "history":
-            rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item})
+            items = record.history.item
+            rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in items})
     return rows

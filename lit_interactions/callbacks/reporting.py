@@ -39,7 +39,8 @@ def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collec
         prog_bar: keys also shown in the progress bar.
     """
     clean = {key: float(value) for key, value in metrics.items() if value is not None}
-    axis = {EPOCH_AXIS: trainer.fit_loop.epoch_progress.current.processed} if trainer.state.fn == TrainerFn.FITTING else {}
+    fitting = trainer.state.fn == TrainerFn.FITTING
+    axis = {EPOCH_AXIS: trainer.fit_loop.epoch_progress.current.processed} if fitting else {}
     for logger in trainer.loggers:
         logger.log_metrics({**clean, **axis}, step=trainer.global_step)
         logger.save()
