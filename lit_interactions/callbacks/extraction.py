@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from lightning import Trainer
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from lit_interactions.interactions import Interactions
 from lit_interactions.interactions.solver import extract
@@ -35,15 +36,27 @@ def extract_interactions(
     chunk_size: int = 1024,
     target: Tensor | None = None,
     solver_kwargs: dict[str, Any] | None = None,
+    progress: str | None = None,
 ) -> Interactions:
     """Rewards of ``network`` on all masks of the batch's samples and their sparsest AND-OR interactions.
 
     Eval mode and no_grad while the rewards are computed (the previous modes are restored). The result is on
     the CPU in float64; ``extra`` holds ``"ids"`` ``[B]`` and ``"players"`` ``[B, n]`` in the batch's order,
     besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``).
+
+    ``progress``: a description (e.g. ``"InteractionMonitor epoch 3"``) to show a status bar with, naming the step
+    running (the masked forwards, with their own bar over chunks, then the solver); None shows nothing.
     """
-    rewards, aligned = compute_rewards(network, batch, players, selection, target=target, chunk_size=chunk_size)
-    result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **(solver_kwargs or {})).to("cpu")
+    count = len(batch["ids"])
+    with tqdm(total=2, desc=progress, disable=progress is None, leave=False, unit="step") as status:
+        status.set_postfix_str(f"masked forwards of {count} samples")
+        rewards, aligned = compute_rewards(
+            network, batch, players, selection, target=target, chunk_size=chunk_size, progress=progress is not None
+        )
+        status.update()
+        status.set_postfix_str(f"solving the AND-OR interactions of {count} samples")
+        result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **(solver_kwargs or {})).to("cpu")
+        status.update()
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
     return replace(result, extra=extra, settings=dict(result.settings))
 
@@ -57,6 +70,7 @@ def extract_sharded(
     selection: PlayerSelection,
     *,
     targets: Tensor | None = None,
+    description: str = "interactions",
     **options: Any,
 ) -> Interactions:
     """:func:`extract_interactions` of the samples ``ids``, split across the trainer's processes.
@@ -73,15 +87,19 @@ def extract_sharded(
         players: the player type.
         selection: players of (at least) these samples.
         targets: optional class per sample (aligned with ``ids``); default the batch's labels.
+        description: the status bar's description, shown on rank 0 while the trainer has a progress bar.
         **options: ``noise_ratio``, ``chunk_size``, ``solver_kwargs`` of :func:`extract_interactions`.
     """
     ids = np.asarray(ids, dtype=np.int64)
     world, rank = trainer.world_size, trainer.global_rank
     positions = np.arange(rank, len(ids), world)
 
+    progress = description if trainer.is_global_zero and trainer.progress_bar_callback is not None else None
+
     def run(index: np.ndarray) -> Interactions:
         target = None if targets is None else targets[torch.as_tensor(index)]
-        return extract_interactions(network, make_batch(ids[index]), players, selection, target=target, **options)
+        batch = make_batch(ids[index])
+        return extract_interactions(network, batch, players, selection, target=target, progress=progress, **options)
 
     if world == 1:
         return run(positions)

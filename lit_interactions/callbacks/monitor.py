@@ -240,7 +240,7 @@ class InteractionMonitor(Callback):
         with isolated_rng():
             result = extract_sharded(
                 trainer, classifier_network(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
-                self.players, self.selection, **self.extraction_options(),
+                self.players, self.selection, description=f"{WHO} epoch {epoch}", **self.extraction_options(),
             )
             extract_seconds = time.perf_counter() - start
             tau = float(salience_threshold(result.rewards, self.salience_ratio))
