@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from lightning import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
@@ -32,6 +33,17 @@ from lit_interactions.run import (
 OPTIONAL_CALLBACK_KEYS = ("interactions", "confusing_samples", "hard_samples", "baseline")
 NOT_MODULE_ARGUMENTS = ("_instantiator", "transplanted")
 CKPT_FIX = "train a run first (lit-interactions fit) and pass"
+
+
+class _Parser(LightningArgumentParser):
+    """LightningCLI's parser whose usage errors are the one error line first, then where the options are listed
+    (instead of the whole usage, which hides the error at the end of a long screen)."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:
+            super().error(message, ex)
+        sys.stderr.write(f"lit-interactions: error: {message}\n(every option: lit-interactions <subcommand> --help)\n")
+        sys.exit(2)
 
 
 class LitInteractionsCLI(LightningCLI):
@@ -83,20 +95,36 @@ class LitInteractionsCLI(LightningCLI):
             self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
 
     def _run_subcommand(self, subcommand: str) -> None:
+        failed = True
         try:
             super()._run_subcommand(subcommand)
-        except BaseException:
-            if self.trainer.is_global_zero:
-                remove_if_empty(getattr(self, "run_dir", None))
-            raise
+            failed = False
         finally:
-            finish_loggers(self.trainer.loggers)
+            finish_loggers(self.trainer.loggers)  # before a failed run's folder may go
+            if failed and self.trainer.is_global_zero:
+                run_dir = getattr(self, "run_dir", None)
+                if subcommand == "fit" and not self.config_init[subcommand].get("ckpt_path"):
+                    remove_unstarted_run(run_dir)
+                remove_if_empty(run_dir)
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
         callbacks = [c for c in callbacks if c is not None]
         if self.subcommand == "predict":
             callbacks.append(PredictionCSVWriter())
         return super()._instantiate_trainer(config, callbacks)
+
+
+RUN_RESULTS = ("metrics.csv", "checkpoints", "interactions")  # what a run that started training leaves
+
+
+def remove_unstarted_run(run_dir: Path | None) -> None:
+    """Remove what a new run that failed before training wrote (its wandb folder, config and hparams files), so
+    no orphan is left; a run with any result (metrics, checkpoints, interactions) is kept as it is."""
+    if run_dir is None or not run_dir.is_dir() or any((run_dir / name).exists() for name in RUN_RESULTS):
+        return
+    shutil.rmtree(run_dir / "wandb", ignore_errors=True)
+    for name in ("config.yaml", "hparams.yaml"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def remove_if_empty(run_dir: Path | None) -> None:
@@ -118,6 +146,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractions
         subclass_mode_model=True,
         subclass_mode_data=True,
         save_config_callback=RunConfigSaver,
+        parser_class=_Parser,
         # "--trainer.max_epoch 2" is a typo to report, not an abbreviation of max_epochs to accept
         parser_kwargs={"allow_abbrev": False, **{name: {"allow_abbrev": False} for name in LightningCLI.subcommands()}},
         args=args,
@@ -127,6 +156,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitInteractions
 
 
 REPORT_COMMANDS = ("compare", "report")
+CONFIG_FLAGS = ("--config", "-c", "--model", "--data", "--print_config", "-h", "--help")  # without one: say so
 
 
 def main() -> None:
@@ -154,6 +184,10 @@ def main() -> None:
         print(f"Reports: lit-interactions {{{','.join(REPORT_COMMANDS)}}} --help (docs/reports.md); "
               f"explanations: lit-interactions explain --help (docs/llm.md); data install: "
               f"lit-interactions fetch-data --help")
+    if args[:1] and args[0] in LightningCLI.subcommands() and not any(a.startswith(CONFIG_FLAGS) for a in args[1:]):
+        print(f"lit-interactions: error: {args[0]} needs a config: lit-interactions {args[0]} --config "
+              "configs/quickstart.yaml (configs/ lists the experiments; --help lists every option)", file=sys.stderr)
+        sys.exit(2)
     run_checked(cli_main)  # LightningCLI reads sys.argv itself
 
 

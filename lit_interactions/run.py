@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from lightning import LightningModule, Trainer
 from lightning.fabric.loggers.logger import rank_zero_experiment
@@ -17,6 +21,7 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from lit_interactions.atomic import atomic_write_text
 from lit_interactions.io.wandb_mode import WandbMode, prepare_wandb
+from lit_interactions.callbacks.reporting import EPOCH_AXIS
 
 
 TRAINER_CKPT_ALIASES = ("last", "best", "hpc", "registry")  # --ckpt_path values the Trainer resolves, not files
@@ -98,13 +103,86 @@ class RunConfigSaver(SaveConfigCallback):
             config = self.config.clone()
             if stage == "fit" and "ckpt_path" in config:  # an evaluation keeps the checkpoint it evaluated
                 config.ckpt_path = None
-            atomic_write_text(Path(log_dir) / self.config_filename, self.parser.dump(config, skip_none=False))
+            text = self.parser.dump(config, skip_none=False)
+            atomic_write_text(Path(log_dir) / self.config_filename, text)
+            for logger in trainer.loggers:
+                if isinstance(logger, RunWandbLogger):
+                    logger.log_run_config(yaml.safe_load(text), self.config_filename, text)
         self.already_saved = True
 
 
 def _wandb_id(run_dir: Path, suffix: str = "") -> str:
     """``<name>-<version><suffix>`` in wandb's id characters, at most 128 of them (the run's own id keeps its tail)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{run_dir.parent.name}-{run_dir.name}")[-(128 - len(suffix)):] + suffix
+
+
+# Metrics drawn over the epoch axis in wandb (epoch-level values); the rest keep Lightning's trainer/global_step.
+RUN_FILES = "lit_interactions"  # folder of the wandb run's files holding the run's config file
+EPOCH_LEVEL_PREFIXES = ("interactions/", "confusing_samples/", "generalization/", "hard_samples/", "val/", "gap/")
+
+
+class RunWandbLogger(WandbLogger):
+    """WandbLogger of a run: the resolved config as the wandb config and one epoch axis for epoch-level metrics.
+
+    - :meth:`log_run_config` (called by :class:`RunConfigSaver`) puts the whole resolved config (seed, run, trainer,
+      model, data, checkpoint and every callback's ``class_path`` and ``init_args``) into the wandb config, each
+      section under its own key, and saves the config file with the run (``files/lit_interactions/config.yaml``).
+      Lightning's flat hyperparameters (the module's and the data module's merged into one dict) are then left
+      out: they are in the config's ``model`` and ``data`` sections, where the data module's ``num_probe`` is not
+      mistaken for the monitor's (``interactions.init_args.num_probe``); what a module records beyond its arguments
+      (``transplanted``) goes under ``hparams``.
+    - Epoch-level metrics (keys under :data:`EPOCH_LEVEL_PREFIXES`, Lightning's ``*_epoch`` keys and the other keys of
+      the rows Lightning logs with them at an epoch's end, e.g. ``train/acc``) are defined on the axis
+      :data:`~lit_interactions.callbacks.reporting.EPOCH_AXIS`, counted as the monitor counts: 0 = the initial
+      model, ``e + 1`` = after (0-based) training epoch ``e``. Lightning's validation and epoch-end training metrics
+      carry ``epoch = e`` and get ``e + 1`` (validation at the end of each training epoch); the callbacks log the
+      axis themselves. Step-level metrics keep ``trainer/global_step``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._run_config_logged: dict[str, Any] | None = None  # the resolved config, once logged
+        self._epoch_metrics: set[str] = set()
+
+    def log_run_config(self, config: Mapping[str, Any], filename: str, text: str) -> None:
+        """The resolved config (a nested dict) into the wandb config; ``text`` saved as ``filename`` with the run."""
+        run = self.experiment
+        run.config.update(dict(config), allow_val_change=True)
+        path = Path(run.dir) / RUN_FILES / filename  # wandb's own config.yaml is in run.dir
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+        run.save(str(path), base_path=run.dir, policy="now")
+        self._run_config_logged = dict(config)
+
+    def log_hyperparams(self, params: Any) -> None:
+        """Lightning's flat hyperparameters; once the resolved config is logged, only those it does not hold (what a
+        module records, such as ``transplanted``), under ``hparams``."""
+        if self._run_config_logged is None:
+            super().log_hyperparams(params)
+            return
+        sections = [self._run_config_logged.get(section) or {} for section in ("model", "data")]
+        arguments = {key for section in sections for key in section.get("init_args") or {}}
+        params = params if isinstance(params, Mapping) else vars(params)
+        recorded = {k: v for k, v in params.items() if k not in arguments and not k.startswith("_")}
+        if recorded:
+            super().log_hyperparams({"hparams": recorded})
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Add the epoch axis to Lightning's epoch-level metrics and define new epoch-level keys on it."""
+        metrics = dict(metrics)
+        epoch_level = [key for key in metrics if key.startswith(EPOCH_LEVEL_PREFIXES) or key.endswith("_epoch")]
+        if epoch_level and EPOCH_AXIS not in metrics and "epoch" in metrics:  # Lightning's epoch-end row
+            metrics[EPOCH_AXIS] = int(metrics["epoch"]) + 1
+            epoch_level = [key for key in metrics if key not in ("epoch", EPOCH_AXIS) and not key.endswith("_step")]
+        new = [key for key in epoch_level if key not in self._epoch_metrics]
+        if new:
+            run = self.experiment
+            if not self._epoch_metrics:
+                run.define_metric(EPOCH_AXIS)
+            for key in new:
+                run.define_metric(key, step_metric=EPOCH_AXIS, step_sync=True)
+            self._epoch_metrics.update(new)
+        super().log_metrics(metrics, step)
 
 
 class _ContinuingWriter(ExperimentWriter):
@@ -156,7 +234,7 @@ def make_loggers(settings: RunSettings, run_dir: Path, stage: str = "fit") -> li
         prepare_wandb(settings.wandb_mode)
         suffix = "" if stage == "fit" else f"-{stage}"
         loggers.append(
-            WandbLogger(
+            RunWandbLogger(
                 save_dir=str(run_dir),
                 project=settings.project,
                 name=f"{settings.name}/{run_dir.name}{suffix.replace('-', '/')}",

@@ -28,7 +28,9 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path: Path) -> None:
+def test_fit_then_resume_keeps_one_run_directory_with_complete_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = str(tmp_path / "runs")
     cli_main([
         "fit", "--config", QUICKSTART, "--trainer.max_epochs=1", f"--run.root={root}", "--run.version=v0",
@@ -92,6 +94,8 @@ def test_fit_then_resume_keeps_one_run_directory_with_complete_history(tmp_path:
         "predict", "--config", QUICKSTART, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
         f"--run.root={root}", "--trainer.limit_predict_batches=2", "--trainer.enable_progress_bar=false",
     ])
+    written = run_dir / "predictions_epoch1_step8.csv"
+    assert f"Predictions of 128 samples written to {written}" in capsys.readouterr().out
     with open(run_dir / "predictions_epoch1_step8.csv", newline="") as file:
         predicted = list(csv.DictReader(file))
     assert len(predicted) == 2 * 64 and len({row["id"] for row in predicted}) == 128
@@ -239,3 +243,28 @@ def test_a_new_run_is_refused_where_an_earlier_run_left_its_files(tmp_path: Path
     with pytest.raises(ValueError, match=r"--ckpt_path .*epoch=10.ckpt"):
         check_new_run(tmp_path, None)
     check_new_run(tmp_path, str(tmp_path / "checkpoints" / "epoch=10.ckpt"))  # a resume is fine
+
+
+def test_a_bare_subcommand_says_to_pass_a_config(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lit_interactions.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["lit-interactions", "fit"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "lit-interactions: error: fit needs a config: lit-interactions fit --config configs/quickstart.yaml"
+    )
+
+
+def test_a_config_typo_is_the_first_line_of_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("trainer:\n  max_epoch: 2\n")
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", "--config", QUICKSTART, "--config", str(typo), "--print_config"])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "lit-interactions: error: Group 'trainer' does not accept option 'max_epoch'"
+    assert len(lines) == 2 and lines[1].endswith("--help)")  # no screen of usage before or after it

@@ -100,7 +100,8 @@ class BaselineGeneralizability(Callback):
         with isolated_rng():
             self.baseline = extract_sharded(
                 trainer, self.network, monitor.probe_ids, lambda ids: dm.batch(ids, "train"), monitor.players,
-                monitor.selection, targets=monitor.target_class, **monitor.extraction_options(),
+                monitor.selection, targets=monitor.target_class, description="BaselineGeneralizability: the baseline model",
+                **monitor.extraction_options(),
             )
         self.baseline_tau = float(salience_threshold(self.baseline.rewards, monitor.salience_ratio))
         self.baseline.settings.update({"baseline_checkpoint": self.checkpoint, "tau": self.baseline_tau})

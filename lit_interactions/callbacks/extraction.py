@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from lightning import Trainer
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from lit_interactions.interactions import Interactions
 from lit_interactions.interactions.solver import extract
@@ -39,6 +40,7 @@ def extract_interactions(
     solver_kwargs: dict[str, Any] | None = None,
     warm_start: Interactions | None = None,
     forward: ForwardOptions | dict[str, Any] | None = None,
+    progress: str | None = None,
 ) -> Interactions:
     """Rewards of ``network`` on all masks of the batch's samples and their sparsest AND-OR interactions.
 
@@ -48,14 +50,24 @@ def extract_interactions(
     an earlier result of this function (e.g. the previous epoch's); the solve starts from it when its ids and
     players are exactly this batch's, otherwise it is ignored (the result is certified either way). ``forward``:
     the masked forwards' speed options (:class:`~lit_interactions.players.forward.ForwardOptions`).
+
+    ``progress``: a description (e.g. ``"InteractionMonitor epoch 3"``) to show a status bar with, naming the step
+    running (the masked forwards, with their own bar over chunks, then the solver); None shows nothing.
     """
-    rewards, aligned = compute_rewards(
-        network, batch, players, selection, target=target, reward=reward, chunk_size=chunk_size, forward=forward
-    )
-    options = dict(solver_kwargs or {})
-    if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players):
-        options["warm_start"] = warm_start
-    result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **options).to("cpu")
+    count = len(batch["ids"])
+    with tqdm(total=2, desc=progress, disable=progress is None, leave=False, unit="step") as status:
+        status.set_postfix_str(f"masked forwards of {count} samples")
+        rewards, aligned = compute_rewards(
+            network, batch, players, selection, target=target, reward=reward, chunk_size=chunk_size,
+            forward=forward, progress=progress is not None,
+        )
+        status.update()
+        status.set_postfix_str(f"solving the AND-OR interactions of {count} samples")
+        options = dict(solver_kwargs or {})
+        if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players):
+            options["warm_start"] = warm_start
+        result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **options).to("cpu")
+        status.update()
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
     return replace(result, extra=extra, settings={**result.settings, "forward": ForwardOptions.from_value(forward).to_dict()})
 
@@ -70,6 +82,7 @@ def extract_sharded(
     *,
     targets: int | Tensor | None = None,
     warm_start: Interactions | None = None,
+    description: str = "interactions",
     **options: Any,
 ) -> Interactions:
     """:func:`extract_interactions` of the samples ``ids``, split across the trainer's processes.
@@ -88,6 +101,7 @@ def extract_sharded(
         targets: optional class per sample (aligned with ``ids``) or one class for all; default the batch's labels.
         warm_start: an earlier result for the same ``ids`` in the same order (e.g. the previous epoch's);
             each rank starts its share's solves from it (see :func:`extract_interactions`).
+        description: the status bar's description, shown on rank 0 while the trainer has a progress bar.
         **options: ``noise_ratio``, ``chunk_size``, ``reward``, ``solver_kwargs``, ``forward`` of
             :func:`extract_interactions`.
     """
@@ -95,13 +109,16 @@ def extract_sharded(
     world, rank = trainer.world_size, trainer.global_rank
     positions = np.arange(rank, len(ids), world)
 
+    progress = description if trainer.is_global_zero and trainer.progress_bar_callback is not None else None
+
     def run(index: np.ndarray) -> Interactions:
         target = targets if targets is None or isinstance(targets, int) else targets[torch.as_tensor(index)]
         start = None
         if warm_start is not None and tuple(warm_start.batch_shape) == (len(ids),):
             start = warm_start.select(torch.as_tensor(index))
+        batch = make_batch(ids[index])
         return extract_interactions(
-            network, make_batch(ids[index]), players, selection, target=target, warm_start=start, **options
+            network, batch, players, selection, target=target, warm_start=start, progress=progress, **options
         )
 
     if world == 1:

@@ -143,7 +143,8 @@ class HardSamples(Callback):
             self._extend_players(network, dm, ids)
             result = extract_sharded(
                 trainer, network, ids, lambda i: dm.batch(i, "train"), monitor.players, self.selection,
-                targets=torch.as_tensor(_train_labels(dm, ids)), **monitor.extraction_options(),
+                targets=torch.as_tensor(_train_labels(dm, ids)), description=f"HardSamples epoch {epoch}",
+                **monitor.extraction_options(),
             )
             tau = float(salience_threshold(result.rewards, monitor.salience_ratio))
             eta = result.eta(tau).numpy()

@@ -270,7 +270,7 @@ class InteractionMonitor(Callback):
             result = extract_sharded(
                 trainer, classifier_network(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
                 self.players, self.selection, targets=self.target_class, warm_start=self._warm_start(epoch),
-                **self.extraction_options(),
+                description=f"{WHO} epoch {epoch}", **self.extraction_options(),
             )
             extract_seconds = time.perf_counter() - start
             tau = float(salience_threshold(result.rewards, self.salience_ratio))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from lit_interactions.callbacks.monitor import InteractionMonitor, Measurement
 
 PREFIX = "interactions"
+PROGRESS_BAR_KEYS = (f"{PREFIX}/eta_mean", f"{PREFIX}/high_order_share")  # the latest values, in the progress bar
 
 
 class MonitorReport:
@@ -90,7 +91,7 @@ class MonitorReport:
 
     def log(self, m: Measurement) -> None:
         """Scalars to every logger; the history file and wandb tables on rank 0."""
-        log_scalars(self.trainer, self.scalars(m))
+        log_scalars(self.trainer, self.scalars(m), prog_bar=PROGRESS_BAR_KEYS)
         if not self.trainer.is_global_zero:
             return
         self.write_history()

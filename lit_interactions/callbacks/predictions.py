@@ -48,4 +48,6 @@ class PredictionCSVWriter(BasePredictionWriter):
         position = getattr(pl_module, "restored_position", None)
         name = "predictions" if position is None else f"predictions_epoch{position[0]}_step{position[1]}"
         rank = "" if trainer.world_size == 1 else f"_rank{trainer.global_rank}"
-        atomic_write_text(log_dir / f"{name}{rank}.csv", out.getvalue())
+        path = log_dir / f"{name}{rank}.csv"
+        atomic_write_text(path, out.getvalue())
+        print(f"Predictions of {len(ids)} samples written to {path}", flush=True)  # each process its own file

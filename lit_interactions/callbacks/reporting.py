@@ -1,7 +1,10 @@
 """Where the callbacks' results go: scalars to every logger, tables and images to wandb, files to the run dir.
 
 Scalars are logged through ``trainer.loggers`` with ``step=trainer.global_step`` (this works in any hook,
-including ``on_train_start``). wandb additionally gets tables and images when a ``WandbLogger`` is attached.
+including ``on_train_start``), and, inside a hook where Lightning allows it (``on_train_start``,
+``on_train_epoch_end``), also through ``pl_module.log(..., logger=False)``: so they reach
+``trainer.callback_metrics`` (``ModelCheckpoint(monitor=...)``, ``EarlyStopping(monitor=...)``) and, for the keys
+asked for, the progress bar. wandb additionally gets tables and images when a ``WandbLogger`` is attached.
 Figures are always written as PNG files too (atomically), so a run is readable without wandb.
 """
 
@@ -9,24 +12,44 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lightning import Trainer
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.trainer.connectors.logger_connector.fx_validator import _FxValidator
 from matplotlib.figure import Figure
 
 from lit_interactions.analysis import save_figure
 from lit_interactions.atomic import atomic_write_text
 
+# The epoch axis of every epoch-level metric, counted as the monitor counts: finished training epochs (0 = the
+# initial model). Logged with the callbacks' scalars; the run's wandb logger adds it to Lightning's epoch metrics.
+EPOCH_AXIS = "epochs_trained"
 
-def log_scalars(trainer: Trainer, metrics: Mapping[str, float]) -> None:
-    """Log ``metrics`` to every logger of the trainer at the current global step (rank 0 writes)."""
+
+def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collection[str] = ()) -> None:
+    """Log ``metrics`` to every logger at the current global step (rank 0 writes) and to Lightning's callback metrics.
+
+    Args:
+        trainer: the trainer whose loggers and LightningModule receive the values.
+        metrics: key to value; None values are left out.
+        prog_bar: keys also shown in the progress bar.
+    """
     clean = {key: float(value) for key, value in metrics.items() if value is not None}
+    fitting = trainer.state.fn == TrainerFn.FITTING
+    axis = {EPOCH_AXIS: trainer.fit_loop.epoch_progress.current.processed} if fitting else {}
     for logger in trainer.loggers:
-        logger.log_metrics(clean, step=trainer.global_step)
+        logger.log_metrics({**clean, **axis}, step=trainer.global_step)
         logger.save()
+    module = trainer.lightning_module
+    hook = getattr(module, "_current_fx_name", None)
+    if hook is None or _FxValidator.functions.get(hook) is None:
+        return  # called outside a hook that may log (e.g. by hand): the loggers have the values
+    for key, value in clean.items():
+        module.log(key, value, logger=False, prog_bar=key in prog_bar, on_step=False, on_epoch=True)
 
 
 def wandb_loggers(trainer: Trainer) -> list[WandbLogger]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from lit_interactions.analysis import DEFAULT_QS, EtaAgreement, eta_agreement
 from lit_interactions.interactions import (
@@ -303,9 +304,14 @@ def compare_runs(runs: Sequence[RunArtifacts], options: CompareOptions | None = 
     own = _stack(results)
     tau = np.array([float(r.settings["tau"]) for r in results])
     noise_ratio = options.noise_ratio if options.noise_ratio is not None else float(results[0].settings["noise_ratio"])
-    joint = extract_joint(
-        own.rewards, alpha=options.alpha, shared_bound=options.shared_bound, noise_ratio=noise_ratio, tol=options.tol
-    )
+    models, samples = own.rewards.shape[:2]
+    with tqdm(total=1, desc="compare", leave=False, unit="step") as status:  # one long solve: say what runs
+        status.set_postfix_str(f"joint extraction of {models} models x {samples} samples")
+        joint = extract_joint(
+            own.rewards, alpha=options.alpha, shared_bound=options.shared_bound, noise_ratio=noise_ratio,
+            tol=options.tol,
+        )
+        status.update()
     threshold = torch.as_tensor(tau, dtype=torch.float64)
     eta = np.stack([r.eta(float(t)).double().numpy() for r, t in zip(results, tau)])
     agreements = {(i, j): eta_agreement(eta[i], eta[j], options.qs) for i, j in combinations(range(len(runs)), 2)}

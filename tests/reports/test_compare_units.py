@@ -31,10 +31,14 @@ def test_known_eta_values_give_the_known_correlation_and_overlap(tmp_path: Path)
     assert result.labels == [f"{tmp_path.name}/a", f"{tmp_path.name}/b"]
 
 
-def test_joint_extraction_equals_extract_joint_on_the_stored_rewards(tmp_path: Path) -> None:
+def test_joint_extraction_equals_extract_joint_on_the_stored_rewards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = load_run(make_run(tmp_path / "a", {1: ETA_A}))
     b = load_run(make_run(tmp_path / "b", {1: ETA_B}))
     result = compare_runs([a, b], CompareOptions(alpha=0.2, shared_bound=0.4))
+    samples = a.interactions(1).rewards.shape[0]
+    assert f"joint extraction of 2 models x {samples} samples" in capsys.readouterr().err  # says what runs
     rewards = torch.stack([a.interactions(1).rewards, b.interactions(1).rewards]).double()
     direct = extract_joint(rewards, alpha=0.2, shared_bound=0.4, noise_ratio=0.01)
     torch.testing.assert_close(result.joint.and_effects, direct.and_effects)
