@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.checks import is_int
+from lit_interactions.checks import check_int, is_int
+from lit_interactions.interactions.checks import check_real
 from lit_interactions.explainer.images import image_batch, image_rewards, patch_players
 from lit_interactions.explainer.texts import TextModel, text_rewards
 from lit_interactions.interactions import Interactions, extract, extract_joint
@@ -178,10 +179,9 @@ def _extras(extra: dict[str, Tensor], n_models: int) -> dict[str, Tensor]:
 
 
 def _check_options(n_players: Any, seed: Any, grid: Any, chunk_size: Any, noise_ratio: Any) -> None:
-    for name, value in (("n_players", n_players), ("seed", seed), ("grid", grid)):
-        if not is_int(value):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-    if chunk_size is not None and (not is_int(chunk_size) or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
-    if isinstance(noise_ratio, bool) or not isinstance(noise_ratio, (int, float)) or not noise_ratio >= 0:
+    check_int("n_players", n_players, 1)
+    check_int("seed", seed, 0)
+    check_int("grid", grid, 1)
+    check_int("chunk_size", chunk_size, 1, allow_none=True)
+    if not check_real("noise_ratio", noise_ratio) >= 0:
         raise ValueError(f"noise_ratio must be a number >= 0, got {noise_ratio!r}")

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lit_interactions.checks import is_int
+from lit_interactions.checks import check_int
 
 
 def _config_value(config: Any, keys: tuple[str, ...], default: int) -> int:
@@ -44,6 +44,5 @@ def rows_per_chunk(model: nn.Module, seq_len: int, max_memory: int, limit: int =
     Raises:
         ValueError: ``max_memory`` is not a positive int.
     """
-    if not is_int(max_memory) or max_memory < 1:
-        raise ValueError(f"max_memory must be a positive int (bytes), got {max_memory!r}")
+    check_int("max_memory", max_memory, 1)
     return max(1, min(limit, int(max_memory) // bytes_per_row(model, seq_len)))

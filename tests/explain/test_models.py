@@ -83,7 +83,7 @@ def test_bad_images(resnet: torch.nn.Module, inputs: torch.Tensor, error: type, 
 
 
 def test_bad_options(resnet: torch.nn.Module, image: torch.Tensor) -> None:
-    with pytest.raises(TypeError, match="grid must be an int"):
+    with pytest.raises(TypeError, match=r"grid=5.0 is not valid: expected an int >= 1"):
         explain(resnet, image, grid=5.0)
     with pytest.raises(ValueError, match="does not broadcast"):
         explain(resnet, image, n_players=3, baseline=torch.zeros(2, 1, 1))

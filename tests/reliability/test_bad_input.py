@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from lit_interactions.interactions import Interactions, and_or_transform, bias, extract, extract_joint, logical_model
+from lit_interactions import explain
 from lit_interactions.players import ImagePatchPlayers, PlayerSelection, TextWordPlayers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,17 @@ def _files(tmp: Path) -> dict[str, Path]:
     other = tmp / "other.pt"
     torch.save({"state_dict": {}}, other)
     return {"text": text, "foreign": foreign, "pickled": pickled, "other": other, "missing": tmp / "absent.pt"}
+
+
+class TinyNet(torch.nn.Module):
+    """A 1-channel 8x8 image classifier with 2 classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(64, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1))
 
 
 # id -> (call on the files, expected error type, a fragment of the message)
@@ -68,6 +80,14 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], Any], type[Exception], str]] 
     "image-players-crop": (lambda f: ImagePatchPlayers(crop=-1), ValueError, "crop must be None"),
     "text-players-seed": (lambda f: TextWordPlayers(seed=0.5), TypeError, "seed=0.5 is not valid: expected an int >= 0"),
     "text-players-n-0": (lambda f: TextWordPlayers(n_players=0), ValueError, "n_players=0 is not supported"),
+    "explain-list-image": (lambda f: explain(TinyNet(), [[0.0]]), TypeError, "inputs"),
+    "explain-nan-image": (lambda f: explain(TinyNet(), torch.full((1, 8, 8), float("nan"))), ValueError, "finite"),
+    "explain-grid-float": (lambda f: explain(TinyNet(), torch.rand(1, 8, 8), grid=5.0), TypeError,
+                           "grid=5.0 is not valid"),
+    "explain-n-bool": (lambda f: explain(TinyNet(), torch.rand(1, 8, 8), n_players=True), TypeError,
+                       "n_players=True is not valid"),
+    "explain-noise-nan": (lambda f: explain(TinyNet(), torch.rand(1, 8, 8), noise_ratio=float("nan")), ValueError,
+                          "noise_ratio must be a finite number"),
     "load-missing": (lambda f: Interactions.load(f["missing"]), FileNotFoundError, "no saved interactions"),
     "load-text": (lambda f: Interactions.load(f["text"]), ValueError, "notes.txt"),
     "load-foreign": (lambda f: Interactions.load(f["foreign"]), ValueError, "not saved Interactions"),
