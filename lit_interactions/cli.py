@@ -27,7 +27,6 @@ from lit_interactions.run import (
     resolve_run_dir,
 )
 
-
 # Top-level config keys of the composable callback YAMLs in callbacks/: each file fills its own key, so several
 # files compose with repeated --config flags (a list under trainer.callbacks would be replaced, not merged).
 OPTIONAL_CALLBACK_KEYS = ("interactions", "confusing_samples", "hard_samples", "baseline")

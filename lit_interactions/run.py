@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from lightning import LightningModule, Trainer
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
-from lit_interactions.atomic import atomic_write_text
+from lit_interactions.io.atomic import atomic_write_text
+from lit_interactions.io.axes import EPOCH_AXIS
 from lit_interactions.io.wandb_mode import WandbMode, prepare_wandb
-from lit_interactions.callbacks.reporting import EPOCH_AXIS
-
 
 TRAINER_CKPT_ALIASES = ("last", "best", "hpc", "registry")  # --ckpt_path values the Trainer resolves, not files
 
@@ -133,7 +131,7 @@ class RunWandbLogger(WandbLogger):
       (``transplanted``) goes under ``hparams``.
     - Epoch-level metrics (keys under :data:`EPOCH_LEVEL_PREFIXES`, Lightning's ``*_epoch`` keys and the other keys of
       the rows Lightning logs with them at an epoch's end, e.g. ``train/acc``) are defined on the axis
-      :data:`~lit_interactions.callbacks.reporting.EPOCH_AXIS`, counted as the monitor counts: 0 = the initial
+      :data:`~lit_interactions.io.axes.EPOCH_AXIS`, counted as the monitor counts: 0 = the initial
       model, ``e + 1`` = after (0-based) training epoch ``e``. Lightning's validation and epoch-end training metrics
       carry ``epoch = e`` and get ``e + 1`` (validation at the end of each training epoch); the callbacks log the
       axis themselves. Step-level metrics keep ``trainer/global_step``.

@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lit_interactions.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from lit_interactions.io.atomic import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+)
 
 
 def test_write_bytes_creates_parents_and_leaves_only_the_target(tmp_path: Path):

@@ -6,10 +6,20 @@ from pathlib import Path
 
 import yaml
 
-from lit_interactions.callbacks.reporting import EPOCH_AXIS
-from lit_interactions.run import RunSettings, finish_loggers, make_loggers
-from lit_interactions.run import RunWandbLogger
-from tests.wandb_records import config_of, defined_metrics, history_rows, read_records, run_file
+from lit_interactions.io.axes import EPOCH_AXIS
+from lit_interactions.run import (
+    RunSettings,
+    RunWandbLogger,
+    finish_loggers,
+    make_loggers,
+)
+from tests.wandb_records import (
+    config_of,
+    defined_metrics,
+    history_rows,
+    read_records,
+    run_file,
+)
 
 CONFIG = {
     "seed_everything": 7,

@@ -12,15 +12,14 @@ from lit_interactions.analysis.agreement import (
     top_count,
     top_fraction,
 )
-from lit_interactions.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from lit_interactions.analysis.dynamics import (
     OrderProfile,
     default_high_from,
     find_gap_widening,
     find_turn,
     generalization_scalars,
-    per_sample_H,
     moving_average,
+    per_sample_H,
 )
 from lit_interactions.analysis.figures import (
     curves_figure,
@@ -33,7 +32,10 @@ from lit_interactions.analysis.figures import (
     transferability_figure,
 )
 from lit_interactions.analysis.figures_compare import shared_by_order_figure
-from lit_interactions.analysis.figures_samples import image_interactions_figure, sentence_interactions_figure
+from lit_interactions.analysis.figures_samples import (
+    image_interactions_figure,
+    sentence_interactions_figure,
+)
 from lit_interactions.analysis.sample_pictures import (
     loss_eta_figure,
     patch_boxes,
@@ -43,6 +45,11 @@ from lit_interactions.analysis.sample_pictures import (
     strongest_by_kind,
 )
 from lit_interactions.analysis.sharing import SharedInteractions, shared_and_distinctive
+from lit_interactions.io.atomic import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+)
 
 __all__ = [
     "DEFAULT_QS",

@@ -18,9 +18,14 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from lit_interactions.analysis._arrays import as_array, as_epochs, as_vector, same_length
+from lit_interactions.analysis._arrays import (
+    as_array,
+    as_epochs,
+    as_vector,
+    same_length,
+)
 from lit_interactions.analysis.agreement import EtaAgreement, eta_agreement
-from lit_interactions.atomic import atomic_path
+from lit_interactions.io.atomic import atomic_path
 
 POSITIVE = "tab:red"
 NEGATIVE = "tab:blue"

@@ -18,8 +18,15 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from lit_interactions.analysis.figures_samples import image_interactions_figure, sentence_interactions_figure
-from lit_interactions.interactions import Interactions, InteractionRecord, subset_players
+from lit_interactions.analysis.figures_samples import (
+    image_interactions_figure,
+    sentence_interactions_figure,
+)
+from lit_interactions.interactions import (
+    InteractionRecord,
+    Interactions,
+    subset_players,
+)
 from lit_interactions.players import ImagePatchPlayers
 
 

@@ -15,7 +15,11 @@ from lit_interactions.callbacks.confusing import ConfusingSamples
 from lit_interactions.callbacks.extraction import extract_interactions, extract_sharded
 from lit_interactions.callbacks.hard import HardSamples
 from lit_interactions.callbacks.history import MonitorHistory
-from lit_interactions.callbacks.monitor import InteractionMonitor, Measurement, find_monitor
+from lit_interactions.callbacks.monitor import (
+    InteractionMonitor,
+    Measurement,
+    find_monitor,
+)
 from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.callbacks.probe import PlayerOptions
 from lit_interactions.callbacks.rng import isolated_rng

@@ -23,10 +23,19 @@ from torch import nn
 
 from lit_interactions.analysis import generalization_scalars, per_sample_H
 from lit_interactions.callbacks.extraction import extract_sharded
-from lit_interactions.callbacks.monitor import InteractionMonitor, Measurement, find_monitor
-from lit_interactions.callbacks.reporting import log_scalars, write_json
+from lit_interactions.callbacks.monitor import (
+    InteractionMonitor,
+    Measurement,
+    find_monitor,
+)
+from lit_interactions.callbacks.reporting import log_scalars
 from lit_interactions.callbacks.rng import isolated_rng
-from lit_interactions.interactions import Interactions, generalization_by_order, salience_threshold
+from lit_interactions.interactions import (
+    Interactions,
+    generalization_by_order,
+    salience_threshold,
+)
+from lit_interactions.io.files import write_json
 from lit_interactions.models.checkpoints import build_baseline, read_checkpoint
 from lit_interactions.modules.classifier import ClassifierModule
 

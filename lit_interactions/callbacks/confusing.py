@@ -18,7 +18,8 @@ from lightning import Callback, LightningModule, Trainer
 
 from lit_interactions.analysis import set_overlap, top_fraction
 from lit_interactions.callbacks.monitor import Measurement, find_monitor
-from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers, write_json
+from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers
+from lit_interactions.io.files import write_json
 
 PREFIX = "confusing_samples"
 WHO = "ConfusingSamples"

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from lit_interactions.interactions import Interactions
 from lit_interactions.interactions.solver import extract
-from lit_interactions.players import PlayerSelection, Players, compute_rewards
+from lit_interactions.players import Players, PlayerSelection, compute_rewards
 from lit_interactions.players.forward import ForwardOptions
 
 # Tensor fields of an Interactions result gathered across ranks, each [B, 2^n] (bias is [B]).

@@ -33,9 +33,15 @@ from lit_interactions.analysis.sample_pictures import loss_eta_figure
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.monitor import InteractionMonitor, find_monitor
 from lit_interactions.callbacks.probe import data_task, ids_with_enough_words
-from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers, write_figure, write_json
+from lit_interactions.callbacks.reporting import (
+    log_scalars,
+    log_table,
+    wandb_loggers,
+    write_figure,
+)
 from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.interactions import Interactions, salience_threshold
+from lit_interactions.io.files import write_json
 from lit_interactions.modules.classifier import classifier_network
 from lit_interactions.players import PlayerSelection
 

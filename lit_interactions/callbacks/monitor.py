@@ -25,16 +25,21 @@ import torch
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 
-from lit_interactions.checks import check_int
 from lit_interactions.analysis import OrderProfile
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.history import MonitorHistory
 from lit_interactions.callbacks.monitor_report import MonitorReport
-from lit_interactions.callbacks.probe import PROBE_SPLITS, PlayerOptions, choose_probe_ids, data_task
+from lit_interactions.callbacks.probe import (
+    PROBE_SPLITS,
+    PlayerOptions,
+    choose_probe_ids,
+    data_task,
+)
 from lit_interactions.callbacks.rng import isolated_rng
+from lit_interactions.checks import check_int
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.modules.classifier import classifier_network
-from lit_interactions.players import ImagePatchPlayers, PlayerSelection, Players
+from lit_interactions.players import ImagePatchPlayers, Players, PlayerSelection
 from lit_interactions.players.forward import ForwardOptions
 
 STATE_VERSION = 1

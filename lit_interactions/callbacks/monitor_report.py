@@ -17,9 +17,20 @@ from typing import TYPE_CHECKING, Any
 from lightning import Trainer
 
 from lit_interactions.analysis import eta_histogram_figure, order_distribution_figure
-from lit_interactions.analysis.sample_pictures import player_labels, salient_rows, sample_figure, strongest_by_kind
-from lit_interactions.atomic import atomic_path
-from lit_interactions.callbacks.reporting import log_scalars, log_table, wandb_loggers, write_figure, write_json
+from lit_interactions.analysis.sample_pictures import (
+    player_labels,
+    salient_rows,
+    sample_figure,
+    strongest_by_kind,
+)
+from lit_interactions.callbacks.reporting import (
+    log_scalars,
+    log_table,
+    wandb_loggers,
+    write_figure,
+)
+from lit_interactions.io.atomic import atomic_path
+from lit_interactions.io.files import write_json
 from lit_interactions.players import ImagePatchPlayers
 
 if TYPE_CHECKING:

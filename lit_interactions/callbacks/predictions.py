@@ -12,7 +12,7 @@ import torch
 from lightning import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from lit_interactions.atomic import atomic_write_text
+from lit_interactions.io.atomic import atomic_write_text
 
 
 class PredictionCSVWriter(BasePredictionWriter):

@@ -10,24 +10,20 @@ Figures are always written as PNG files too (atomically), so a run is readable w
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lightning import Trainer
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.trainer.connectors.logger_connector.fx_validator import (
+    _FxValidator,
+)
 from lightning.pytorch.trainer.states import TrainerFn
-from lightning.pytorch.trainer.connectors.logger_connector.fx_validator import _FxValidator
 from matplotlib.figure import Figure
 
 from lit_interactions.analysis import save_figure
-from lit_interactions.atomic import atomic_write_text
-
-# The epoch axis of every epoch-level metric, counted as the monitor counts: finished training epochs (0 = the
-# initial model). Logged with the callbacks' scalars; the run's wandb logger adds it to Lightning's epoch metrics.
-EPOCH_AXIS = "epochs_trained"
+from lit_interactions.io.axes import EPOCH_AXIS
 
 
 def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collection[str] = ()) -> None:
@@ -70,18 +66,3 @@ def write_figure(trainer: Trainer, fig: Figure, path: Path, key: str, caption: s
     save_figure(fig, path)
     for logger in wandb_loggers(trainer):
         logger.log_image(key=key, images=[str(path)], step=trainer.global_step, caption=[caption or path.stem])
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically; NaN and infinities become null (strict JSON)."""
-    atomic_write_text(path, json.dumps(_finite(data), indent=1) + "\n")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value

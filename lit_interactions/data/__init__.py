@@ -10,11 +10,20 @@ Main model: ``train_subset=0``; baseline DNN (SPEC 5): ``train_subset=1``, same 
 
 from lit_interactions.data.base import SplitDataModule
 from lit_interactions.data.cifar10 import CIFAR10DataModule
-from lit_interactions.data.errors import DataFormatError, DataNotFoundError, DataOptionError
+from lit_interactions.data.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    DataOptionError,
+)
 from lit_interactions.data.images import ImageDataModule
 from lit_interactions.data.mnist import MNIST3DataModule
 from lit_interactions.data.movie_reviews import MovieReviewsDataModule
-from lit_interactions.data.splits import SplitPlan, carve_validation, evaluation_order, plan_splits
+from lit_interactions.data.splits import (
+    SplitPlan,
+    carve_validation,
+    evaluation_order,
+    plan_splits,
+)
 from lit_interactions.data.sst2 import SST2DataModule
 from lit_interactions.data.text import TextCollator, TextDataModule, load_tokenizer
 from lit_interactions.data.tiny_imagenet import TinyImageNetDataModule

@@ -8,7 +8,11 @@ import numpy as np
 
 from lit_interactions.checks import check_int
 from lit_interactions.data.base import check_choice
-from lit_interactions.data.cifar10_files import CIFAR10_CLASSES, load_cifar10_folder, load_foolbox_cifar10
+from lit_interactions.data.cifar10_files import (
+    CIFAR10_CLASSES,
+    load_cifar10_folder,
+    load_foolbox_cifar10,
+)
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.images import ImageDataModule
 from lit_interactions.data.sources import ArrayImageSplit, SourceSplit

@@ -9,18 +9,28 @@ keeps 10,072 sentences (4,996 positive). There is no official test split: a seed
 
 from __future__ import annotations
 
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lit_interactions.checks import check_int
-from lit_interactions.data.errors import DataNotFoundError, DataOptionError, bad_format, not_found, read_text_lines
+from lit_interactions.data.errors import (
+    DataNotFoundError,
+    DataOptionError,
+    bad_format,
+    not_found,
+    read_text_lines,
+)
 from lit_interactions.data.sources import SourceSplit, TextSplit
 from lit_interactions.data.splits import carve_validation
 from lit_interactions.data.text import TextDataModule
-from lit_interactions.data.vader_archive import FETCH_COMMAND, REQUIREMENT, WHERE, movie_reviews_path
+from lit_interactions.data.vader_archive import (
+    FETCH_COMMAND,
+    REQUIREMENT,
+    WHERE,
+    movie_reviews_path,
+)
 
 LINE_FORMAT = "UTF-8 lines '<id>\\t<mean rating in [-4, 4]>\\t<sentence>'"
 MIN_RATING, MAX_RATING = -4.0, 4.0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 

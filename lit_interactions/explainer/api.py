@@ -17,10 +17,10 @@ import torch
 from torch import Tensor, nn
 
 from lit_interactions.checks import check_int, is_int
-from lit_interactions.interactions.checks import check_real
 from lit_interactions.explainer.images import image_batch, image_rewards, patch_players
 from lit_interactions.explainer.texts import TextModel, text_rewards
 from lit_interactions.interactions import Interactions, extract, extract_joint
+from lit_interactions.interactions.checks import check_real
 from lit_interactions.models.causal_lm import load_causal_lm
 from lit_interactions.players import ImagePatchPlayers, Players
 

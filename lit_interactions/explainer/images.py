@@ -10,7 +10,13 @@ import torch
 from torch import Tensor, nn
 
 from lit_interactions.explainer.targets import given_targets
-from lit_interactions.players import ImagePatchPlayers, PlayerSelection, Players, compute_rewards, eval_mode
+from lit_interactions.players import (
+    ImagePatchPlayers,
+    Players,
+    PlayerSelection,
+    compute_rewards,
+    eval_mode,
+)
 from lit_interactions.players.base import as_logits, model_device
 
 

@@ -20,7 +20,12 @@ from tqdm.auto import tqdm
 from lit_interactions.explainer.memory import rows_per_chunk
 from lit_interactions.explainer.targets import given_targets
 from lit_interactions.models.causal_lm import context_length, is_causal_lm
-from lit_interactions.players import PlayerSelection, TextWordPlayers, compute_rewards, eval_mode
+from lit_interactions.players import (
+    PlayerSelection,
+    TextWordPlayers,
+    compute_rewards,
+    eval_mode,
+)
 from lit_interactions.players.base import as_logits, model_device
 from lit_interactions.players.next_token import NextTokenLM
 from lit_interactions.players.word_spans import encode_words

@@ -13,8 +13,12 @@ from lit_interactions.interactions.salience import (
     salient_masks,
 )
 from lit_interactions.interactions.shapley import shapley_values
-from lit_interactions.interactions.storage import FORMAT_VERSION, load_interactions, save_interactions
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
+from lit_interactions.interactions.storage import (
+    FORMAT_VERSION,
+    load_interactions,
+    save_interactions,
+)
 from lit_interactions.interactions.subsets import (
     MAX_PLAYERS,
     SUBSET_ORDER,
@@ -36,7 +40,11 @@ from lit_interactions.interactions.transfer import (
     shared_by_order,
     transferability,
 )
-from lit_interactions.interactions.transform import and_or_transform, bias, logical_model
+from lit_interactions.interactions.transform import (
+    and_or_transform,
+    bias,
+    logical_model,
+)
 
 __all__ = [
     "and_or_transform",

@@ -31,7 +31,11 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions._certificate import dual_estimates, lower_bound, penalty
+from lit_interactions.interactions._certificate import (
+    dual_estimates,
+    lower_bound,
+    penalty,
+)
 from lit_interactions.interactions._kron import KronTransform
 from lit_interactions.interactions._prox import project_offsets
 from lit_interactions.interactions.subsets import subset_orders

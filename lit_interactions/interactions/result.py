@@ -9,10 +9,23 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions.salience import eta_from_strengths, order_strengths, salient_masks
+from lit_interactions.interactions.salience import (
+    eta_from_strengths,
+    order_strengths,
+    salient_masks,
+)
 from lit_interactions.interactions.shapley import shapley_values
-from lit_interactions.interactions.subsets import check_n_players, n_players_from_length, subset_players, zeta
-from lit_interactions.interactions.transform import and_or_transform, bias, logical_model
+from lit_interactions.interactions.subsets import (
+    check_n_players,
+    n_players_from_length,
+    subset_players,
+    zeta,
+)
+from lit_interactions.interactions.transform import (
+    and_or_transform,
+    bias,
+    logical_model,
+)
 
 _SUBSET_FIELDS = ("and_effects", "or_effects", "noise", "gamma", "rewards")
 

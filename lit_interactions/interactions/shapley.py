@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from lit_interactions.interactions.subsets import mobius, n_players_from_length, subset_masks, subset_orders
+from lit_interactions.interactions.subsets import (
+    mobius,
+    n_players_from_length,
+    subset_masks,
+    subset_orders,
+)
 
 
 def shapley_values(rewards: Tensor) -> Tensor:

@@ -19,8 +19,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions._certificate import penalty
 from lit_interactions.checks import check_int
+from lit_interactions.interactions._certificate import penalty
 from lit_interactions.interactions._graph_admm import Problem, Settings, Start, solve
 from lit_interactions.interactions._prox import project_shared
 from lit_interactions.interactions.checks import check_real, check_subset_vector

@@ -20,9 +20,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 
-from lit_interactions.atomic import atomic_write_bytes
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import SUBSET_ORDER
+from lit_interactions.io.atomic import atomic_write_bytes
 
 FORMAT = "lit_interactions.Interactions"
 FORMAT_VERSION = 1

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from torch import nn
 
 from lit_interactions.models.alexnet import alexnet
-from lit_interactions.models.bert import bert_base, bert_large, bert_medium, bert_tiny, minilm_l6
+from lit_interactions.models.bert import (
+    bert_base,
+    bert_large,
+    bert_medium,
+    bert_tiny,
+    minilm_l6,
+)
 from lit_interactions.models.resnet_cifar import resnet20, resnet32, resnet56
 from lit_interactions.models.resnet_imagenet import resnet34
 from lit_interactions.models.vgg import vgg11, vgg13, vgg16

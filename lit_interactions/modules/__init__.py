@@ -1,6 +1,12 @@
 """LightningModules: image and text classifiers with the papers' training defaults."""
 
-from lit_interactions.modules.classifier import DEFAULT_LR, ClassifierModule, ImageClassifier, TextClassifier, classifier_network
+from lit_interactions.modules.classifier import (
+    DEFAULT_LR,
+    ClassifierModule,
+    ImageClassifier,
+    TextClassifier,
+    classifier_network,
+)
 from lit_interactions.modules.pgd import pgd_attack
 from lit_interactions.modules.regularizer import InteractionRegularizer
 from lit_interactions.modules.regularizer_option import RegularizerSpec

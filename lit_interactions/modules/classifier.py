@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import lightning as L
-from lightning.pytorch.trainer.states import TrainerFn
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.checks import is_int
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
-from lit_interactions.models.transplant import TransplantSpec, apply_transplant, keep_frozen_norms_in_eval
+from lit_interactions.models.transplant import (
+    TransplantSpec,
+    apply_transplant,
+    keep_frozen_norms_in_eval,
+)
 from lit_interactions.modules.balanced_accuracy import BalancedAccuracy
 from lit_interactions.modules.pgd import frozen_norm_statistics, pgd_attack
 from lit_interactions.modules.regularizer_option import RegularizerSpec, TrainingPenalty

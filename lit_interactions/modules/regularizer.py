@@ -26,7 +26,11 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.interactions import and_or_transform, check_n_players, subset_orders
+from lit_interactions.interactions import (
+    and_or_transform,
+    check_n_players,
+    subset_orders,
+)
 from lit_interactions.interactions.generalization import generalizable_mask
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.salience import salience_threshold

@@ -13,7 +13,11 @@ from typing import Any, Literal, TypedDict
 import lightning as L
 from torch import Tensor, nn
 
-from lit_interactions.models.checkpoints import TrainedModule, build_baseline, read_checkpoint
+from lit_interactions.models.checkpoints import (
+    TrainedModule,
+    build_baseline,
+    read_checkpoint,
+)
 from lit_interactions.modules.regularizer import InteractionRegularizer
 from lit_interactions.players import Players
 from lit_interactions.players.base import get_layer

@@ -10,7 +10,13 @@ Typical use::
 from lit_interactions.players.base import Players, eval_mode, keep_map
 from lit_interactions.players.evaluator import compute_rewards, masked_rewards
 from lit_interactions.players.image import ImagePatchPlayers
-from lit_interactions.players.rewards import REWARDS, log_odds, logit, resolve_reward, resolve_target
+from lit_interactions.players.rewards import (
+    REWARDS,
+    log_odds,
+    logit,
+    resolve_reward,
+    resolve_target,
+)
 from lit_interactions.players.selection import PlayerSelection
 from lit_interactions.players.text import TextWordPlayers
 from lit_interactions.players.words import (

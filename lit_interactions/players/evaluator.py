@@ -16,7 +16,14 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from lit_interactions.interactions.subsets import subset_masks
-from lit_interactions.players.base import Batch, Players, as_logits, batch_tensor, eval_mode, model_device
+from lit_interactions.players.base import (
+    Batch,
+    Players,
+    as_logits,
+    batch_tensor,
+    eval_mode,
+    model_device,
+)
 from lit_interactions.players.forward import ForwardOptions
 from lit_interactions.players.rewards import RewardFn, resolve_reward, resolve_target
 from lit_interactions.players.selection import PlayerSelection

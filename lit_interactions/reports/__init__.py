@@ -4,7 +4,12 @@ Command line: ``lit-interactions report RUN`` and ``lit-interactions compare RUN
 """
 
 from lit_interactions.reports.artifacts import RunArtifacts, RunArtifactsError, load_run
-from lit_interactions.reports.compare import CompareOptions, Comparison, IncompatibleRunsError, compare_runs
+from lit_interactions.reports.compare import (
+    CompareOptions,
+    Comparison,
+    IncompatibleRunsError,
+    compare_runs,
+)
 from lit_interactions.reports.compare_page import CompareOutput, write_comparison
 from lit_interactions.reports.report import ReportOutput, write_report
 

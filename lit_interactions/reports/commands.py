@@ -10,7 +10,11 @@ from pathlib import Path
 from lit_interactions.analysis import DEFAULT_QS
 from lit_interactions.interactions import TRANSFER_RATIOS
 from lit_interactions.reports.artifacts import RunArtifactsError, load_run
-from lit_interactions.reports.compare import CompareOptions, IncompatibleRunsError, compare_runs
+from lit_interactions.reports.compare import (
+    CompareOptions,
+    IncompatibleRunsError,
+    compare_runs,
+)
 from lit_interactions.reports.compare_page import default_out_dir, write_comparison
 from lit_interactions.reports.report import write_report
 

@@ -17,7 +17,7 @@ from lit_interactions.analysis import (
     shared_by_order_figure,
     transferability_figure,
 )
-from lit_interactions.callbacks.reporting import write_json
+from lit_interactions.io.files import write_json
 from lit_interactions.reports.artifacts import RunArtifacts
 from lit_interactions.reports.compare import KINDS, Comparison
 from lit_interactions.reports.html import FigureRef, Section, Table, write_page

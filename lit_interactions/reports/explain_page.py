@@ -26,7 +26,6 @@ from lit_interactions.analysis import (
     strongest_by_kind,
     transferability_figure,
 )
-from lit_interactions.callbacks.reporting import write_json
 from lit_interactions.interactions import (
     TRANSFER_RATIOS,
     InteractionRecord,
@@ -35,6 +34,7 @@ from lit_interactions.interactions import (
     shared_by_order,
     transferability,
 )
+from lit_interactions.io.files import write_json
 from lit_interactions.players import ImagePatchPlayers
 from lit_interactions.reports.html import Section, Table, write_page
 from lit_interactions.reports.samples import describe, save

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from lit_interactions.atomic import atomic_write_text
+from lit_interactions.io.atomic import atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -25,8 +25,12 @@ from lit_interactions.analysis import (
     strongest_by_kind,
     top_fraction,
 )
-from lit_interactions.analysis.figures_orders import group_strength_figure, h_eta_figure, order_strength_figure
-from lit_interactions.callbacks.reporting import write_json
+from lit_interactions.analysis.figures_orders import (
+    group_strength_figure,
+    h_eta_figure,
+    order_strength_figure,
+)
+from lit_interactions.io.files import write_json
 from lit_interactions.reports.artifacts import Evaluation, RunArtifacts
 from lit_interactions.reports.html import Section, Table, write_page
 from lit_interactions.reports.samples import SampleDrawer, describe, save

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from lit_interactions.analysis.agreement import eta_agreement, set_overlap, top_count, top_fraction
+from lit_interactions.analysis.agreement import (
+    eta_agreement,
+    set_overlap,
+    top_count,
+    top_fraction,
+)
 
 
 def test_reversed_order_has_correlations_minus_one_and_no_overlap():

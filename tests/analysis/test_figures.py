@@ -24,7 +24,10 @@ from lit_interactions.analysis.figures import (
     save_figure,
     transferability_figure,
 )
-from lit_interactions.analysis.figures_samples import image_interactions_figure, sentence_interactions_figure
+from lit_interactions.analysis.figures_samples import (
+    image_interactions_figure,
+    sentence_interactions_figure,
+)
 from lit_interactions.interactions import Interactions
 
 

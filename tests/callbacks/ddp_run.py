@@ -17,8 +17,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lit_interactions.callbacks import InteractionMonitor  # noqa: E402
-from tests.callbacks.helpers import mnist, resnet  # noqa: E402
 from lit_interactions.run import RunCSVLogger  # noqa: E402
+from tests.callbacks.helpers import mnist, resnet  # noqa: E402
 
 NUM_PROBE, N_PLAYERS = 5, 3  # an odd count: the ranks get 3 and 2 probe samples
 

@@ -15,10 +15,16 @@ from lit_interactions.callbacks import (
     HardSamples,
     InteractionMonitor,
 )
-from lit_interactions.callbacks.reporting import EPOCH_AXIS
 from lit_interactions.cli import cli_main
+from lit_interactions.io.axes import EPOCH_AXIS
 from tests.quickstart_runs import QUICKSTART, ROOT, short_run
-from tests.wandb_records import config_of, defined_metrics, history_rows, read_records, run_file
+from tests.wandb_records import (
+    config_of,
+    defined_metrics,
+    history_rows,
+    read_records,
+    run_file,
+)
 
 NAMES = ("interactions", "confusing_samples", "hard_samples", "baseline")
 YAMLS = {name: str(ROOT / "callbacks" / f"{name}.yaml") for name in NAMES}

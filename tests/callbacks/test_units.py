@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from lit_interactions.analysis.sample_pictures import patch_boxes, strongest_by_kind
-from lit_interactions.callbacks import InteractionMonitor, MonitorHistory, PlayerOptions, isolated_rng
+from lit_interactions.callbacks import (
+    InteractionMonitor,
+    MonitorHistory,
+    PlayerOptions,
+    isolated_rng,
+)
 from lit_interactions.callbacks.probe import choose_probe_ids
 from lit_interactions.interactions import Interactions
 from lit_interactions.players import ImagePatchPlayers, TextWordPlayers

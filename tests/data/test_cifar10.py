@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from lit_interactions.data import CIFAR10DataModule, DataFormatError, DataNotFoundError, DataOptionError
+from lit_interactions.data import (
+    CIFAR10DataModule,
+    DataFormatError,
+    DataNotFoundError,
+    DataOptionError,
+)
 
 from .fakes import write_cifar10
 

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from lit_interactions.data import DataFormatError, DataNotFoundError, DataOptionError, MNIST3DataModule
+from lit_interactions.data import (
+    DataFormatError,
+    DataNotFoundError,
+    DataOptionError,
+    MNIST3DataModule,
+)
 
 from .fakes import write_idx_ubyte, write_mnist
 

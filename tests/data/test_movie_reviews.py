@@ -7,9 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from lit_interactions.data import DataFormatError, DataNotFoundError, DataOptionError, MovieReviewsDataModule
-from lit_interactions.data.movie_reviews import read_movie_reviews
+from lit_interactions.data import (
+    DataFormatError,
+    DataNotFoundError,
+    DataOptionError,
+    MovieReviewsDataModule,
+)
 from lit_interactions.data.fetch import main
+from lit_interactions.data.movie_reviews import read_movie_reviews
 from lit_interactions.data.vader_archive import fetch_movie_reviews, movie_reviews_path
 
 from .fakes import movie_rating, write_movie_reviews

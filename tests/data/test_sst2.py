@@ -6,7 +6,12 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from lit_interactions.data import DataFormatError, DataNotFoundError, DataOptionError, SST2DataModule
+from lit_interactions.data import (
+    DataFormatError,
+    DataNotFoundError,
+    DataOptionError,
+    SST2DataModule,
+)
 
 from .fakes import sst2_sentence, write_sst2
 

@@ -9,7 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from lit_interactions.data import DataFormatError, DataNotFoundError, TinyImageNetDataModule
+from lit_interactions.data import (
+    DataFormatError,
+    DataNotFoundError,
+    TinyImageNetDataModule,
+)
 
 from .fakes import write_tiny_imagenet
 

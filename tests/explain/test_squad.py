@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from lit_interactions.data.errors import DataFormatError, DataNotFoundError, DataOptionError
-from lit_interactions.data.squad import next_word_sample, read_squad_contexts, squad_samples
+from lit_interactions.data.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    DataOptionError,
+)
+from lit_interactions.data.squad import (
+    next_word_sample,
+    read_squad_contexts,
+    squad_samples,
+)
 
 # 30 words, then a meaningful 31st word ("cathedral") with no sentence end in the 5 words before it
 PLAIN = ("Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon "

@@ -12,7 +12,13 @@ from lit_interactions.interactions._kron import KronTransform, chunk_sizes
 from lit_interactions.interactions._prox import project_shared
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract
-from lit_interactions.interactions.subsets import complement, mobius, superset_mobius, superset_sum, zeta
+from lit_interactions.interactions.subsets import (
+    complement,
+    mobius,
+    superset_mobius,
+    superset_sum,
+    zeta,
+)
 from tests.interactions import solver_games as games
 from tests.interactions.lp_oracle import solve_lp
 

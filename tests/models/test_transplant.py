@@ -11,7 +11,11 @@ import yaml
 from torch.utils.data import DataLoader
 
 from lit_interactions.models import create_model, list_models, parameter_layers
-from lit_interactions.models.transplant import apply_transplant, donor_layers, load_donor_state
+from lit_interactions.models.transplant import (
+    apply_transplant,
+    donor_layers,
+    load_donor_state,
+)
 from lit_interactions.modules import ImageClassifier, TextClassifier
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lit_interactions.modules import ImageClassifier, SampleLossRecorder, TextClassifier, pgd_attack
+from lit_interactions.modules import (
+    ImageClassifier,
+    SampleLossRecorder,
+    TextClassifier,
+    pgd_attack,
+)
 
 
 def test_pgd_stays_in_the_eps_ball_and_in_pixel_range_and_increases_the_loss() -> None:

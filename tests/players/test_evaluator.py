@@ -8,7 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from lit_interactions.players import ImagePatchPlayers, PlayerSelection, compute_rewards, masked_rewards
+from lit_interactions.players import (
+    ImagePatchPlayers,
+    PlayerSelection,
+    compute_rewards,
+    masked_rewards,
+)
 
 
 def small_cnn(seed: int = 0, dtype: torch.dtype = torch.float32, dropout: float = 0.0) -> nn.Sequential:

@@ -13,7 +13,11 @@ import torch
 
 from lit_interactions.data.cifar10_files import read_cifar_batch
 from lit_interactions.data.errors import DataFormatError
-from lit_interactions.data.registry import UnsafeConfigError, data_module_class, data_module_from_config
+from lit_interactions.data.registry import (
+    UnsafeConfigError,
+    data_module_class,
+    data_module_from_config,
+)
 from lit_interactions.models.checkpoints import read_checkpoint
 from lit_interactions.reports.commands import main as commands_main
 from tests.reports.helpers import make_run

@@ -8,7 +8,6 @@ import pytest
 
 from lit_interactions.cli import cli_main
 from lit_interactions.reports.commands import main as commands_main
-
 from tests.callbacks.test_cli import QUICKSTART, SMALL, YAMLS
 
 TINY = [

@@ -10,7 +10,13 @@ import torch
 from scipy import stats
 
 from lit_interactions.interactions import extract_joint
-from lit_interactions.reports import CompareOptions, IncompatibleRunsError, RunArtifactsError, compare_runs, load_run
+from lit_interactions.reports import (
+    CompareOptions,
+    IncompatibleRunsError,
+    RunArtifactsError,
+    compare_runs,
+    load_run,
+)
 from lit_interactions.reports.commands import main as commands_main
 from tests.reports.helpers import make_run
 

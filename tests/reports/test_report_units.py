@@ -12,7 +12,12 @@ import yaml
 
 import lit_interactions.reports.report as report_module
 from lit_interactions.reports import load_run, write_report
-from lit_interactions.reports.report import evaluation_rows, metric_label, percent, stored_threshold
+from lit_interactions.reports.report import (
+    evaluation_rows,
+    metric_label,
+    percent,
+    stored_threshold,
+)
 from tests.reports.helpers import make_run
 
 ETA = [1.5, 4.00431234, 2.25, 3.0]  # sample 11 (position 1) is the one confusing sample at fraction 0.25

@@ -13,8 +13,20 @@ from lit_interactions.analysis import shared_and_distinctive, shared_by_order_fi
 from lit_interactions.data import MovieReviewsDataModule
 from lit_interactions.data.vader_archive import fetch_movie_reviews
 from lit_interactions.interactions import Interactions
-from lit_interactions.reports import compare_runs, load_run, write_comparison, write_report
-from lit_interactions.reports.html import FigureRef, Section, Table, format_cell, render_page, write_page
+from lit_interactions.reports import (
+    compare_runs,
+    load_run,
+    write_comparison,
+    write_report,
+)
+from lit_interactions.reports.html import (
+    FigureRef,
+    Section,
+    Table,
+    format_cell,
+    render_page,
+    write_page,
+)
 from lit_interactions.reports.report import epoch_curves
 from tests.reports.helpers import make_run
 
