@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nregularizer evidence, {started:%Y-%m-%d %H:%M} - {datetime.now():%H:%M}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {platform.machine()}")
     print("command: python " + " ".join(["benchmarks/regularizer_evidence.py", *(argv if argv is not None else sys.argv[1:])]))
-    print(f"donor: {donor} ({'trained in %.0f s' % donor_seconds if donor_seconds else 'reused'})")
+    print(f"donor: {donor} ({f'trained in {donor_seconds:.0f} s' if donor_seconds else 'reused'})")
     print(f"regularizer: {reg['regularizer']}")
     print(f"same probe digits: {same_probe}; same players: {same_players}; runs: {plain['run_dir']}, {reg['run_dir']}\n")
     print(table(plain, reg))

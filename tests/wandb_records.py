@@ -46,7 +46,7 @@ def read_records(path: Path) -> list[pb.Record]:
 def run_file(run_dir: Path, stage_suffix: str = "") -> Path:
     """The ``.wandb`` file of the run's offline wandb run (``stage_suffix`` "-validate" etc. for an evaluation)."""
     files = [p for p in (run_dir / "wandb").glob("offline-run-*/run-*.wandb") if p.stem.endswith(stage_suffix)]
-    candidates = [p for p in files if stage_suffix or not p.stem.rsplit("-", 1)[-1] in ("validate", "test", "predict")]
+    candidates = [p for p in files if stage_suffix or p.stem.rsplit("-", 1)[-1] not in ("validate", "test", "predict")]
     assert len(candidates) == 1, f"expected one wandb run file in {run_dir}, found {files}"
     return candidates[0]
 

@@ -16,9 +16,10 @@ the train-validation gap widening (:func:`~lit_interactions.analysis.find_gap_wi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch

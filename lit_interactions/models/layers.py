@@ -39,7 +39,7 @@ def parameter_layers(model: nn.Module) -> list[ParameterLayer]:
     embeddings, then each transformer block, then the pooler and the classifier.
     """
     for name, module in model.named_modules():
-        if hasattr(module, "bert") and hasattr(getattr(module, "bert"), "embeddings"):
+        if hasattr(module, "bert") and hasattr(module.bert, "embeddings"):
             return _bert_layers(model, name)
     layers: list[list[str]] = []
     for name, module in model.named_modules():

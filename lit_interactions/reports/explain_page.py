@@ -93,8 +93,8 @@ def write_explanation(
         section, info = _sample(per_model, labels, b, out_dir, images, strongest, taus, (notes or [{}] * size)[b])
         sections.append(section)
         samples.append(info)
-    summary: dict[str, Any] = {"models": [{"name": str(n), "label": l, "interactions": str(f), "tau": t}
-                                          for n, l, f, t in zip(names, labels, files, taus, strict=True)],
+    summary: dict[str, Any] = {"models": [{"name": str(n), "label": lab, "interactions": str(f), "tau": t}
+                                          for n, lab, f, t in zip(names, labels, files, taus, strict=True)],
                                "settings": result.settings, "samples": samples}
     if len(names) > 1:
         section, summary["sharing"] = _sharing(result, labels, taus, out_dir)
@@ -204,10 +204,10 @@ def _sharing(result: Interactions, labels: Sequence[str], taus: Sequence[float],
         lists.append([sample_id, describe(split.shared, names), *[describe(d, names) for d in split.distinctive]])
         per_sample.append({"id": sample_id, "num_shared": split.num_shared, "num_salient": split.num_salient,
                            "shared": [r._asdict() for r in split.shared],
-                           "distinctive": {l: [r._asdict() for r in d] for l, d in zip(labels, split.distinctive)}})
-    table = Table(["input", "shared salient", *[f"salient in {l}" for l in labels]], rows,
+                           "distinctive": {lab: [r._asdict() for r in d] for lab, d in zip(labels, split.distinctive)}})
+    table = Table(["input", "shared salient", *[f"salient in {lab}" for lab in labels]], rows,
                   caption="salient = |I| > the model's tau; shared = salient with the same sign in every model")
-    strongest = Table(["input", "shared (mean effect)", *[f"only {l}" for l in labels]], lists,
+    strongest = Table(["input", "shared (mean effect)", *[f"only {lab}" for lab in labels]], lists,
                       caption="the 3 strongest shared and distinctive salient interactions of each input")
     info = {"ratios": list(TRANSFER_RATIOS), "transferability": {k: v.tolist() for k, v in curves.items()},
             "samples": per_sample}

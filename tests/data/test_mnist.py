@@ -78,7 +78,7 @@ def test_embedded_ten_class_label_noise():
     dm = MNIST3DataModule(binary=False, relabel_per_class=3, train_subset=0, train_subset_size=1000)
     dm.setup()
     assert len(dm.relabelled_ids) == 27
-    labels = {int(i): int(l) for i, l in zip(dm.train_dataset.ids, dm.train_dataset.labels)}
+    labels = {int(i): int(y) for i, y in zip(dm.train_dataset.ids, dm.train_dataset.labels)}
     assert all(labels[int(i)] == 0 for i in dm.relabelled_ids)
     assert sorted((dm.relabelled_ids // 500).tolist()) == sorted(list(range(1, 10)) * 3)  # true digits 1..9
     assert not set(dm.relabelled_ids) & set(dm.probe_ids)
