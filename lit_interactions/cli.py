@@ -17,6 +17,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.models.checkpoints import read_checkpoint
 from lit_interactions.modules import ClassifierModule
+from lit_interactions.resume import ExactResume
 from lit_interactions.run import (
     TRAINER_CKPT_ALIASES,
     RunConfigSaver,
@@ -57,7 +58,11 @@ class LitInteractionsCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunSettings, "run")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.enable_version_counter": False})
+        parser.set_defaults({
+            "checkpoint.save_last": True,
+            "checkpoint.enable_version_counter": False,
+            "checkpoint.save_on_train_epoch_end": True,  # the resume point of an exact resume (docs/reliability.md)
+        })
         for key in OPTIONAL_CALLBACK_KEYS:
             parser.add_lightning_class_args(Callback, key, subclass_mode=True, required=False)
 
@@ -110,6 +115,8 @@ class LitInteractionsCLI(LightningCLI):
         callbacks = [c for c in callbacks if c is not None]
         if self.subcommand == "predict":
             callbacks.append(PredictionCSVWriter())
+        if self.subcommand == "fit":
+            callbacks.append(ExactResume())
         return super()._instantiate_trainer(config, callbacks)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from collections.abc import Mapping
@@ -192,11 +193,68 @@ class _ContinuingWriter(ExperimentWriter):
         self.NAME_HPARAMS_FILE = f"hparams{suffix}.yaml"
         super().__init__(log_dir)
 
+        self.rows = len(self._read_rows())
+
     def _check_log_dir_exists(self) -> None:
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as file:
                 header = next(csv.reader(file), [])
             self.metrics_keys = sorted(header)
+
+    def _read_rows(self) -> list[dict[str, str]]:
+        """The file's complete rows (a last line that a kill cut short, with no line end, is left out)."""
+        if not os.path.isfile(self.metrics_file_path):
+            return []
+        with open(self.metrics_file_path, newline="") as file:
+            text = file.read()
+        if text and not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+
+    def save(self) -> None:
+        """Append the buffered rows (and count them: a checkpoint records how many rows it covers)."""
+        added = len(self.metrics)
+        super().save()
+        self.rows += added
+
+    def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
+        """Rewrite the file with a wider header atomically (a kill leaves the old file or the new one)."""
+        self._write(fieldnames, self._read_rows())
+
+    def _write(self, fieldnames: list[str], rows: list[dict[str, str]]) -> None:
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(self.metrics_file_path, text.getvalue())
+
+    def truncate(self, rows: int, before_step: int) -> int:
+        """Keep what a resumed checkpoint covers: the first ``rows`` rows (written before it) and the later rows
+        logged at a step before ``before_step`` (the epoch's closing row, which Lightning logs just after the
+        checkpoint at the epoch's last step); drop the rest, and the columns only they used.
+
+        Returns:
+            How many rows were dropped.
+        """
+        self.save()
+        read = self._read_rows()
+        kept = read[:rows] + [row for row in read[rows:] if _step(row) < before_step]
+        self.metrics_keys = sorted({key for row in kept for key, value in row.items() if value not in ("", None)})
+        kept = [{key: row[key] for key in self.metrics_keys if key in row} for row in kept]
+        if kept:
+            self._write(self.metrics_keys, kept)
+        elif os.path.isfile(self.metrics_file_path):
+            os.remove(self.metrics_file_path)
+        self.rows = len(kept)
+        return len(read) - len(kept)
+
+
+def _step(row: dict[str, str]) -> float:
+    """A CSV row's step (every row Lightning's CSV writer writes has one); rows without one sort last."""
+    try:
+        return float(row.get("step") or "inf")
+    except ValueError:
+        return float("inf")
 
 
 class RunCSVLogger(CSVLogger):
@@ -217,6 +275,15 @@ class RunCSVLogger(CSVLogger):
             os.makedirs(self.root_dir, exist_ok=True)
             self._experiment = _ContinuingWriter(log_dir=self.log_dir, stage=self.stage)
         return self._experiment
+
+    @property
+    def rows(self) -> int:
+        """Rows written to ``metrics.csv`` so far (after :meth:`save`)."""
+        return self.experiment.rows
+
+    def truncate(self, rows: int, before_step: int) -> int:
+        """Drop the rows logged after the checkpoint a run resumes from (see :meth:`_ContinuingWriter.truncate`)."""
+        return self.experiment.truncate(rows, before_step)
 
 
 def make_loggers(settings: RunSettings, run_dir: Path, stage: str = "fit") -> list[Logger]:

@@ -234,12 +234,15 @@ class InteractionMonitor(Callback):
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Choose the players on the initial model (or take them from the checkpoint or ``players_from``)."""
-        if self._restored is not None:
+        resumed = self._restored is not None
+        if resumed:
             self._apply_restored()
         else:
             self._choose_players(trainer, pl_module)
         if trainer.is_global_zero:
             self._report(trainer).write_players()
+            if resumed:  # a killed run may have measured epochs after its checkpoint: they are measured again
+                self._report(trainer).forget_unrecorded()
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Measure the current model if due and missing: the initial model (epoch 0) or a resumed one."""

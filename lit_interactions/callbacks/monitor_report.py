@@ -79,6 +79,15 @@ class MonitorReport:
             **self.monitor.history.summary(),
         })
 
+    def forget_unrecorded(self) -> None:
+        """On resume: ``history.json`` as the checkpoint recorded it, and no epoch files of epochs it did not record."""
+        for path in self.dir.glob("epoch_*.safetensors"):
+            epoch = path.stem.removeprefix("epoch_")
+            if epoch.isdigit() and int(epoch) not in self.monitor.history:
+                path.unlink(missing_ok=True)
+        if self.monitor.history.epochs:
+            self.write_history()
+
     def scalars(self, m: Measurement) -> dict[str, float]:
         """The epoch's metrics with stable keys under ``interactions/``."""
         history = self.monitor.history

@@ -16,6 +16,7 @@ LAYERS: list[set[str]] = [
     {"modules", "analysis", "explainer"},
     {"callbacks"},
     {"run", "reports"},
+    {"resume"},
     {"cli", "__init__"},
 ]
 LEVEL = {unit: level for level, units in enumerate(LAYERS) for unit in units}
