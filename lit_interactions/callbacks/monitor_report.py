@@ -145,7 +145,7 @@ class MonitorReport:
 
     def _sample_view(self, sample_id: int) -> Any:
         """The probe sample's image ``[C, H, W]`` (as the model sees it) or its words."""
-        dm = self.trainer.datamodule
+        dm = self.monitor.data_source(self.trainer)
         if isinstance(self.monitor.players, ImagePatchPlayers):
             return dm.batch([sample_id], "train")["inputs"][0]
         return dm.words(sample_id, "train")
