@@ -199,6 +199,7 @@ class InteractionMonitor(Callback):
                              f"set num_probe <= {len(self.probe.labels)} or give more samples")
         self.train_loss_key = train_loss_key
         self.val_loss_key = val_loss_key
+        self._batches_this_epoch = 0
         self.history = MonitorHistory()
         self.players: Players | None = None
         self.probe_ids: np.ndarray | None = None
@@ -279,10 +280,17 @@ class InteractionMonitor(Callback):
             loss = logged_loss(trainer, self.val_loss_key, "val_loss_key", WHO)
             self.history.set_loss(trainer.current_epoch + 1, "val_loss", loss)
 
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        """Count the epoch's training batches of this session (the training loss is read when there were some)."""
+        self._batches_this_epoch += 1
+
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Keep the epoch's mean training loss; measure the model after this epoch if due."""
         epoch = trainer.current_epoch + 1
-        self.history.set_loss(epoch, "train_loss", logged_loss(trainer, self.train_loss_key, "train_loss_key", WHO))
+        if self._batches_this_epoch:  # none when a resumed run restarts at an epoch's end: its loss is unknown
+            loss = logged_loss(trainer, self.train_loss_key, "train_loss_key", WHO)
+            self.history.set_loss(epoch, "train_loss", loss)
+        self._batches_this_epoch = 0
         if self.is_due(epoch):
             self.measure(trainer, pl_module, epoch)
 
