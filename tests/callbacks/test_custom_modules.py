@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import lightning as L
@@ -20,10 +21,12 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from lit_interactions.callbacks import ConfusingSamples, HardSamples, InteractionMonitor, ProbeSamples
+from lit_interactions.callbacks.user_module import network_of
 from lit_interactions.callbacks.wandb_charts import ORDER_PROFILE_COLUMNS
 from lit_interactions.interactions import Interactions
 from lit_interactions.io.axes import EPOCH_AXIS
 from lit_interactions.io.wandb_charts import HEATMAP_PRESET
+from lit_interactions.modules import ImageClassifier
 from lit_interactions.run import RunSettings, finish_loggers, make_loggers
 from tests.wandb_records import charts_of, defined_metrics, history_rows, logged_tables, read_records, run_file
 
@@ -143,7 +146,8 @@ def test_a_plain_module_and_data_module_run_the_monitor_and_hard_samples(tmp_pat
     torch.manual_seed(0)
     module = TinyCNN()
     probe_x, probe_y = images(4, seed=3)
-    run_dir = fit(tmp_path, module, monitor(), ConfusingSamples(0.25), HardSamples(3, 3, figures=False), wandb=True)
+    hard = HardSamples(3, 3, figures=False)
+    run_dir = fit(tmp_path, module, monitor(), ConfusingSamples(0.25), hard, wandb=True)
     out = run_dir / "interactions"
 
     # The probe samples given as tensors, measured on the trained plain module: rewards and universal matching.
@@ -180,6 +184,14 @@ def test_a_plain_module_and_data_module_run_the_monitor_and_hard_samples(tmp_pat
     assert record["epoch"] == 2 and record["hard_ids"] == hardest
     assert record["loss"][:3] == pytest.approx([mean[i] for i in hardest], rel=1e-5)
     assert record["relabelled"] == [False] * 6
+    state = hard.state_dict()["sample_losses"]  # the recorded losses are in the callback's checkpoint state
+    assert state["epochs"] == [0, 1] and state["ids"].tolist() == list(range(24))
+    restored = HardSamples(3, 3)
+    restored.load_state_dict(hard.state_dict())
+    restored.setup(SimpleNamespace(callbacks=[monitor()], datamodule=TinyData(), log_dir=str(tmp_path),
+                                   default_root_dir=str(tmp_path)), TinyCNN(), "fit")
+    assert restored.hook is not None and restored.hook.mean_losses()[1].tolist() == pytest.approx(
+        [mean[i] for i in range(24)], rel=1e-6)
 
     # The native wandb charts: the order-profile heatmap (all epochs) and an eta histogram per epoch.
     wandb_file = run_file(run_dir)
@@ -215,6 +227,20 @@ def test_a_plain_module_and_data_module_run_the_monitor_and_hard_samples(tmp_pat
 def test_a_missing_loss_key_is_an_error_naming_it(tmp_path: Path, module: Any, callbacks: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         fit(tmp_path, module(), *callbacks(), epochs=1)
+
+
+def test_the_network_is_the_modules_hook_else_the_classifiers_model_else_the_module() -> None:
+    class BatchModule(TinyCNN):
+        def forward(self, batch: dict[str, Tensor]) -> Tensor:  # takes batches: names its network
+            return self.net(batch["inputs"])
+
+        def interaction_network(self) -> nn.Module:
+            return self.net
+
+    plain, batches = TinyCNN(), BatchModule()
+    assert network_of(plain) is plain and network_of(batches) is batches.net
+    classifier = ImageClassifier("resnet20", num_classes=2, in_channels=1)
+    assert network_of(classifier) is classifier.model
 
 
 def test_probe_samples_come_as_tensors_or_a_dataset_and_bad_ones_are_refused() -> None:
