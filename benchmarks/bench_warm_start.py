@@ -6,7 +6,10 @@ solved twice side by side: cold (from gamma = 0, noise = 0) and warm (from the p
 as the monitor does). Both are certified to the same relative duality gap; the table prints the mean
 iterations, the time per sample and the largest certified gap of each.
 
-Run:  python benchmarks/bench_warm_start.py [--n 10] [--samples 16] [--epochs 8]
+``--across-models``: the other use (``compare``): two CNNs trained from different seeds; their joint extraction
+is solved cold and warm-started from the two models' own results (stacked), side by side.
+
+Run:  python benchmarks/bench_warm_start.py [--n 10] [--samples 16] [--epochs 8] [--across-models]
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_solver import _digits, block_rewards, make_cnn, train_epoch  # noqa: E402
 from lit_interactions.interactions.result import Interactions  # noqa: E402
-from lit_interactions.interactions.solver import extract  # noqa: E402
+from lit_interactions.interactions.solver import extract, extract_joint  # noqa: E402
 
 
 def _solve(rewards: torch.Tensor, warm: Interactions | None) -> tuple[Interactions, float]:
@@ -39,10 +42,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--every", type=int, default=1, help="training epochs between two measured epochs")
+    parser.add_argument("--across-models", action="store_true", help="joint extraction warm-started from own results")
     args = parser.parse_args()
     torch.set_num_threads(1)
     images, labels = _digits()
     x, y = images[1400 : 1400 + args.samples], labels[1400 : 1400 + args.samples]
+    if args.across_models:
+        across_models(args, images, labels, x, y)
+        return
     net = make_cnn(0)
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)
     gen = torch.Generator().manual_seed(0)
@@ -72,6 +79,32 @@ def main() -> None:
     print("moved: |rewards - previous epoch's rewards| / |rewards| (Euclidean over samples and subsets)")
     print(f"epochs 1..{args.epochs}: warm starts save {1 - totals[1] / totals[0]:.0%} of the iterations "
           f"(epoch 0 has no previous epoch: both solves are cold)")
+
+
+def across_models(args: argparse.Namespace, images: torch.Tensor, labels: torch.Tensor, x: torch.Tensor,
+                  y: torch.Tensor) -> None:
+    """Two CNNs (seeds 0 and 1) trained ``--epochs`` epochs; their joint extraction cold and warm from own results."""
+    rewards = []
+    for seed in (0, 1):
+        net = make_cnn(seed)
+        opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(args.epochs):
+            train_epoch(net, opt, images[:1400], labels[:1400], gen)
+        rewards.append(block_rewards(net.eval(), x, y, args.n))
+    stacked = torch.stack(rewards)
+    own = [extract(r) for r in rewards]
+    fields = ("and_effects", "or_effects", "bias", "noise", "gamma", "rewards")
+    start = Interactions(**{f: torch.stack([getattr(r, f) for r in own]) for f in fields}, n_players=args.n)
+    print(f"n = {args.n}, {args.samples} samples, 2 CNNs x {args.epochs} epochs, tol 1e-3, 1 CPU thread")
+    print(f"{'start':>6} {'it mean':>8} {'it max':>7} {'CPU s/sample':>13} {'gap max':>9}")
+    for name, warm in (("cold", None), ("own", start)):
+        begin = time.process_time()
+        joint = extract_joint(stacked, warm_start=warm)
+        seconds = (time.process_time() - begin) / args.samples
+        s = joint.settings
+        print(f"{name:>6} {s['iterations_mean']:>8.0f} {s['iterations_max']:>7} {seconds:>13.3f} "
+              f"{s['duality_gap_max']:>9.2e}", flush=True)
 
 
 if __name__ == "__main__":
