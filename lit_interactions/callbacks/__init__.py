@@ -7,8 +7,7 @@
 - :class:`BaselineGeneralizability`: generalizable interactions against a baseline DNN (needs the monitor).
 - :class:`PredictionCSVWriter`: per-sample predictions of ``lit-interactions predict`` (added by the CLI).
 
-Any LightningModule and DataModule work with them through a small protocol (``ProbeSamples``, loss keys,
-per-sample losses from ``training_step``): ``docs/custom_modules.md``. Each has a composable YAML in the top-level ``callbacks/`` folder; see ``docs/monitoring.md``.
+Each has a composable YAML in the top-level ``callbacks/`` folder; see ``docs/monitoring.md``.
 """
 
 from lit_interactions.callbacks.baseline import BaselineGeneralizability
@@ -23,7 +22,6 @@ from lit_interactions.callbacks.monitor import (
 )
 from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.callbacks.probe import PlayerOptions
-from lit_interactions.callbacks.probe_samples import ProbeSamples
 from lit_interactions.callbacks.rng import isolated_rng
 
 __all__ = [
@@ -35,7 +33,6 @@ __all__ = [
     "MonitorHistory",
     "PlayerOptions",
     "PredictionCSVWriter",
-    "ProbeSamples",
     "extract_interactions",
     "extract_sharded",
     "find_monitor",
