@@ -58,7 +58,8 @@ def config_of(records: list[pb.Record]) -> dict[str, Any]:
         if record.WhichOneof("record_type") == "config":
             for item in record.config.update:
                 key = item.key or ".".join(item.nested_key)
-                config[key] = json.loads(item.value_json)
+                if not key.startswith("_wandb."):  # wandb's own entries (e.g. the charts: charts_of)
+                    config[key] = json.loads(item.value_json)
             for item in record.config.remove:
                 config.pop(item.key, None)
     config.pop("_wandb", None)
@@ -82,3 +83,23 @@ def history_rows(records: list[pb.Record]) -> list[dict[str, Any]]:
             items = record.history.item
             rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in items})
     return rows
+
+
+def charts_of(records: list[pb.Record]) -> dict[str, dict[str, Any]]:
+    """``{chart key: panel config}`` of every native chart logged (``panelDefId`` is the preset, ``fieldSettings``
+    maps its fields to table columns)."""
+    charts = {}
+    for record in records:
+        if record.WhichOneof("record_type") == "config":
+            for item in record.config.update:
+                if list(item.nested_key[:2]) == ["_wandb", "visualize"]:
+                    charts[item.nested_key[2]] = json.loads(item.value_json)["panel_config"]
+    return charts
+
+
+def logged_tables(wandb_file: Path, key: str) -> list[dict[str, Any]]:
+    """Every version of the table logged under ``key`` (a chart's is ``<chart key>_table``), in logging order, as
+    ``{"columns": [...], "data": [[...], ...]}`` read from the run's ``files/``."""
+    files = wandb_file.parent / "files"
+    return [json.loads((files / row[f"{key}/path"]).read_text())
+            for row in history_rows(read_records(wandb_file)) if f"{key}/path" in row]

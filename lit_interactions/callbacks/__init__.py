@@ -7,7 +7,8 @@
 - :class:`BaselineGeneralizability`: generalizable interactions against a baseline DNN (needs the monitor).
 - :class:`PredictionCSVWriter`: per-sample predictions of ``lit-interactions predict`` (added by the CLI).
 
-Each has a composable YAML in the top-level ``callbacks/`` folder; see ``docs/monitoring.md``.
+Any LightningModule and DataModule work with them through a small protocol (``ProbeSamples``, loss keys,
+per-sample losses from ``training_step``): ``docs/custom_modules.md``. Each has a composable YAML in the top-level ``callbacks/`` folder; see ``docs/monitoring.md``.
 """
 
 from lit_interactions.callbacks.baseline import BaselineGeneralizability
@@ -22,6 +23,7 @@ from lit_interactions.callbacks.monitor import (
 )
 from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.callbacks.probe import PlayerOptions
+from lit_interactions.callbacks.probe_samples import ProbeSamples
 from lit_interactions.callbacks.rng import isolated_rng
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "MonitorHistory",
     "PlayerOptions",
     "PredictionCSVWriter",
+    "ProbeSamples",
     "extract_interactions",
     "extract_sharded",
     "find_monitor",

@@ -73,7 +73,7 @@ class BaselineGeneralizability(Callback):
         shape = getattr(dm, "input_shape", None)
         self.network = build_baseline(checkpoint, pl_module, None if shape is None else int(shape[0]), WHO)
         self._warn_about_data(checkpoint, dm)
-        self._check_forward(dm)
+        self._check_forward(self.monitor.data_source(trainer))  # the monitor's probe samples (given or the data's)
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir) / "interactions"
         self.monitor.add_listener(self.on_measurement)
 
@@ -105,7 +105,7 @@ class BaselineGeneralizability(Callback):
     def _evaluate_baseline(self, trainer: Trainer) -> None:
         monitor = self.monitor
         assert monitor is not None and self.network is not None and monitor.probe_ids is not None
-        dm = trainer.datamodule
+        dm = monitor.data_source(trainer)
         with isolated_rng():
             self.baseline = extract_sharded(
                 trainer, self.network, monitor.probe_ids, lambda ids: dm.batch(ids, "train"), monitor.players,

@@ -32,7 +32,7 @@ from lit_interactions.analysis import set_overlap
 from lit_interactions.analysis.sample_pictures import loss_eta_figure
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.monitor import InteractionMonitor, find_monitor
-from lit_interactions.callbacks.probe import data_task, ids_with_enough_words
+from lit_interactions.callbacks.probe import ids_with_enough_words
 from lit_interactions.callbacks.reporting import (
     log_scalars,
     log_table,
@@ -40,9 +40,9 @@ from lit_interactions.callbacks.reporting import (
     write_figure,
 )
 from lit_interactions.callbacks.rng import isolated_rng
+from lit_interactions.callbacks.user_module import SampleLossHook, network_of
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.io.files import write_json
-from lit_interactions.modules.classifier import classifier_network
 from lit_interactions.players import PlayerSelection
 
 PREFIX = "hard_samples"
@@ -58,11 +58,14 @@ class HardSamples(Callback):
         every_n_epochs: also analyse after every k-th epoch; None = only at the end of fit.
         seed: seed of the random choice of easy samples.
         figures: write the loss-vs-eta scatter (PNG, and a wandb image).
+        sample_loss_key: for a module without a ``sample_losses`` recorder (any LightningModule): the key of the
+            per-sample training losses in ``training_step``'s returned dict (``{"loss": ..., key: [B] losses}``,
+            aligned with ``batch["ids"]``); see docs/custom_modules.md.
     """
 
     def __init__(
         self, num_hard: int = 30, num_easy: int = 30, every_n_epochs: int | None = None, seed: int = 0,
-        figures: bool = True,
+        figures: bool = True, sample_loss_key: str = "sample_losses",
     ) -> None:
         super().__init__()
         for name, value in (("num_hard", num_hard), ("num_easy", num_easy)):
@@ -79,6 +82,9 @@ class HardSamples(Callback):
         self.monitor: InteractionMonitor | None = None
         self.output_dir: Path | None = None
         self.candidates: np.ndarray | None = None
+        self.sample_loss_key = sample_loss_key
+        self.hook: SampleLossHook | None = None  # the losses from training_step, for modules without a recorder
+        self._hook_state: dict[str, Any] | None = None
 
     # -- hooks -----------------------------------------------------------------------------------------------
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
@@ -86,14 +92,21 @@ class HardSamples(Callback):
         if stage != "fit":
             return
         self.monitor = find_monitor(trainer, WHO)
-        if not hasattr(pl_module, "sample_losses"):
-            raise ValueError(
-                f"{WHO} needs the module's per-sample training losses (pl_module.sample_losses, as the classifiers "
-                f"of lit_interactions.modules record them); {type(pl_module).__name__} has none"
-            )
+        if not hasattr(pl_module, "sample_losses") and self.hook is None:
+            self.hook = SampleLossHook(self.sample_loss_key, WHO)
+            if self._hook_state is not None:
+                self.hook.recorder.load_state_dict(self._hook_state)
         dm = trainer.datamodule
+        missing = [name for name in ("task", "train_ids", "batch") if not hasattr(dm, name)]
+        if dm is None or missing:
+            raise ValueError(
+                f"{WHO} analyses training samples: it needs the trainer's data module to have task, train_ids and "
+                f"batch(ids, 'train') (docs/custom_modules.md); "
+                + ("there is no data module: pass trainer.fit(model, datamodule=dm)" if dm is None else
+                   f"{type(dm).__name__} has no {', '.join(missing)}")
+            )
         train_ids = np.asarray(dm.train_ids)
-        if data_task(dm, WHO) == "text":  # the monitor's own setup may come later: build its players here
+        if dm.task == "text":  # the monitor's own setup may come later: build its players here
             players = self.monitor.options.build("text", dm.tokenizer)
             train_ids = ids_with_enough_words(dm, train_ids, players)
             self.candidates = train_ids
@@ -104,6 +117,18 @@ class HardSamples(Callback):
                 f"samples or players, or more training data"
             )
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir) / "interactions"
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        """Record the step's per-sample losses (modules without a ``sample_losses`` recorder)."""
+        if self.hook is not None:
+            self.hook.record(outputs, batch)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Close the epoch's per-sample losses (modules without a ``sample_losses`` recorder)."""
+        if self.hook is not None:
+            self.hook.end_epoch(pl_module, trainer.current_epoch)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """After every k-th epoch (its losses are recorded by now), analyse if not done yet."""
@@ -120,7 +145,7 @@ class HardSamples(Callback):
     # -- the analysis ----------------------------------------------------------------------------------------
     def choose(self, pl_module: LightningModule) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(hard ids, hard losses, easy ids, easy losses)``; hard by decreasing loss (ties: smaller id)."""
-        ids, losses = pl_module.sample_losses.mean_losses()
+        ids, losses = (self.hook or pl_module.sample_losses).mean_losses()
         ids, losses = ids.numpy(), losses.double().numpy()
         known = np.isfinite(losses)
         if self.candidates is not None:
@@ -145,7 +170,7 @@ class HardSamples(Callback):
         ids = np.concatenate([hard_ids, easy_ids])
         loss = np.concatenate([hard_loss, easy_loss])
         with isolated_rng():
-            network = classifier_network(pl_module)
+            network = network_of(pl_module)
             self._extend_players(network, dm, ids)
             result = extract_sharded(
                 trainer, network, ids, lambda i: dm.batch(i, "train"), monitor.players, self.selection,
@@ -154,7 +179,7 @@ class HardSamples(Callback):
             )
             tau = float(salience_threshold(result.rewards, monitor.salience_ratio))
             eta = result.eta(tau).numpy()
-            record = self._summary(epoch, ids, loss, eta, tau, np.asarray(dm.relabelled_ids))
+            record = self._summary(epoch, ids, loss, eta, tau, np.asarray(getattr(dm, "relabelled_ids", []), dtype=np.int64))
             self.records[epoch] = record
             if trainer.is_global_zero:
                 self._write(trainer, epoch, result, record)
@@ -243,16 +268,23 @@ class HardSamples(Callback):
         return {
             "records": [self.records[e] for e in sorted(self.records)],
             "selection": None if self.selection is None else self.selection.state_dict(),
+            **({"sample_losses": self.hook.recorder.state_dict()} if self.hook is not None else {}),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.records = {int(r["epoch"]): dict(r) for r in state_dict.get("records", [])}
         selection = state_dict.get("selection")
         self.selection = None if selection is None else PlayerSelection.from_state_dict(selection)
+        self._hook_state = state_dict.get("sample_losses")
+        if self.hook is not None and self._hook_state is not None:
+            self.hook.recorder.load_state_dict(self._hook_state)
 
 
 def _train_labels(dm: Any, ids: np.ndarray) -> np.ndarray:
-    """The labels the model trains on (after label noise) of training ids."""
+    """The labels the model trains on (after label noise) of training ids; a data module without the package's
+    split plan (``dm.splits``) gives them in its batches."""
+    if not hasattr(dm, "splits"):
+        return dm.batch(ids, "train")["labels"].cpu().numpy()
     plan = dm.splits
     position = np.searchsorted(plan.train_ids, ids)
     if (position >= len(plan.train_ids)).any() or not np.array_equal(plan.train_ids[position], ids):

@@ -36,10 +36,11 @@ from lit_interactions.callbacks.probe import (
     choose_probe_ids,
     data_task,
 )
+from lit_interactions.callbacks.probe_samples import ProbeSamples
 from lit_interactions.callbacks.rng import isolated_rng
+from lit_interactions.callbacks.user_module import AUTO, logged_loss, network_of
 from lit_interactions.checks import check_int
 from lit_interactions.interactions import Interactions, salience_threshold
-from lit_interactions.modules.classifier import classifier_network
 from lit_interactions.players import ImagePatchPlayers, Players, PlayerSelection
 from lit_interactions.players.forward import ForwardOptions
 
@@ -106,6 +107,13 @@ class InteractionMonitor(Callback):
         target_class: the class whose output is explained for every sample; None = each sample's label.
         probe_split: which samples are followed: ``"held_out"`` (the data's probe set, never trained on; default)
             or ``"train"`` (the first ``num_probe`` training samples, paper 2 Sec. 2.2's dynamics on training samples).
+        probe: the probe samples themselves instead of the data module's probe set: ``(inputs, labels)`` image
+            tensors, a dataset of ``(input, label)`` pairs, or :class:`ProbeSamples` (Python API; see
+            docs/custom_modules.md). None = the data module's.
+        train_loss_key: the logged training loss kept per epoch (for the gap-widening epoch): ``"auto"`` = the
+            package's classifiers' (``train/clean_loss``, else ``train/loss_epoch``, else ``train/loss``), a key your
+            module logs, or None (not kept). A key that is not logged is an error.
+        val_loss_key: the logged validation loss kept per epoch; None = not kept. A key that is not logged is an error.
     """
 
     def __init__(
@@ -133,6 +141,9 @@ class InteractionMonitor(Callback):
         probe_split: str = "held_out",
         reward: str = "log_odds",
         target_class: int | None = None,
+        probe: Any = None,
+        train_loss_key: str | None = AUTO,
+        val_loss_key: str | None = "val/loss",
     ) -> None:
         super().__init__()
         check_int("num_probe", num_probe, 1, error=ValueError, who=f"{WHO}: ")
@@ -179,6 +190,16 @@ class InteractionMonitor(Callback):
             check_int("target_class", target_class, 0, error=ValueError, who=f"{WHO}: ")
         self.reward = reward
         self.target_class = target_class
+        self.probe = ProbeSamples.from_value(probe)
+        if self.probe is not None and probe_split != "held_out":
+            raise ValueError(f"{WHO}: probe samples are given (probe=...), so probe_split={probe_split!r} cannot apply; "
+                             f"leave probe_split at 'held_out' or give no probe samples")
+        if self.probe is not None and len(self.probe.labels) < num_probe:
+            raise ValueError(f"{WHO}: {len(self.probe.labels)} probe samples are given but num_probe={num_probe}; "
+                             f"set num_probe <= {len(self.probe.labels)} or give more samples")
+        self.train_loss_key = train_loss_key
+        self.val_loss_key = val_loss_key
+        self._batches_this_epoch = 0
         self.history = MonitorHistory()
         self.players: Players | None = None
         self.probe_ids: np.ndarray | None = None
@@ -213,6 +234,10 @@ class InteractionMonitor(Callback):
         return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "reward": self.reward,
                 "solver_kwargs": self.solver_kwargs, "forward": self.forward}
 
+    def data_source(self, trainer: Trainer) -> Any:
+        """Where the probe samples come from: the given :class:`ProbeSamples`, else the trainer's data module."""
+        return self.probe if self.probe is not None else trainer.datamodule
+
     def is_due(self, epoch: int) -> bool:
         """Whether ``epoch`` (finished training epochs) is measured."""
         return epoch % self.every_n_epochs == 0
@@ -222,8 +247,8 @@ class InteractionMonitor(Callback):
         """Check everything before training: data module, probe set, players (chosen once as a trial)."""
         if stage != "fit":
             return
-        dm = trainer.datamodule
-        task = data_task(dm, WHO)
+        dm = self.data_source(trainer)
+        task = dm.task if self.probe is not None else data_task(dm, WHO)
         try:
             self.players = self.options.build(task, dm.tokenizer if task == "text" else None)
         except ValueError as error:
@@ -255,12 +280,20 @@ class InteractionMonitor(Callback):
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Keep the validation loss of the epoch (for the gap-widening epoch)."""
         if not trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING:
-            self.history.set_loss(trainer.current_epoch + 1, "val_loss", _metric(trainer, "val/loss"))
+            loss = logged_loss(trainer, self.val_loss_key, "val_loss_key", WHO)
+            self.history.set_loss(trainer.current_epoch + 1, "val_loss", loss)
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        """Count the epoch's training batches of this session (the training loss is read when there were some)."""
+        self._batches_this_epoch += 1
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Keep the epoch's mean training loss; measure the model after this epoch if due."""
         epoch = trainer.current_epoch + 1
-        self.history.set_loss(epoch, "train_loss", _train_loss(trainer))
+        if self._batches_this_epoch:  # none when a resumed run restarts at an epoch's end: its loss is unknown
+            loss = logged_loss(trainer, self.train_loss_key, "train_loss_key", WHO)
+            self.history.set_loss(epoch, "train_loss", loss)
+        self._batches_this_epoch = 0
         if self.is_due(epoch):
             self.measure(trainer, pl_module, epoch)
 
@@ -274,10 +307,10 @@ class InteractionMonitor(Callback):
         if self.players is None or self.selection is None or self.probe_ids is None:
             raise RuntimeError(f"{WHO}.measure needs setup() and on_fit_start() to have run (a Trainer calls them)")
         start = time.perf_counter()
-        dm = trainer.datamodule
+        dm = self.data_source(trainer)
         with isolated_rng():
             result = extract_sharded(
-                trainer, classifier_network(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
+                trainer, network_of(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
                 self.players, self.selection, targets=self.target_class, warm_start=self._warm_start(epoch),
                 description=f"{WHO} epoch {epoch}", **self.extraction_options(),
             )
@@ -333,8 +366,8 @@ class InteractionMonitor(Callback):
     def _choose_players(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Select the players of every probe sample on the current network (or load ``players_from``)."""
         assert self.players is not None and self.probe_ids is not None
-        dm = trainer.datamodule
-        network = classifier_network(pl_module)
+        dm = self.data_source(trainer)
+        network = network_of(pl_module)
         batch = _to_device(dm.batch(self.probe_ids, "train"), pl_module.device)
         if self.players_from is not None:
             selection = _load_players_file(self.players_from)
@@ -427,21 +460,6 @@ def solve_status(result: Interactions) -> dict[str, Any]:
         "duality_gap_max": float(gap.max()) if gap is not None and gap.numel() else 0.0,
         "solver_tol": float(result.settings.get("tol", float("nan"))),
     }
-
-
-def _train_loss(trainer: Trainer) -> float | None:
-    """The epoch's clean training loss: ``train/clean_loss`` under adversarial training (the gap compares clean
-    losses; ``train/loss`` is then the adversarial loss), else the epoch mean of ``train/loss``."""
-    for key in ("train/clean_loss", "train/loss_epoch", "train/loss"):
-        value = _metric(trainer, key)
-        if value is not None:
-            return value
-    return None
-
-
-def _metric(trainer: Trainer, key: str) -> float | None:
-    value = trainer.callback_metrics.get(key)
-    return None if value is None else float(value)
 
 
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:

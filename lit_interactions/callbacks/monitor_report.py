@@ -26,9 +26,11 @@ from lit_interactions.analysis.sample_pictures import (
 from lit_interactions.callbacks.reporting import (
     log_scalars,
     log_table,
+    log_wandb,
     wandb_loggers,
     write_figure,
 )
+from lit_interactions.callbacks.wandb_charts import monitor_payload
 from lit_interactions.io.atomic import atomic_path
 from lit_interactions.io.files import write_json
 from lit_interactions.players import ImagePatchPlayers
@@ -120,6 +122,7 @@ class MonitorReport:
             ids = self.monitor.probe_ids.tolist()  # type: ignore[union-attr]
             rows = [[e, i, eta] for e in history.epochs for i, eta in zip(ids, history.records[e]["eta"])]
             log_table(self.trainer, f"{PREFIX}/eta_per_sample", ["epoch", "sample_id", "eta"], rows)
+            log_wandb(self.trainer, monitor_payload(history, m.profile.eta.numpy()))
             for position in range(min(self.monitor.figure_samples, len(ids))):
                 sample_id, labels = self._labels(m, position)
                 rows = salient_rows(m.interactions[position], m.tau, labels, m.epoch, sample_id)
@@ -151,7 +154,7 @@ class MonitorReport:
 
     def _sample_view(self, sample_id: int) -> Any:
         """The probe sample's image ``[C, H, W]`` (as the model sees it) or its words."""
-        dm = self.trainer.datamodule
+        dm = self.monitor.data_source(self.trainer)
         if isinstance(self.monitor.players, ImagePatchPlayers):
             return dm.batch([sample_id], "train")["inputs"][0]
         return dm.words(sample_id, "train")

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from lit_interactions.analysis import save_figure
 from lit_interactions.io.axes import EPOCH_AXIS
+from lit_interactions.io.wandb_charts import WandbChart
 
 
 def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collection[str] = ()) -> None:
@@ -66,3 +67,17 @@ def write_figure(trainer: Trainer, fig: Figure, path: Path, key: str, caption: s
     save_figure(fig, path)
     for logger in wandb_loggers(trainer):
         logger.log_image(key=key, images=[str(path)], step=trainer.global_step, caption=[caption or path.stem])
+
+
+def log_wandb(trainer: Trainer, payload: Mapping[str, Any]) -> None:
+    """Log wandb objects (:class:`WandbChart` values, ``wandb.Histogram`` ...) on the epoch axis, to wandb only.
+
+    Nothing without a WandbLogger or on ranks other than 0; a :class:`WandbChart` becomes its ``wandb.plot`` chart.
+    """
+    if not trainer.is_global_zero:
+        return
+    for logger in wandb_loggers(trainer):
+        values = {key: value.to_wandb() if isinstance(value, WandbChart) else value for key, value in payload.items()}
+        if trainer.state.fn == TrainerFn.FITTING:
+            values[EPOCH_AXIS] = trainer.fit_loop.epoch_progress.current.processed
+        logger.log_metrics(values, step=trainer.global_step)

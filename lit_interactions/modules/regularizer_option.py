@@ -23,6 +23,7 @@ from lit_interactions.players import Players
 from lit_interactions.players.base import get_layer
 
 WHO = "regularizer"
+PROGRESS_BAR_KEY = "regularizer/latest_share"  # the latest penalty step's share, in the progress bar only (not logged)
 OPTION = "--model.init_args.regularizer.baseline"
 EXAMPLE = "regularizer: {weight: 0.1, remove: high_order, min_order: 3, n_players: 8, every_n_steps: 4}"
 
@@ -169,6 +170,9 @@ class TrainingPenalty:
             raise RuntimeError("the regularizer was not prepared: fit the module with a Trainer (setup stage 'fit')")
         penalty, logs = self.regularizer.penalty(network, batch, self.players, step)
         log_penalty_step(module, {"regularizer/penalty": float(penalty.detach()), **logs}, step)
+        if "regularizer/share" in logs:  # the status of the penalty in the progress bar: its latest share
+            module.log(PROGRESS_BAR_KEY, logs["regularizer/share"], on_step=True, on_epoch=False, prog_bar=True,
+                       logger=False, batch_size=1)
         return penalty
 
     def start_step(self, step: int) -> None:

@@ -20,6 +20,7 @@ from lit_interactions.analysis import (
 from lit_interactions.io.files import write_json
 from lit_interactions.reports.artifacts import RunArtifacts
 from lit_interactions.reports.compare import KINDS, Comparison
+from lit_interactions.reports.compare_wandb import comparison_log
 from lit_interactions.reports.html import FigureRef, Section, Table, write_page
 from lit_interactions.reports.samples import SampleDrawer, describe, save
 from lit_interactions.reports.wandb_run import WandbMode, log_run
@@ -192,21 +193,14 @@ def write_comparison(
     html = write_page(out_dir / "compare.html", "Comparison of runs",
                       " vs ".join(comparison.labels) + f", epoch {comparison.epoch}", sections)
     group = runs[0].wandb_group
+    logged = comparison_log(comparison, [r.wandb_group for r in runs])
     wandb_dir = log_run(
         out_dir, mode=wandb_mode, project=str(runs[0].run_settings.get("project") or "lit-interactions"),
         group=group, job_type="compare", name=f"compare/{out_dir.name}",
         config={"runs": [str(r.path) for r in runs], "labels": comparison.labels, "epoch": comparison.epoch,
                 "groups": [r.wandb_group for r in runs], "alpha": comparison.options.alpha,
                 "shared_bound": comparison.options.shared_bound, "qs": list(comparison.options.qs)},
-        summary=comparison.scalars(),
-        tables={
-            "compare/eta_per_sample": (["sample_id", *comparison.labels],
-                                       [[int(i), *comparison.eta[:, b].tolist()] for b, i in enumerate(comparison.ids)]),
-            "compare/transferability": (["ratio", *[f"{k}_{n}" for k in KINDS for n in ("own", "joint")]],
-                                        [[float(r), *[v[k][p] for k in KINDS for v in (comparison.transfer_own,
-                                                                                       comparison.transfer_joint)]]
-                                         for p, r in enumerate(comparison.ratios)]),
-        },
+        summary=logged.summary, tables=logged.tables, charts=logged.charts,
         images={f"compare/{Path(f.src).stem}": (out_dir / f.src, f.caption) for s in sections for f in s.figures},
     )
     return CompareOutput(html, json_path, wandb_dir)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lit_interactions.io.wandb_charts import WandbChart
 from lit_interactions.io.wandb_mode import WandbMode, prepare_wandb
 
 
@@ -21,6 +22,7 @@ def log_run(
     summary: Mapping[str, float],
     tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],
     images: Mapping[str, tuple[Path, str]],
+    charts: Mapping[str, WandbChart] | None = None,
 ) -> Path | None:
     """Start a wandb run in ``out_dir``, log everything, finish it; returns the run's local folder.
 
@@ -35,6 +37,7 @@ def log_run(
         summary: scalar results, written to the run summary.
         tables: ``{key: (columns, rows)}``.
         images: ``{key: (png path, caption)}``.
+        charts: ``{key: chart}``: native wandb charts (their tables are logged as ``<key>_table``).
 
     Returns:
         The local run folder (``out_dir/wandb/offline-run-...``), None when disabled.
@@ -53,6 +56,7 @@ def log_run(
         payload: dict[str, Any] = {key: wandb.Table(columns=list(columns), data=[list(r) for r in rows])
                                    for key, (columns, rows) in tables.items()}
         payload.update({key: wandb.Image(str(path), caption=caption) for key, (path, caption) in images.items()})
+        payload.update({key: chart.to_wandb() for key, chart in (charts or {}).items()})
         run.log(payload)
         for key, value in summary.items():
             run.summary[key] = value

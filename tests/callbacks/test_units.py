@@ -127,9 +127,16 @@ def test_probe_split_train_follows_the_first_training_samples() -> None:
 def test_the_gap_uses_the_clean_training_loss_under_adversarial_training() -> None:
     from types import SimpleNamespace
 
-    from lit_interactions.callbacks.monitor import _train_loss
+    from lit_interactions.callbacks.user_module import logged_loss
 
     adversarial = SimpleNamespace(callback_metrics={"train/loss_epoch": torch.tensor(2.0), "train/clean_loss": torch.tensor(0.5)})
     clean = SimpleNamespace(callback_metrics={"train/loss_epoch": torch.tensor(0.7), "train/loss": torch.tensor(0.9)})
-    assert _train_loss(adversarial) == 0.5 and _train_loss(clean) == pytest.approx(0.7)
-    assert _train_loss(SimpleNamespace(callback_metrics={})) is None
+    assert logged_loss(adversarial, "auto", "train_loss_key", "M") == 0.5
+    assert logged_loss(clean, "auto", "train_loss_key", "M") == pytest.approx(0.7)
+    assert logged_loss(clean, "train/loss", "train_loss_key", "M") == pytest.approx(0.9)
+    assert logged_loss(SimpleNamespace(callback_metrics={}), None, "train_loss_key", "M") is None  # not kept
+    with pytest.raises(ValueError, match=r"train_loss_key='my/loss' but the module logged no my/loss \(logged: "
+                                         r"train/loss, train/loss_epoch\); set train_loss_key"):
+        logged_loss(clean, "my/loss", "train_loss_key", "M")
+    with pytest.raises(ValueError, match="logged nothing|logged: nothing"):
+        logged_loss(SimpleNamespace(callback_metrics={}), "auto", "train_loss_key", "M")
