@@ -8,6 +8,7 @@ it; it never stops the overview.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -74,8 +75,8 @@ def expand_runs(paths: Iterable[str | Path]) -> tuple[list[Path], set[Path]]:
             found = run_dirs_under(path)
             if not found:
                 raise RunArtifactsError(
-                    f"{path} holds no run directory (a folder with {', '.join(RUN_MARKERS)}) up to {SEARCH_DEPTH} "
-                    f"levels down: give runs/<name>/<version> or runs/<name>")
+                    f"{path} is not a run directory and holds none up to {SEARCH_DEPTH} levels down (a run directory "
+                    f"has {', '.join(RUN_MARKERS)}): give runs/<name>/<version> or a folder of runs, runs/<name>")
             expanded.update(found)
         runs += [run for run in found if run not in runs]
     return runs, expanded
@@ -173,7 +174,12 @@ def _read_config(run: GroupRun) -> None:
     if not path.is_file():
         run.problems.append("no config.yaml: left out of the config diff (fit writes it into the run directory)")
         return
-    config = yaml.safe_load(path.read_text())
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{path} is not valid YAML{where} ({getattr(error, 'problem', None) or 'unreadable'})") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path} is not a YAML mapping")
     run.config = config
@@ -185,7 +191,7 @@ def read_group_run(path: Path, label: str) -> GroupRun:
     for read in (_read_config, _read_history, _read_generalization, _read_curves):
         try:
             read(run)
-        except (OSError, ValueError, UnicodeDecodeError, yaml.YAMLError) as error:
+        except (OSError, ValueError, csv.Error) as error:  # invalid JSON, YAML, CSV or UTF-8
             run.problems.append(f"unreadable: {error}")
     return run
 
