@@ -99,14 +99,16 @@ def _runs_section(runs: Sequence[GroupRun]) -> Section:
     for run in runs:
         epochs = sorted({e for series in run.series.values() for e in series})
         rows.append([run.label, str(run.path), f"{epochs[0]}..{epochs[-1]}" if epochs else "–",
-                     "; ".join(run.problems) or "all read"])
-    incomplete = [run.label for run in runs if run.problems]
-    return Section("Runs", "runs", paragraphs=[
+                     f"{len(run.problems)} missing or unreadable (below)" if run.problems else "all read"])
+    incomplete = [run for run in runs if run.problems]
+    section = Section("Runs", "runs", paragraphs=[
         f"{len(runs)} run directories. Epoch 0 is the initial model, epoch e the model after e training epochs "
         f"(as the monitor counts)."
-        + (f" {len(incomplete)} lack files or have unreadable ones: {', '.join(incomplete)} (see the last column)."
+        + (f" {len(incomplete)} lack files or have unreadable ones: {', '.join(r.label for r in incomplete)}."
            if incomplete else "")],
         tables=[Table(["run", "directory", "epochs", "files"], rows)])
+    section.paragraphs += [f"{run.label}: {problem}" for run in incomplete for problem in run.problems]
+    return section
 
 
 def _dynamics_section(figure: go.Figure | None, panels: list[Panel]) -> Section:
