@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
@@ -23,8 +24,8 @@ from lit_interactions.reports.html import PlotRef, Section, Table, write_page
 
 PLOTLY_JS = "plotly.min.js"
 COLUMNS = 2
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
+HOVER = "%{fullData.name}<br>%{meta}<br>epoch %{x}: %{y:.4~g}<extra></extra>"  # names are data, never markup
+PALETTE = tuple(plotly.colors.qualitative.D3)  # a colour per run (matplotlib's tab10)
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,12 @@ def dynamics_figure(runs: Sequence[GroupRun]) -> tuple[go.Figure | None, list[Pa
                     x=run.epochs(metric), y=[rounded(v) for v in run.values(metric)], mode="lines+markers",
                     name=run.label, legendgroup=run.label, showlegend=not shown,
                     line={"color": color, "dash": _line_style(metric)}, marker={"size": 6},
-                    meta=metric, hovertemplate=f"{run.label}<br>{metric}<br>epoch %{{x}}: %{{y:.4~g}}<extra></extra>",
+                    meta=metric, hovertemplate=HOVER,
                     row=p // COLUMNS + 1, col=p % COLUMNS + 1,
                 )
                 shown = True
-    fig.update_xaxes(title_text="epoch", dtick=1, rangemode="tozero")
+    last = max((e for run in runs for series in run.series.values() for e in series), default=1)
+    fig.update_xaxes(title_text="epoch", tick0=0, dtick=max(1, math.ceil(last / 10)), rangemode="tozero")
     fig.update_layout(template="plotly_white", height=300 * rows + 140, margin={"t": 90, "l": 50, "r": 20, "b": 50},
                       hovermode="closest",
                       legend={"orientation": "h", "yref": "container", "y": 0.99, "yanchor": "top", "x": 0})

@@ -15,7 +15,7 @@ from tests.reports.group_runs import HISTORY, make_group
 
 pytestmark = pytest.mark.slow
 
-LOCAL = ("file:", "data:", "about:")
+LOCAL = ("file:", "data:", "about:", "blob:", "chrome:")  # the page's files and the browser's own resources
 
 
 def open_offline(driver, page: Path) -> None:
@@ -54,7 +54,8 @@ def test_the_group_page_draws_offline_without_errors(browser, group_page: Path, 
     text = browser.execute_script(
         "Plotly.Fx.hover('dynamics-plot', [{curveNumber: arguments[0], pointNumber: 1}], arguments[1]);"
         "return document.querySelector('#dynamics-plot .hovertext').textContent;", curve, subplot)
-    assert "quickstart/seed1" in text and "epoch 1: 3.083" in text and "3.0834" not in text, text
+    assert "quickstart/seed1" in text and "interactions/eta_mean" in text, text
+    assert "epoch 1: 3.083" in text and "3.0834" not in text, text
     browser.save_screenshot(str(tmp_path / "group.png"))
     assert (tmp_path / "group.png").stat().st_size > 0
 
