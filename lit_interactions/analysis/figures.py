@@ -25,6 +25,7 @@ from lit_interactions.analysis._arrays import (
     same_length,
 )
 from lit_interactions.analysis.agreement import EtaAgreement, eta_agreement
+from lit_interactions.analysis.text_fit import fit_texts
 from lit_interactions.io.atomic import atomic_path
 
 POSITIVE = "tab:red"
@@ -35,6 +36,8 @@ _FORMATS = ("png", "pdf", "svg")
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> None:
     """Write ``fig`` atomically (format from the suffix: .png, .pdf or .svg) and close it.
 
+    Titles and axis labels wider than their axes are wrapped first (:func:`fit_texts`), so none is clipped.
+
     The figure is cleared afterwards (and closed in pyplot if pyplot manages it); do not reuse it.
 
     Raises:
@@ -44,6 +47,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> No
     if suffix not in _FORMATS:
         raise ValueError(f"cannot save a figure to {os.fspath(path)!r}: end the name with .png, .pdf or .svg")
     try:
+        fit_texts(fig)
         with atomic_path(path) as temp:
             fig.savefig(temp, format=suffix, dpi=dpi)
     finally:

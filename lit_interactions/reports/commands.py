@@ -9,13 +9,15 @@ from pathlib import Path
 
 from lit_interactions.analysis import DEFAULT_QS
 from lit_interactions.interactions import TRANSFER_RATIOS
-from lit_interactions.reports.artifacts import RunArtifactsError, load_run
+from lit_interactions.reports.artifacts import RunArtifacts, RunArtifactsError, load_run
 from lit_interactions.reports.compare import (
     CompareOptions,
     IncompatibleRunsError,
     compare_runs,
 )
 from lit_interactions.reports.compare_page import default_out_dir, write_comparison
+from lit_interactions.reports.group import expand_runs, read_group
+from lit_interactions.reports.group_page import write_group_page
 from lit_interactions.reports.report import write_report
 
 COMMANDS = ("compare", "report")
@@ -29,7 +31,9 @@ def compare_parser() -> argparse.ArgumentParser:
                     "agreement, jointly extracted (generalizable) vs own interactions, shared and distinctive "
                     "interactions of a sample. Writes compare.html, compare.json and figures/ (docs/reports.md).",
     )
-    parser.add_argument("runs", nargs="+", type=Path, help="run directories (runs/<name>/<version>), at least 2")
+    parser.add_argument("runs", nargs="+", type=Path,
+                        help="run directories (runs/<name>/<version>), at least 2, or folders holding runs (runs/<name>: "
+                             "all its runs); group.html draws every run's curves and config differences")
     parser.add_argument("--epoch", type=int, default=None, help="measured epoch (default: the last all runs measured)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: runs/compare/<timestamp>)")
     parser.add_argument("--sample", type=int, default=None,
@@ -41,6 +45,9 @@ def compare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noise-ratio", type=float, default=None,
                         help="joint extraction: noise ratio (default: the runs' monitor's)")
     parser.add_argument("--tol", type=float, default=1e-3, help="joint extraction: certified duality gap (1e-3)")
+    parser.add_argument("--overview-only", action="store_true",
+                        help="write only the group overview (group.html: curves over epochs, config differences), "
+                             "not the interaction comparison")
     parser.add_argument("--wandb-mode", choices=("offline", "online", "disabled"), default="offline",
                         help="the comparison's wandb run (default offline, like training runs)")
     return parser
@@ -65,20 +72,54 @@ def compare_main(argv: Sequence[str]) -> int:
     """Run ``compare``; returns the exit code."""
     parser = compare_parser()
     args = parser.parse_args(list(argv))
-    if len(args.runs) < 2:
-        parser.error(f"give at least 2 run directories, got {len(args.runs)}")
     try:
-        runs = [load_run(path) for path in args.runs]
+        paths, expanded = expand_runs(args.runs)
+    except RunArtifactsError as error:
+        print(f"lit-interactions compare: error: {error}", file=sys.stderr)
+        return 2
+    if len(paths) < 2 and not args.overview_only:
+        parser.error(f"give at least 2 run directories, got {len(paths)}: {', '.join(map(str, paths))}")
+    out_dir = args.out or default_out_dir()
+    group = write_group_page(read_group(paths), out_dir)
+    print(f"wrote {group.html} (the runs' curves and config differences)")
+    if args.overview_only:
+        return 0
+    try:
+        runs, skipped = monitored_runs(paths, expanded)
+        for path in skipped:
+            print(f"compare: skipped {path}: no complete interaction artifacts (group.html lists what it has)")
         options = CompareOptions(epoch=args.epoch, qs=tuple(args.qs), ratios=TRANSFER_RATIOS, alpha=args.alpha,
                                  shared_bound=args.shared_bound, noise_ratio=args.noise_ratio, tol=args.tol)
         comparison = compare_runs(runs, options)
-        out = write_comparison(comparison, runs, args.out or default_out_dir(), sample_id=args.sample,
+        out = write_comparison(comparison, runs, out_dir, sample_id=args.sample,
                                strongest=args.strongest, wandb_mode=args.wandb_mode)
     except (RunArtifactsError, IncompatibleRunsError, ValueError) as error:
         print(f"lit-interactions compare: error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {out.html} and {out.json}" + (f"; wandb run in {out.wandb_dir}" if out.wandb_dir else ""))
     return 0
+
+
+def monitored_runs(paths: Sequence[Path], expanded: set[Path]) -> tuple[list[RunArtifacts], list[Path]]:
+    """The runs with the monitor's artifacts, and the runs found in a given folder that have none (skipped; the
+    group overview lists what they lack).
+
+    Raises:
+        RunArtifactsError: for a run directory given by name that lacks the artifacts, or fewer than 2 runs with them.
+    """
+    runs, skipped = [], []
+    for path in paths:
+        try:
+            runs.append(load_run(path))
+        except RunArtifactsError:
+            if path not in expanded:
+                raise
+            skipped.append(path)
+    if len(runs) < 2:
+        raise RunArtifactsError(
+            f"only {len(runs)} of the {len(paths)} runs have the monitor's interaction artifacts; compare needs 2 "
+            f"(skipped: {', '.join(map(str, skipped))}). --overview-only writes just the group overview")
+    return runs, skipped
 
 
 def report_main(argv: Sequence[str]) -> int:

@@ -1,13 +1,16 @@
 """Render a report page (sections of text, tables and figures) to a self-standing HTML file with jinja2.
 
-Figures are PNG files beside the page (``figures/``), referenced by relative paths; the page loads nothing
-else (no script, no remote style, an empty inline favicon), so it opens offline and in any browser.
+Figures are PNG files beside the page (``figures/``), referenced by relative paths. Interactive plots
+(:class:`PlotRef`) are plotly figures as JSON data in the page, drawn by a script file written beside it
+(``plotly.min.js``). Nothing is loaded from elsewhere (no CDN, no remote style, an empty inline favicon), so
+every page opens offline and in any browser.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +41,19 @@ class FigureRef:
 
 
 @dataclass
+class PlotRef:
+    """An interactive plot: the plotly figure's JSON (``{"data": ..., "layout": ...}``) drawn into ``<div id>``."""
+
+    anchor: str
+    figure_json: str
+    caption: str = ""
+
+    def script_safe_json(self) -> str:
+        """The JSON with ``<``, ``>`` and ``&`` escaped, so no text in it can close the ``<script>`` holding it."""
+        return self.figure_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@dataclass
 class Section:
     """One section of a report: a heading, paragraphs, tables and figures, or why it is empty.
 
@@ -47,6 +63,7 @@ class Section:
         paragraphs: text before the tables (plain text, escaped).
         tables: tables.
         figures: figures.
+        plots: interactive plots (the page must load plotly, see :func:`write_page`'s ``scripts``).
         missing: when set, the section says this plainly instead (e.g. which file is absent and how to get it).
     """
 
@@ -55,6 +72,7 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[FigureRef] = field(default_factory=list)
+    plots: list[PlotRef] = field(default_factory=list)
     missing: str | None = None
 
 
@@ -83,26 +101,31 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_page(title: str, subtitle: str, sections: list[Section]) -> str:
-    """The HTML text of a report page."""
+def render_page(title: str, subtitle: str, sections: list[Section], scripts: Sequence[str] = ()) -> str:
+    """The HTML text of a report page; ``scripts`` are script files beside it (relative paths)."""
     return _environment().get_template("page.html.j2").render(
         title=title,
         subtitle=subtitle,
         sections=sections,
+        scripts=list(scripts),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
     )
 
 
-def write_page(path: str | os.PathLike[str], title: str, subtitle: str, sections: list[Section]) -> Path:
+def write_page(path: str | os.PathLike[str], title: str, subtitle: str, sections: list[Section],
+               scripts: Sequence[str] = ()) -> Path:
     """Render and write the page atomically; returns its path.
 
+    Args:
+        scripts: script files the page loads, relative to it (``plotly.min.js`` for pages with plots).
+
     Raises:
-        FileNotFoundError: if a figure the page references is not beside it.
+        FileNotFoundError: if a figure or script the page references is not beside it.
     """
     target = Path(path)
-    for section in sections:
-        for figure in section.figures:
-            if not (target.parent / figure.src).is_file():
-                raise FileNotFoundError(f"the report {target} references {figure.src}, which was not written")
-    atomic_write_text(target, render_page(title, subtitle, sections))
+    sources = [figure.src for section in sections for figure in section.figures] + list(scripts)
+    for src in sources:
+        if not (target.parent / src).is_file():
+            raise FileNotFoundError(f"the report {target} references {src}, which was not written")
+    atomic_write_text(target, render_page(title, subtitle, sections, scripts))
     return target

@@ -10,6 +10,10 @@ from lit_interactions.cli import cli_main
 from lit_interactions.reports.commands import main as commands_main
 from tests.callbacks.test_cli import QUICKSTART, SMALL, YAMLS
 
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,2000")
+
 TINY = [
     "--config", YAMLS["confusing_samples"], "--config", YAMLS["hard_samples"],
     "--run.wandb_mode=disabled", "--trainer.max_epochs=1", "--interactions.init_args.n_players=5",
@@ -44,3 +48,26 @@ def compare_dir(two_runs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp("compare")
     assert commands_main(["compare", *map(str, two_runs), "--out", str(out), "--wandb-mode", "offline"]) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    """Headless Debian Chromium through selenium, logging the console (``browser``) and the page's network
+    requests (``performance``)."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: install Debian's Chromium and its driver with "
+                    f"`apt-get install chromium chromium-driver` or tools/install_test_browser.sh (the browser test "
+                    f"never downloads a browser)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    yield driver
+    driver.quit()
