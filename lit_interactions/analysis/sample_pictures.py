@@ -22,11 +22,9 @@ from lit_interactions.analysis.figures_samples import (
     image_interactions_figure,
     sentence_interactions_figure,
 )
-from lit_interactions.interactions import (
-    InteractionRecord,
-    Interactions,
-    subset_players,
-)
+from lit_interactions.interactions import Interactions
+from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.subsets import subset_players
 from lit_interactions.players import ImagePatchPlayers
 
 
