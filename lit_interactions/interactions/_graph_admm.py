@@ -3,7 +3,7 @@
 Problem (SPEC 3 is the case K = 1, SPEC 4 the case K >= 2), per sample, for models k = 1..K with rewards v_k:
 
     minimise   sum_{T nonempty} P(a[:, T]) + P(o[:, T])     a_k = mobius(s_k),  o_k = mobius(complement(t_k))
-    subject to |v_k - s_k - t_k| <= zeta_k                   (noise delta_k = v_k - s_k - t_k)
+    subject to |v_k - s_k - t_k| <= noise_bound_k            (noise delta_k = v_k - s_k - t_k)
                exists g: |(s_k - t_k) / 2 - g| <= beta_k     (gamma_k = (s_k - t_k) / 2, shared part g; K >= 2)
 
 where ``s_k = u_and`` and ``t_k = u_or`` of SPEC 2 (so ``a = I_and`` and ``o = -I_or`` on nonempty subsets) and
@@ -48,7 +48,7 @@ class Problem:
     """One batch of problems in float64: rewards ``[K, B, 2^n]``, bounds ``[K, B]`` (``beta`` None if K = 1)."""
 
     rewards: Tensor
-    zeta: Tensor
+    noise_bound: Tensor
     beta: Tensor | None
     alpha: float
 
@@ -104,7 +104,7 @@ class _Data:
     """
 
     v: Tensor  # [K, B, N]
-    zeta: Tensor  # [K, B, 1]
+    noise_bound: Tensor  # [K, B, 1]
     beta: Tensor | None  # [K, B, 1]
     rho: Tensor  # [B]
     x0: Tensor  # [2, K, B, N]
@@ -346,7 +346,7 @@ class _Record:
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
         nu, mu = group.multipliers(averaged=True)
         for lam_and, lam_or in dual_estimates(ops64.adjoint, nu, mu):
-            lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.zeta, d.beta, alpha)
+            lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.noise_bound, d.beta, alpha)
             better = lb > self.lower[idx]
             self.lower[idx[better]] = lb[better]
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
@@ -391,11 +391,11 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
     if start is not None and start.rho_scale is not None:
         rho = torch.where(start.rho_scale > 0, start.rho_scale, settings.rho_scale) / typical
     y0 = ops64.forward(x0)
-    zeta = problem.zeta.unsqueeze(-1)
+    noise_bound = problem.noise_bound.unsqueeze(-1)
     delta0 = v - x0[0] - x0[1]  # the start's noise: the offsets' bounds move by it
     data = _Data(
-        v=v, zeta=zeta, beta=None if problem.beta is None else problem.beta.unsqueeze(-1),
-        rho=rho, x0=x0, y0=y0, lo=delta0 - zeta, hi=delta0 + zeta, gamma0=0.5 * (x0[0] - x0[1]),
+        v=v, noise_bound=noise_bound, beta=None if problem.beta is None else problem.beta.unsqueeze(-1),
+        rho=rho, x0=x0, y0=y0, lo=delta0 - noise_bound, hi=delta0 + noise_bound, gamma0=0.5 * (x0[0] - x0[1]),
     )
     state = torch.zeros_like(torch.cat((x0, y0), dim=0))
     if start is not None and start.mu is not None:
