@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from lit_interactions.interactions import games
 from lit_interactions.interactions._kron import KronTransform, chunk_sizes
 from lit_interactions.interactions._prox import project_shared
+from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract
 from lit_interactions.interactions.subsets import (
@@ -19,8 +21,6 @@ from lit_interactions.interactions.subsets import (
     superset_sum,
     zeta,
 )
-from tests.interactions import solver_games as games
-from tests.interactions.lp_oracle import solve_lp
 
 TOL = 1e-3
 
