@@ -8,7 +8,7 @@ import pytest
 
 from lit_interactions.cli import cli_main
 from lit_interactions.reports.commands import main as commands_main
-from tests.callbacks.test_cli import QUICKSTART, SMALL, YAMLS
+from tests.cli.test_fit_callbacks import QUICKSTART, SMALL, YAMLS
 
 TINY = [
     "--config", YAMLS["confusing_samples"], "--config", YAMLS["hard_samples"],
