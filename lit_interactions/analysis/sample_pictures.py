@@ -79,7 +79,7 @@ def salient_rows(
     ``labels[i]`` names player ``i`` (its word, or ``patch <index>``); strongest first, at most ``limit`` rows.
     """
     and_mask, or_mask = result.salient(tau)
-    rows = []
+    rows: list[list[Any]] = []
     for kind, effects, mask in (("AND", result.and_effects, and_mask), ("OR", result.or_effects, or_mask)):
         for subset in torch.nonzero(mask).reshape(-1).tolist():
             members = subset_players(subset)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -121,7 +122,8 @@ class _Data:
             dim = 0 if name == "rho" else (2 if name in ("x0", "y0") else 1)
             return value.index_select(dim, keep)
 
-        return _Data(**{f.name: pick(f.name, getattr(self, f.name)) for f in fields(self)})
+        picked: dict[str, Any] = {f.name: pick(f.name, getattr(self, f.name)) for f in fields(self)}
+        return _Data(**picked)
 
 
 class _Operators:
@@ -132,17 +134,20 @@ class _Operators:
         j = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)  # complement, one player
         evals, q = torch.linalg.eigh(m.T @ m)  # m^T m = [[2, -1], [-1, 1]], eigenvalues phi^-2, phi^2
         mq, jq = m @ q, j @ q
-        cast = {"dtype": dtype, "device": device}
+
+        def cast(matrix: Tensor) -> Tensor:
+            return matrix.to(dtype=dtype, device=device)
+
         # State slices: (x_and = s, x_or = t, y_and = mobius(s), y_or = mobius(complement(t))).
-        self.to_eigen = KronTransform(torch.stack((q.T, jq.T, mq.T, mq.T)).to(**cast), n)
-        self.from_eigen = KronTransform(torch.stack((q, jq, mq, mq)).to(**cast), n)
-        self.forward = KronTransform(torch.stack((m, m @ j)).to(**cast), n)  # (s, t) -> (a, o)
-        self.adjoint = KronTransform(torch.stack((m.T, m.T)).to(**cast), n)  # superset Moebius
+        self.to_eigen = KronTransform(cast(torch.stack((q.T, jq.T, mq.T, mq.T))), n)
+        self.from_eigen = KronTransform(cast(torch.stack((q, jq, mq, mq))), n)
+        self.forward = KronTransform(cast(torch.stack((m, m @ j))), n)  # (s, t) -> (a, o)
+        self.adjoint = KronTransform(cast(torch.stack((m.T, m.T))), n)  # superset Moebius
         inv = torch.linalg.inv(m.T)  # superset sum
-        self.inverse_adjoint = KronTransform(torch.stack((inv, inv)).to(**cast), n)
+        self.inverse_adjoint = KronTransform(cast(torch.stack((inv, inv))), n)
         orders = subset_orders(n, device).to(torch.float64)
         lam = evals[0].item() ** (n - orders) * evals[1].item() ** orders
-        self.graph_diag = (1.0 / (1.0 + lam)).to(**cast)
+        self.graph_diag = cast(1.0 / (1.0 + lam))
 
     def project_graph(self, u: Tensor) -> Tensor:
         """Euclidean projection of ``u = [x_and, x_or, y_and, y_or]`` onto ``{y = A x}``."""
@@ -202,6 +207,7 @@ class _Group:
         if self.beta is not None and z.shape[1] == 2:
             # Closed form for two models: clip s + t, then move the two models' (s - t) / 2 towards each
             # other by half their distance beyond bound_0 + bound_1.
+            assert self.gamma_diff is not None and self.bound_sum is not None  # set whenever beta is, K = 2
             w = z[0] + z[1]
             torch.add(z, torch.clamp(w, min=self.lo, max=self.hi).sub_(w).mul_(0.5), out=out)
             diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5).add_(self.gamma_diff)

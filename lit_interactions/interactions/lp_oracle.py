@@ -81,7 +81,7 @@ def solve_lp(
     ub_rows, ub_cols, ub_vals = [], [], []
     row = 0
     ub_row = 0
-    bounds = [(0.0, None)] * nv
+    bounds: list[tuple[float | None, float | None]] = [(0.0, None)] * nv
     cost = np.zeros(nv)
     for k in range(n_models):
         base = k * nv_model
