@@ -1,6 +1,6 @@
 """The solver at n = 10..16 and the monitor's masked forwards on CUDA, when a CUDA device is present.
 
-Solver: planted sparse games and random-MLP rewards (``tests/interactions/solver_games.py``) solved on the
+Solver: planted sparse games and random-MLP rewards (``lit_interactions/interactions/games.py``) solved on the
 GPU with the default settings; each row prints seconds per sample, mean iterations and the largest certified
 gap, and the same rewards' CPU time (one thread) for the smallest sizes. Forwards: ``bench_forward.py``'s
 table on the GPU (every option as a ratio of the eager float32 floor).
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_forward import run as run_forwards  # noqa: E402
+from lit_interactions.interactions.games import mlp_rewards, planted_rewards  # noqa: E402
 from lit_interactions.interactions.solver import extract  # noqa: E402
-from tests.interactions.solver_games import mlp_rewards, planted_rewards  # noqa: E402
 
 BATCH = {10: 32, 12: 8, 13: 4, 14: 4, 15: 2, 16: 2}
 

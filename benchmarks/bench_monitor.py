@@ -23,8 +23,8 @@ import torch
 
 from lit_interactions.callbacks import InteractionMonitor
 from lit_interactions.data import MNIST3DataModule
-from lit_interactions.interactions import subset_masks
 from lit_interactions.interactions.solver import extract
+from lit_interactions.interactions.subsets import subset_masks
 from lit_interactions.modules import ImageClassifier
 from lit_interactions.players import compute_rewards
 from lit_interactions.run import RunCSVLogger

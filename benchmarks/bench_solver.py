@@ -3,7 +3,7 @@
 For n = 8 .. 16 players and one or two models, on the same rewards: our certified graph-ADMM
 (``lit_interactions.interactions.solver``), the lab's dense-matrix SGD (``benchmarks/lab_sgd.py``: momentum
 0.9, 20k iterations, learning rate 1e-5) and, where affordable, the exact LP optimum (scipy HiGHS,
-``tests/interactions/lp_oracle.py``). Objectives are SPEC 3 / SPEC 4's, evaluated in float64 on each method's
+``lit_interactions/interactions/lp_oracle.py``). Objectives are SPEC 3 / SPEC 4's, evaluated in float64 on each method's
 returned decomposition; speed is seconds per sample (wall clock and CPU time of this process, 1 CPU thread for
 every method so that the comparison does not depend on what else runs on the machine).
 
@@ -33,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.lab_sgd import LAB_ITERATIONS, LAB_LR, lab_extract, lab_extract_joint  # noqa: E402
+from lit_interactions.interactions.games import mlp_rewards, planted_rewards  # noqa: E402
+from lit_interactions.interactions.lp_oracle import solve_lp  # noqa: E402
 from lit_interactions.interactions.result import Interactions  # noqa: E402
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective  # noqa: E402
 from lit_interactions.interactions.subsets import subset_masks  # noqa: E402
-from tests.interactions.lp_oracle import solve_lp  # noqa: E402
-from tests.interactions.solver_games import mlp_rewards, planted_rewards  # noqa: E402
 
 ALPHA, SHARED_BOUND, NOISE_RATIO = 0.1, 0.5, 0.01
 

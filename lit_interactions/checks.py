@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -10,6 +10,32 @@ import numpy as np
 def is_int(value: Any) -> bool:
     """True for Python and numpy integers; False for booleans (``True`` is an int to Python, never a count here)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+@overload
+def check_int(
+    name: str,
+    value: Any,
+    minimum: int,
+    maximum: int | None = None,
+    *,
+    allow_none: Literal[False] = False,
+    error: type[Exception] | None = None,
+    who: str = "",
+) -> int: ...
+
+
+@overload
+def check_int(
+    name: str,
+    value: Any,
+    minimum: int,
+    maximum: int | None = None,
+    *,
+    allow_none: bool,
+    error: type[Exception] | None = None,
+    who: str = "",
+) -> int | None: ...
 
 
 def check_int(

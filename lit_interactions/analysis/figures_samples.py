@@ -184,7 +184,7 @@ def sentence_interactions_figure(
     ax.set(xlim=(0, width_chars), ylim=(height_lines, 0))
     ax.set_axis_off()
     player_of_word = {word_index: player for player, word_index in enumerate(players)}
-    text = {"family": "monospace", "fontsize": _FONT_SIZE, "va": "center", "ha": "left", "parse_math": False}
+    text: dict[str, Any] = {"family": "monospace", "fontsize": _FONT_SIZE, "va": "center", "ha": "left", "parse_math": False}
     for block, label in enumerate(labels):
         top = 0.7 + block * (lines + 0.6)
         record = records[block - 1] if block else None

@@ -22,11 +22,9 @@ from lit_interactions.analysis.figures_samples import (
     image_interactions_figure,
     sentence_interactions_figure,
 )
-from lit_interactions.interactions import (
-    InteractionRecord,
-    Interactions,
-    subset_players,
-)
+from lit_interactions.interactions import Interactions
+from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.subsets import subset_players
 from lit_interactions.players import ImagePatchPlayers
 
 
@@ -81,7 +79,7 @@ def salient_rows(
     ``labels[i]`` names player ``i`` (its word, or ``patch <index>``); strongest first, at most ``limit`` rows.
     """
     and_mask, or_mask = result.salient(tau)
-    rows = []
+    rows: list[list[Any]] = []
     for kind, effects, mask in (("AND", result.and_effects, and_mask), ("OR", result.or_effects, or_mask)):
         for subset in torch.nonzero(mask).reshape(-1).tolist():
             members = subset_players(subset)

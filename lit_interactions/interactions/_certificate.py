@@ -37,13 +37,18 @@ def penalty(effects: Tensor, alpha: float) -> Tensor:
 
 
 def lower_bound(
-    superset_sum: KronTransform, lam_and: Tensor, lam_or: Tensor, rewards: Tensor, zeta: Tensor, beta: Tensor | None,
+    superset_sum: KronTransform,
+    lam_and: Tensor,
+    lam_or: Tensor,
+    rewards: Tensor,
+    noise_bound: Tensor,
+    beta: Tensor | None,
     alpha: float,
 ) -> Tensor:
     """Lower bound ``[B]`` from any dual estimate ``(l, r) = (lam_and, lam_or)`` ``[K, B, N]`` (float64 inside).
 
     With ``A = (mobius, mobius o complement)``, the Fenchel dual is: maximise ``sum_k <(l_k + r_k) / 2, v_k> -
-    zeta_k |(l_k + r_k) / 2|_1 - beta_k |l_k - r_k|_1`` over ``(l_k, r_k) = A^T mu`` with ``sum_k (l_k - r_k) =
+    noise_bound_k |(l_k + r_k) / 2|_1 - beta_k |l_k - r_k|_1`` over ``(l_k, r_k) = A^T mu`` with ``sum_k (l_k - r_k) =
     0``, ``mu`` zero on the empty set and the penalty's dual norm of ``mu`` at most 1 on every subset (K = 1:
     ``l = r``, no beta term). The estimate is repaired into this set: the equality restored by splitting its
     residual, each vector centred (so ``mu[empty] = 0``), then divided by the largest dual norm of ``mu =
@@ -61,7 +66,7 @@ def lower_bound(
     else:
         scale = joint_dual_norm(mu, alpha).amax(dim=(0, 2))
     avg = 0.5 * (lam_and + lam_or)
-    dual = ((avg * rewards).sum(-1) - zeta[..., 0] * avg.abs().sum(-1)).sum(0)
+    dual = ((avg * rewards).sum(-1) - noise_bound[..., 0] * avg.abs().sum(-1)).sum(0)
     if beta is not None:
         dual = dual - (beta[..., 0] * (lam_and - lam_or).abs().sum(-1)).sum(0)
     return torch.where(scale > 0, dual / scale.clamp_min(_TINY), torch.zeros_like(dual)).clamp_min(0.0)

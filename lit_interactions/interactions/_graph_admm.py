@@ -3,7 +3,7 @@
 Problem (SPEC 3 is the case K = 1, SPEC 4 the case K >= 2), per sample, for models k = 1..K with rewards v_k:
 
     minimise   sum_{T nonempty} P(a[:, T]) + P(o[:, T])     a_k = mobius(s_k),  o_k = mobius(complement(t_k))
-    subject to |v_k - s_k - t_k| <= zeta_k                   (noise delta_k = v_k - s_k - t_k)
+    subject to |v_k - s_k - t_k| <= noise_bound_k            (noise delta_k = v_k - s_k - t_k)
                exists g: |(s_k - t_k) / 2 - g| <= beta_k     (gamma_k = (s_k - t_k) / 2, shared part g; K >= 2)
 
 where ``s_k = u_and`` and ``t_k = u_or`` of SPEC 2 (so ``a = I_and`` and ``o = -I_or`` on nonempty subsets) and
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -48,7 +49,7 @@ class Problem:
     """One batch of problems in float64: rewards ``[K, B, 2^n]``, bounds ``[K, B]`` (``beta`` None if K = 1)."""
 
     rewards: Tensor
-    zeta: Tensor
+    noise_bound: Tensor
     beta: Tensor | None
     alpha: float
 
@@ -104,7 +105,7 @@ class _Data:
     """
 
     v: Tensor  # [K, B, N]
-    zeta: Tensor  # [K, B, 1]
+    noise_bound: Tensor  # [K, B, 1]
     beta: Tensor | None  # [K, B, 1]
     rho: Tensor  # [B]
     x0: Tensor  # [2, K, B, N]
@@ -121,7 +122,8 @@ class _Data:
             dim = 0 if name == "rho" else (2 if name in ("x0", "y0") else 1)
             return value.index_select(dim, keep)
 
-        return _Data(**{f.name: pick(f.name, getattr(self, f.name)) for f in fields(self)})
+        picked: dict[str, Any] = {f.name: pick(f.name, getattr(self, f.name)) for f in fields(self)}
+        return _Data(**picked)
 
 
 class _Operators:
@@ -132,17 +134,20 @@ class _Operators:
         j = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)  # complement, one player
         evals, q = torch.linalg.eigh(m.T @ m)  # m^T m = [[2, -1], [-1, 1]], eigenvalues phi^-2, phi^2
         mq, jq = m @ q, j @ q
-        cast = {"dtype": dtype, "device": device}
+
+        def cast(matrix: Tensor) -> Tensor:
+            return matrix.to(dtype=dtype, device=device)
+
         # State slices: (x_and = s, x_or = t, y_and = mobius(s), y_or = mobius(complement(t))).
-        self.to_eigen = KronTransform(torch.stack((q.T, jq.T, mq.T, mq.T)).to(**cast), n)
-        self.from_eigen = KronTransform(torch.stack((q, jq, mq, mq)).to(**cast), n)
-        self.forward = KronTransform(torch.stack((m, m @ j)).to(**cast), n)  # (s, t) -> (a, o)
-        self.adjoint = KronTransform(torch.stack((m.T, m.T)).to(**cast), n)  # superset Moebius
+        self.to_eigen = KronTransform(cast(torch.stack((q.T, jq.T, mq.T, mq.T))), n)
+        self.from_eigen = KronTransform(cast(torch.stack((q, jq, mq, mq))), n)
+        self.forward = KronTransform(cast(torch.stack((m, m @ j))), n)  # (s, t) -> (a, o)
+        self.adjoint = KronTransform(cast(torch.stack((m.T, m.T))), n)  # superset Moebius
         inv = torch.linalg.inv(m.T)  # superset sum
-        self.inverse_adjoint = KronTransform(torch.stack((inv, inv)).to(**cast), n)
+        self.inverse_adjoint = KronTransform(cast(torch.stack((inv, inv))), n)
         orders = subset_orders(n, device).to(torch.float64)
         lam = evals[0].item() ** (n - orders) * evals[1].item() ** orders
-        self.graph_diag = (1.0 / (1.0 + lam)).to(**cast)
+        self.graph_diag = cast(1.0 / (1.0 + lam))
 
     def project_graph(self, u: Tensor) -> Tensor:
         """Euclidean projection of ``u = [x_and, x_or, y_and, y_or]`` onto ``{y = A x}``."""
@@ -202,6 +207,7 @@ class _Group:
         if self.beta is not None and z.shape[1] == 2:
             # Closed form for two models: clip s + t, then move the two models' (s - t) / 2 towards each
             # other by half their distance beyond bound_0 + bound_1.
+            assert self.gamma_diff is not None and self.bound_sum is not None  # set whenever beta is, K = 2
             w = z[0] + z[1]
             torch.add(z, torch.clamp(w, min=self.lo, max=self.hi).sub_(w).mul_(0.5), out=out)
             diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5).add_(self.gamma_diff)
@@ -346,7 +352,7 @@ class _Record:
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
         nu, mu = group.multipliers(averaged=True)
         for lam_and, lam_or in dual_estimates(ops64.adjoint, nu, mu):
-            lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.zeta, d.beta, alpha)
+            lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.noise_bound, d.beta, alpha)
             better = lb > self.lower[idx]
             self.lower[idx[better]] = lb[better]
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
@@ -391,11 +397,11 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
     if start is not None and start.rho_scale is not None:
         rho = torch.where(start.rho_scale > 0, start.rho_scale, settings.rho_scale) / typical
     y0 = ops64.forward(x0)
-    zeta = problem.zeta.unsqueeze(-1)
+    noise_bound = problem.noise_bound.unsqueeze(-1)
     delta0 = v - x0[0] - x0[1]  # the start's noise: the offsets' bounds move by it
     data = _Data(
-        v=v, zeta=zeta, beta=None if problem.beta is None else problem.beta.unsqueeze(-1),
-        rho=rho, x0=x0, y0=y0, lo=delta0 - zeta, hi=delta0 + zeta, gamma0=0.5 * (x0[0] - x0[1]),
+        v=v, noise_bound=noise_bound, beta=None if problem.beta is None else problem.beta.unsqueeze(-1),
+        rho=rho, x0=x0, y0=y0, lo=delta0 - noise_bound, hi=delta0 + noise_bound, gamma0=0.5 * (x0[0] - x0[1]),
     )
     state = torch.zeros_like(torch.cat((x0, y0), dim=0))
     if start is not None and start.mu is not None:

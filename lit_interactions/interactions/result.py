@@ -230,9 +230,10 @@ class Interactions:
         def move(value: Tensor) -> Tensor:
             return value.to(device=device, dtype=dtype if value.is_floating_point() else None)
 
+        moved: dict[str, Any] = {name: move(getattr(self, name)) for name in _SUBSET_FIELDS}
         return replace(
             self,
-            **{name: move(getattr(self, name)) for name in _SUBSET_FIELDS},
+            **moved,
             bias=move(self.bias),
             settings=dict(self.settings),
             extra={key: move(value) for key, value in self.extra.items()},

@@ -99,6 +99,7 @@ def salient_masks(
             largest = torch.maximum(and_effects.abs().amax(-1), or_effects.abs().amax(-1))
             tau = (relative * largest).unsqueeze(-1)
         else:
+            assert threshold is not None  # exactly one rule was given
             tau = _threshold_like(threshold, and_effects)
         # |I| > tau >= 0 already excludes zero effects.
         and_mask, or_mask = and_effects.abs() > tau, or_effects.abs() > tau

@@ -50,7 +50,7 @@ def extract(
     """Sparsest AND-OR interactions of rewards (SPEC 3), batched over any leading dimensions.
 
     Minimises ``sum_{T nonempty} |I_and[T]| + |I_or[T]|`` over ``gamma`` (free) and the noise ``delta`` with
-    ``|delta[L]| <= zeta = noise_ratio * |v[N] - v[empty]|`` (per sample).
+    ``|delta[L]| <= noise_bound = noise_ratio * |v[N] - v[empty]|`` (per sample).
 
     Args:
         rewards: ``[..., 2^n]`` rewards ``v(x_S)`` in the project's subset order, ``1 <= n <= 16``.
@@ -82,9 +82,9 @@ def extract(
     leading = _check_rewards(rewards, "rewards")
     _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
-    zeta = noise_ratio * (v[..., -1] - v[..., 0]).abs()
+    noise_bound = noise_ratio * (v[..., -1] - v[..., 0]).abs()
     settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
-    problem = Problem(v, zeta, None, 0.0)
+    problem = Problem(v, noise_bound, None, 0.0)
     return _solve(
         rewards, problem, settings, num_threads, noise_ratio, None, Interactions.objective,
         leading, {"problem": "sparsest", "noise_ratio": noise_ratio}, _start(warm_start, rewards, problem),
@@ -217,8 +217,8 @@ def _start(warm: Interactions | None, rewards: Tensor, problem: Problem) -> Star
     slope = (old_c * new_c).sum(-1, keepdim=True) / var.clamp_min(1e-300)
     slope = torch.where((var > 0) & (slope > 0) & torch.isfinite(slope), slope, torch.ones_like(slope))
     gamma, noise = slope * gamma, slope * noise
-    zeta = problem.zeta.unsqueeze(-1)
-    noise = torch.maximum(torch.minimum(noise, zeta), -zeta)
+    noise_bound = problem.noise_bound.unsqueeze(-1)
+    noise = torch.maximum(torch.minimum(noise, noise_bound), -noise_bound)
     if problem.beta is not None:
         gamma = project_shared(gamma, problem.beta.unsqueeze(-1))
     half = 0.5 * (v - noise)
@@ -308,8 +308,8 @@ def _finalise(
     """Cast to the rewards' dtype and enforce the bounds exactly there (clip the noise, project gamma)."""
     v = rewards.detach()
     span = (v[..., -1] - v[..., 0]).abs().unsqueeze(-1)
-    zeta = noise_ratio * span
-    noise = torch.maximum(torch.minimum(noise.to(v), zeta), -zeta)
+    noise_bound = noise_ratio * span
+    noise = torch.maximum(torch.minimum(noise.to(v), noise_bound), -noise_bound)
     gamma = gamma.to(v)
     if shared_bound is not None:
         bound = shared_bound * span

@@ -26,15 +26,12 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.interactions import (
-    and_or_transform,
-    check_n_players,
-    subset_orders,
-)
 from lit_interactions.interactions.generalization import generalizable_mask
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.salience import salience_threshold
 from lit_interactions.interactions.solver import extract
+from lit_interactions.interactions.subsets import check_n_players, subset_orders
+from lit_interactions.interactions.transform import and_or_transform
 from lit_interactions.players import (
     ImagePatchPlayers,
     Players,

@@ -147,8 +147,8 @@ def model_device(forward_func: Callable[..., Any]) -> torch.device | None:
         return None
     for tensor in module.parameters():
         return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
+    for buffer in module.buffers():
+        return buffer.device
     return None
 
 

@@ -89,10 +89,11 @@ class ImagePatchPlayers(Players):
             raise ValueError(
                 f"n_players={n_players} > grid*grid={grid * grid} patches; use fewer players or a finer grid"
             )
+        crop_hw: tuple[int, ...] | None = None
         if crop is not None:
-            crop = (crop, crop) if isinstance(crop, int) else tuple(crop)
-            if len(crop) != 2 or any(not is_int(c) or c < 0 for c in crop):
-                raise ValueError(f"crop must be None, an int >= 0 or (crop_h, crop_w), got {crop!r}")
+            crop_hw = (crop, crop) if isinstance(crop, int) else tuple(crop)
+            if len(crop_hw) != 2 or any(not is_int(c) or c < 0 for c in crop_hw):
+                raise ValueError(f"crop must be None, an int >= 0 or (crop_h, crop_w), got {crop_hw!r}")
         self.baseline_value: Tensor | None = None
         if isinstance(baseline, Tensor):
             if not baseline.is_floating_point() or not bool(torch.isfinite(baseline).all()) or baseline.dim() > 3:
@@ -109,7 +110,7 @@ class ImagePatchPlayers(Players):
             raise TypeError(f"layer must be a module name (str) or None, got {type(layer).__name__}")
         self.grid = grid
         self.layer = layer
-        self.crop: tuple[int, int] | None = crop
+        self.crop: tuple[int, int] | None = None if crop_hw is None else (crop_hw[0], crop_hw[1])
         self.baseline = baseline
 
     def settings(self) -> dict[str, Any]:
@@ -179,6 +180,7 @@ class ImagePatchPlayers(Players):
         return torch.where(keep_cells.unsqueeze(1), features, base)
 
     def _tensor_baseline(self, features: Tensor) -> Tensor:
+        assert self.baseline_value is not None  # set with the tensor baseline
         value = self.baseline_value.to(device=features.device, dtype=features.dtype)
         try:
             torch.broadcast_shapes(value.shape, features.shape[1:])
@@ -234,11 +236,12 @@ class ImagePatchPlayers(Players):
 
             return run_input
 
-        module = get_layer(require_module(forward_func, f"players at layer {self.layer!r}"), self.layer)
+        layer = self.layer
+        module = get_layer(require_module(forward_func, f"players at layer {layer!r}"), layer)
 
         def run_layer(sample_index: Tensor, keep: Tensor) -> Any:
             rows = players[sample_index]
-            with replace_output(module, _on_feature_map(lambda out: self.mask_features(out, rows, keep), self.layer)):
+            with replace_output(module, _on_feature_map(lambda out: self.mask_features(out, rows, keep), layer)):
                 return forward_func(inputs[sample_index])
 
         return run_layer

@@ -34,7 +34,7 @@ class NextTokenLM(nn.Module):
 
     def get_input_embeddings(self) -> nn.Module:
         """The wrapped model's token embedding (word players mask its output)."""
-        return self.model.get_input_embeddings()
+        return self.model.get_input_embeddings()  # type: ignore[operator]  # nn.Module's __getattr__ type
 
     def forward(
         self,

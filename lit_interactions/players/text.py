@@ -118,7 +118,7 @@ class TextWordPlayers(Players):
     def from_settings(cls, settings: dict[str, Any], tokenizer: Any = None) -> TextWordPlayers:
         """Players matching a selection's settings (the tokenizer is only needed to select again)."""
         baseline = settings.get("baseline", "mean")
-        token_id = settings.get("baseline_token_id")
+        token_id: Any = settings.get("baseline_token_id")  # an int whenever baseline == "token"
         return cls(
             n_players=settings["n_players"],
             tokenizer=tokenizer,
@@ -181,7 +181,7 @@ class TextWordPlayers(Players):
                 f"word players need a model with get_input_embeddings() and an inputs_embeds argument; "
                 f"{type(module).__name__} has no get_input_embeddings"
             )
-        embedding = module.get_input_embeddings()
+        embedding = module.get_input_embeddings()  # type: ignore[operator]  # nn.Module's __getattr__ type
 
         def run(sample_index: Tensor, keep: Tensor) -> Any:
             tokens = input_ids[sample_index]
@@ -232,7 +232,7 @@ class TextWordPlayers(Players):
         if self.baseline == "mean":
             weight = (player_map >= 0).to(embeds.dtype).unsqueeze(-1)
             return (embeds * weight).sum(dim=1, keepdim=True) / weight.sum(dim=1, keepdim=True)
-        assert embedding is not None
+        assert embedding is not None and self.baseline_token_id is not None
         token = torch.full_like(player_map[:, :1], int(self.baseline_token_id))
         return embedding(token)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lit_interactions.analysis import DEFAULT_QS
-from lit_interactions.interactions import TRANSFER_RATIOS
+from lit_interactions.interactions.transfer import TRANSFER_RATIOS
 from lit_interactions.reports.artifacts import RunArtifacts, RunArtifactsError, load_run
 from lit_interactions.reports.compare import (
     CompareOptions,

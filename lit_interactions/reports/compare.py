@@ -22,14 +22,8 @@ import torch
 from tqdm.auto import tqdm
 
 from lit_interactions.analysis import DEFAULT_QS, EtaAgreement, eta_agreement
-from lit_interactions.interactions import (
-    TRANSFER_RATIOS,
-    Interactions,
-    SharedByOrder,
-    extract_joint,
-    shared_by_order,
-    transferability,
-)
+from lit_interactions.interactions import Interactions, extract_joint, transferability
+from lit_interactions.interactions.transfer import TRANSFER_RATIOS, SharedByOrder, shared_by_order
 from lit_interactions.reports.artifacts import RunArtifacts
 
 KINDS = ("AND", "OR")

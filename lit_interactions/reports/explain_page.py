@@ -26,14 +26,9 @@ from lit_interactions.analysis import (
     strongest_by_kind,
     transferability_figure,
 )
-from lit_interactions.interactions import (
-    TRANSFER_RATIOS,
-    InteractionRecord,
-    Interactions,
-    salience_threshold,
-    shared_by_order,
-    transferability,
-)
+from lit_interactions.interactions import Interactions, salience_threshold, transferability
+from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.transfer import TRANSFER_RATIOS, shared_by_order
 from lit_interactions.io.files import write_json
 from lit_interactions.players import ImagePatchPlayers
 from lit_interactions.reports.html import Section, Table, write_page

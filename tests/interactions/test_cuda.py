@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lit_interactions.interactions import games
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
-from tests.interactions import solver_games as games
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 TOL = 1e-3

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from lit_interactions.interactions import games
+from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
-from tests.interactions import solver_games as games
-from tests.interactions.lp_oracle import solve_lp
 
 TOL = 1e-3
 ALPHA = 0.1

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lit_interactions.interactions import (
-    Interactions,
-    generalizable_mask,
-    generalization_by_order,
-    salience_threshold,
-    shared_by_order,
-    transferability,
-)
+from lit_interactions.interactions import Interactions, generalization_by_order, salience_threshold, transferability
+from lit_interactions.interactions.generalization import generalizable_mask
+from lit_interactions.interactions.transfer import shared_by_order
 
 F64 = torch.float64
 

@@ -10,7 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from lit_interactions.interactions import InteractionRecord, Interactions, subset_masks
+from lit_interactions.interactions import Interactions
+from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.subsets import subset_masks
 
 F64 = torch.float64
 

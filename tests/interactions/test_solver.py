@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from lit_interactions.interactions import games
 from lit_interactions.interactions._kron import KronTransform, chunk_sizes
 from lit_interactions.interactions._prox import project_shared
+from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract
 from lit_interactions.interactions.subsets import (
@@ -19,8 +21,6 @@ from lit_interactions.interactions.subsets import (
     superset_sum,
     zeta,
 )
-from tests.interactions import solver_games as games
-from tests.interactions.lp_oracle import solve_lp
 
 TOL = 1e-3
 
@@ -111,7 +111,7 @@ def test_float64_compute_and_float32_input_match_oracle() -> None:
 
 
 def test_small_n_and_closed_form_n1() -> None:
-    # n = 1: |a_1| + |o_1| >= |v1 - v0| - 2 zeta, and the split is free.
+    # n = 1: |a_1| + |o_1| >= |v1 - v0| - 2 noise_bound, and the split is free.
     rewards = torch.tensor([[0.3, 2.3], [1.0, -4.0], [2.0, 2.0]], dtype=torch.float64)
     result = extract(rewards, noise_ratio=0.1)
     span = (rewards[:, 1] - rewards[:, 0]).abs()
@@ -124,8 +124,8 @@ def test_small_n_and_closed_form_n1() -> None:
 def test_bounds_and_universal_matching_hold_exactly() -> None:
     rewards = games.mlp_rewards(7, 4, seed=3).float()
     result = extract(rewards, noise_ratio=0.02)
-    zeta = 0.02 * (rewards[:, -1] - rewards[:, 0]).abs()
-    assert bool((result.noise.abs() <= zeta.unsqueeze(-1)).all())
+    noise_bound = 0.02 * (rewards[:, -1] - rewards[:, 0]).abs()
+    assert bool((result.noise.abs() <= noise_bound.unsqueeze(-1)).all())
     assert torch.allclose(result.reconstruct(), rewards - result.noise, atol=1e-4, rtol=1e-5)
     assert result.and_effects[:, 0].abs().max() == 0 and result.or_effects[:, 0].abs().max() == 0
     # With noise_ratio = 0 there is no noise at all.

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lit_interactions.interactions import (
-    Interactions,
-    and_or_transform,
-    bias,
-    logical_model,
-    mobius,
-    superset_mobius,
-    superset_sum,
-    zeta,
-)
+from lit_interactions.interactions import Interactions, and_or_transform
+from lit_interactions.interactions.subsets import mobius, superset_mobius, superset_sum, zeta
+from lit_interactions.interactions.transform import bias, logical_model
 
 F64 = torch.float64
 

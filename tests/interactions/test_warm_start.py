@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from lit_interactions.interactions import games
+from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
-from tests.interactions import solver_games as games
-from tests.interactions.lp_oracle import solve_lp
 
 TOL = 1e-3
 
@@ -55,8 +55,8 @@ def test_warm_start_state_is_scale_free_and_bounds_hold() -> None:
     assert torch.allclose(scaled.extra["dual"], first.extra["dual"], atol=1e-4)
     # A start whose noise violates the new bound is clipped into it: the result respects the bound exactly.
     shrunk = extract(rewards, noise_ratio=0.001, warm_start=first)
-    zeta = 0.001 * (rewards[..., -1:] - rewards[..., :1]).abs()
-    assert bool((shrunk.noise.abs() <= zeta).all()) and shrunk.settings["converged"]
+    noise_bound = 0.001 * (rewards[..., -1:] - rewards[..., :1]).abs()
+    assert bool((shrunk.noise.abs() <= noise_bound).all()) and shrunk.settings["converged"]
 
 
 def test_joint_warm_start() -> None:

@@ -15,14 +15,8 @@ import torch
 from safetensors.torch import save_file
 
 from lit_interactions import explain
-from lit_interactions.interactions import (
-    Interactions,
-    and_or_transform,
-    bias,
-    extract,
-    extract_joint,
-    logical_model,
-)
+from lit_interactions.interactions import Interactions, and_or_transform, extract, extract_joint
+from lit_interactions.interactions.transform import bias, logical_model
 from lit_interactions.players import ImagePatchPlayers, PlayerSelection, TextWordPlayers
 
 ROOT = Path(__file__).resolve().parents[2]

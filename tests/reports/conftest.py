@@ -8,7 +8,7 @@ import pytest
 
 from lit_interactions.cli import cli_main
 from lit_interactions.reports.commands import main as commands_main
-from tests.callbacks.test_cli import QUICKSTART, SMALL, YAMLS
+from tests.cli.test_fit_callbacks import QUICKSTART, SMALL, YAMLS
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

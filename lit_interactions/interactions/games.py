@@ -1,4 +1,4 @@
-"""Reward games for the solver tests and benchmark: hand-made, random, planted sparse, and real torch networks.
+"""Reward games for the solver's tests and benchmarks: hand-made, random, planted sparse, and real torch networks.
 
 Every generator returns rewards ``[B, 2^n]`` (float64) in the project's subset order.
 """

@@ -55,7 +55,7 @@ def solve_lp(
 
     Args:
         rewards: ``[2^n]`` (one model, SPEC 3) or ``[K, 2^n]`` (K models; K >= 2 uses the joint objective of SPEC 4).
-        noise_ratio: ``zeta_k = noise_ratio * |v_k[N] - v_k[empty]|``.
+        noise_ratio: ``noise_bound_k = noise_ratio * |v_k[N] - v_k[empty]|``.
         alpha: weight of the sum term of the joint objective (ignored for one model).
         shared_bound: ``|gamma_k| <= shared_bound * |v_k[N] - v_k[empty]|`` (ignored for one model).
     """
@@ -68,7 +68,7 @@ def solve_lp(
     full = size - 1
     pair_s, pair_t = _subset_pairs(n)  # T nonempty subset of S (S nonempty too)
     span = np.abs(v[:, full] - v[:, 0])
-    zeta = noise_ratio * span
+    noise_bound = noise_ratio * span
     joint = n_models >= 2
 
     # Per-model block of variables: a+ a- o+ o- (m each), delta (size), Y (1), c (1).
@@ -81,14 +81,14 @@ def solve_lp(
     ub_rows, ub_cols, ub_vals = [], [], []
     row = 0
     ub_row = 0
-    bounds = [(0.0, None)] * nv
+    bounds: list[tuple[float | None, float | None]] = [(0.0, None)] * nv
     cost = np.zeros(nv)
     for k in range(n_models):
         base = k * nv_model
         ap, am, op, om = base, base + m, base + 2 * m, base + 3 * m
         dl, yv, cv = base + 4 * m, base + 4 * m + size, base + 4 * m + size + 1
         for j in range(size):
-            bounds[dl + j] = (-zeta[k], zeta[k])
+            bounds[dl + j] = (-noise_bound[k], noise_bound[k])
         bounds[yv] = (None, None)
         bounds[cv] = (None, None)
         # Universal matching rows, S = 1..2^n-1 -> row offset row + S - 1.
