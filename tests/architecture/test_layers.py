@@ -71,3 +71,14 @@ def test_the_architecture_doc_names_every_layer() -> None:
     doc = (PACKAGE.parent / "docs" / "architecture.md").read_text()
     missing = [unit for unit in LEVEL if unit not in ("__init__", "checks", "run") and f"`{unit}" not in doc]
     assert missing == []
+
+
+def test_benchmarks_import_no_test_files() -> None:
+    """Benchmarks use the package's own fixtures (``interactions.games``, ``models.tiny_lms``), never ``tests``."""
+    wrong = []
+    for path in sorted((PACKAGE.parent / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            wrong += [f"{path.name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "tests"]
+    assert wrong == []

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.explain.tiny_lms import save_tiny_lm
+from lit_interactions.models.tiny_lms import save_tiny_lm
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,7 @@
-"""Tiny random causal LMs (LLaMA, OPT, GPT-2) with tokenizers trained offline on a few sentences, saved as folders."""
+"""Tiny random causal LMs (LLaMA, OPT, GPT-2) with tokenizers trained offline on a few sentences, saved as folders.
+
+For tests and benchmarks: nothing is downloaded, every model is built from a ``transformers`` config.
+"""
 
 from __future__ import annotations
 
