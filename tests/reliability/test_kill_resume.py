@@ -49,7 +49,9 @@ def kill_points() -> list[tuple[str, int]]:
 
 def run(cwd: Path, *extra: str, point: str = "step", count: int = 10**9) -> subprocess.CompletedProcess[str]:
     cwd.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Not WANDB_SERVICE: a wandb service this test process started would be shared with the child, and a killed child
+    # would leave its run id "in use" there for every later run of the same id.
+    env = {**{k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "tests.reliability.kill_runner", point, str(count), *ARGS, *extra],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
