@@ -59,13 +59,14 @@ def assert_paper2_monitor(config: dict, text: bool) -> None:
     monitor = config["interactions"]
     assert monitor["class_path"] == "lit_interactions.callbacks.InteractionMonitor"
     args = monitor["init_args"]
-    assert (args["num_probe"], args["n_players"], args["noise_ratio"], args["salience_ratio"]) == (200, 10, 0.01, 0.02)
+    players, solver = args["players"], args["solver"]
+    assert (args["num_probe"], players["n_players"], solver["noise_ratio"], args["salience_ratio"]) == (200, 10, 0.01, 0.02)
     epochs = config["trainer"]["max_epochs"]
     assert 1 <= args["every_n_epochs"] <= epochs and epochs % args["every_n_epochs"] == 0  # the final model is measured
     if text:
-        assert (args["layer"], args["text_baseline"]) == ("bert.bert.encoder.layer.0", "mean")  # after block 1
+        assert (players["layer"], players["text_baseline"]) == ("bert.bert.encoder.layer.0", "mean")  # after block 1
     else:
-        assert (args["layer"], args["grid"], args["image_baseline"]) == ("layer1.3", 5, "zero")  # after 9 conv layers
+        assert (players["layer"], players["grid"], players["image_baseline"]) == ("layer1.3", 5, "zero")  # after 9 conv layers
     assert config["confusing_samples"]["class_path"] == "lit_interactions.callbacks.ConfusingSamples"
 
 
