@@ -13,10 +13,11 @@ from torch.utils.data import DataLoader
 from lit_interactions.models import create_model, list_models, parameter_layers
 from lit_interactions.models.transplant import (
     apply_transplant,
+    check_spec,
     donor_layers,
     load_donor_state,
 )
-from lit_interactions.modules import ImageClassifier, LayerTransplant, TextClassifier
+from lit_interactions.modules import AdversarialTraining, ImageClassifier, LayerTransplant, TextClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +94,8 @@ def test_same_architecture_copy_equals_donor_below_L_and_differs_beyond(tmp_path
     assert record["layers"] == ["conv1 <- conv1", "layer1.0.conv1 <- layer1.0.conv1", "layer1.0.conv2 <- layer1.0.conv2",
                                 "layer1.1.conv1 <- layer1.1.conv1", "layer1.1.conv2 <- layer1.1.conv2"]
     assert record["num_layers"] == 5 and record["freeze"] is False
-    assert target.hparams["transplant"] == {"checkpoint": path, "num_layers": 5}
+    assert target.hparams["transplant"] == {"class_path": "lit_interactions.modules.transplant.LayerTransplant",
+                                            "init_args": {"checkpoint": path, "num_layers": 5, "freeze": False}}
 
 
 def test_all_layers_copies_the_whole_network_and_reproduces_the_donors_outputs_exactly(tmp_path: Path) -> None:
@@ -219,7 +221,7 @@ def test_the_recipes_frozen_low_layers_stay_the_donors_bit_for_bit_through_an_ad
     for freeze in (True, False):
         torch.manual_seed(0)
         module = ImageClassifier("resnet32", num_classes=2, in_channels=1, lr=0.1, weight_decay=5e-4,
-                                 adversarial=True, transplant=LayerTransplant(**{"checkpoint": path, "num_layers": 9, "freeze": freeze}))
+                                 adversarial=AdversarialTraining(), transplant=LayerTransplant(**{"checkpoint": path, "num_layers": 9, "freeze": freeze}))
         upper = layer_state(module.model, 9)
         trainer(1).fit(module, loader(), loader(4, seed=1))
         copied = [same(layer_state(module.model, i), layer_state(donor.model, i)) for i in range(9)]
@@ -274,9 +276,13 @@ def test_bad_donor_files_and_options_are_clear_errors(tmp_path: Path) -> None:
         load_donor_state(empty)
     good = tmp_path / "ok.pt"
     torch.save(create_model("resnet20").state_dict(), good)
-    for spec, message in [
+    for spec, message in [  # as a mapping (YAML checks the keys of the part's init_args itself)
         ({"checkpoint": str(good)}, r"missing keys \['num_layers'\]"),
         ({"checkpoint": str(good), "num_layers": 1, "layers": 2}, r"unknown keys \['layers'\]"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_spec(spec)
+    for spec, message in [
         ({"checkpoint": str(good), "num_layers": -1}, "must be an int >= 0"),
         ({"checkpoint": str(good), "num_layers": 1, "freeze": "yes"}, "must be true or false"),
     ]:
@@ -304,11 +310,13 @@ def test_cli_fit_with_a_frozen_transplant_from_a_quickstart_donor(tmp_path: Path
              f"--run.root={tmp_path}", "--interactions=null"]
     cli_main(["fit", *small, "--run.name=donor", "--run.version=a", "--seed_everything=1"])
     donor_ckpt = tmp_path / "donor" / "a" / "checkpoints" / "last.ckpt"
-    cli_main(["fit", *small, "--run.name=target", "--run.version=b", f"--model.init_args.transplant.checkpoint={donor_ckpt}",
-              "--model.init_args.transplant.num_layers=9", "--model.init_args.transplant.freeze=true"])
+    cli_main(["fit", *small, "--run.name=target", "--run.version=b", "--model.init_args.transplant=lit_interactions.modules.LayerTransplant",
+              f"--model.init_args.transplant.init_args.checkpoint={donor_ckpt}",
+              "--model.init_args.transplant.init_args.num_layers=9", "--model.init_args.transplant.init_args.freeze=true"])
     run = tmp_path / "target" / "b"
     config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["model"]["init_args"]["transplant"] == {"checkpoint": str(donor_ckpt), "num_layers": 9, "freeze": True}
+    assert config["model"]["init_args"]["transplant"]["init_args"] == {
+        "checkpoint": str(donor_ckpt), "num_layers": 9, "freeze": True}
     donor = torch.load(donor_ckpt, map_location="cpu", weights_only=True)
     target = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert target["hyper_parameters"]["transplanted"]["layers"][8] == "layer2.0.conv2 <- layer2.0.conv2"
