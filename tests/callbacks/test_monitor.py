@@ -152,9 +152,9 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
     [
         ({"num_probe": 0}, {}, r"no probe set \(num_probe=0\)"),
         ({}, {"num_probe": 9}, "probe set has 8 samples but num_probe=9"),
-        ({}, {"n_players": 10, "grid": 3}, r"n_players=10 > grid\*grid=9"),
-        ({}, {"layer": "layer9.0"}, "has no module named 'layer9.0'"),
-        ({}, {"layer": "layer3", "grid": 8}, "grid does not fit"),
+        ({}, {"players": {"n_players": 10, "grid": 3}}, r"n_players=10 > grid\*grid=9"),
+        ({}, {"players": {"layer": "layer9.0"}}, "has no module named 'layer9.0'"),
+        ({}, {"players": {"layer": "layer3", "grid": 8}}, "grid does not fit"),
     ],
     ids=["no-probe-set", "too-few-probe-samples", "more-players-than-patches", "unknown-layer", "grid-too-fine"],
 )
@@ -162,8 +162,9 @@ def test_bad_settings_fail_before_the_first_training_step(
     tmp_path: Path, data: dict, monitor: dict, message: str
 ) -> None:
     model = resnet()
-    options = {"num_probe": PROBE, "n_players": N, **monitor}
-    fit = trainer(tmp_path, [InteractionMonitor(**options)])
+    players = {"n_players": N, **monitor.pop("players", {})}
+    options = {"num_probe": PROBE, **monitor}
+    fit = trainer(tmp_path, [InteractionMonitor(players=PlayerOptions(**players), **options)])
     with pytest.raises(ValueError, match=message):
         fit.fit(model, mnist(**data))
     assert fit.global_step == 0 and model.sample_losses.epochs == []
