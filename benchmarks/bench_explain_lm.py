@@ -28,10 +28,10 @@ from transformers import (
 
 from lit_interactions.explainer.memory import rows_per_chunk
 from lit_interactions.interactions.solver import extract
+from lit_interactions.models.tiny_lms import byte_level_tokenizer, metaspace_tokenizer
 from lit_interactions.players import TextWordPlayers, compute_rewards
 from lit_interactions.players.next_token import NextTokenLM
 from lit_interactions.players.word_spans import encode_words
-from lit_interactions.models.tiny_lms import byte_level_tokenizer, metaspace_tokenizer
 
 SENTENCE = ("Architecturally, the school has a Catholic character. Atop the Main Building's gold dome is a golden "
             "statue of the Virgin Mary. Immediately in front of the")

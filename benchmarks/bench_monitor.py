@@ -27,6 +27,7 @@ from lit_interactions.interactions.solver import extract
 from lit_interactions.interactions.subsets import subset_masks
 from lit_interactions.modules import ImageClassifier
 from lit_interactions.players import compute_rewards
+from lit_interactions.players.options import PlayerOptions
 from lit_interactions.run import RunCSVLogger
 
 FLOOR = "floor: bare forward of the masked inputs"
@@ -51,7 +52,7 @@ def main() -> None:
     L.seed_everything(0, verbose=False)
     dm = MNIST3DataModule(num_probe=max(args.num_probe, 8), batch_size=64, train_subset=0, train_subset_size=256)
     module = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.05)
-    monitor = InteractionMonitor(num_probe=args.num_probe, n_players=args.n_players, figures=False)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=args.n_players), num_probe=args.num_probe, figures=False)
     with tempfile.TemporaryDirectory() as root:
         trainer = L.Trainer(
             max_epochs=1, limit_val_batches=1, accelerator="cpu", devices=1, logger=RunCSVLogger(Path(root)),
@@ -85,7 +86,7 @@ def main() -> None:
             "rewards: masking + forward (compute_rewards)": lambda: compute_rewards(
                 network, batch, players, selection, chunk_size=monitor.chunk_size
             ),
-            SOLVER: lambda: extract(rewards.double(), noise_ratio=monitor.noise_ratio),
+            SOLVER: lambda: extract(rewards.double(), noise_ratio=monitor.solver.noise_ratio),
             MEASURE: lambda: measure(False, 1000),
             "monitor: one measured epoch, with figures": lambda: measure(True, 1001),
         }

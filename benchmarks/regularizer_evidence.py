@@ -70,7 +70,7 @@ def fine_tune(variant: str, donor: Path, args: argparse.Namespace) -> dict[str, 
     version = f"{variant}-{args.tag}"
     flags = [f"--{flag}" for flag in args.set]
     if variant == "regularized":
-        flags += [f"--model.init_args.regularizer.{item}" for item in args.reg]
+        flags += [f"--model.init_args.regularizer.init_args.{item}" for item in args.reg]
     start = time.perf_counter()
     cli = cli_main(["fit", "--config", str(CONFIGS[variant]), f"--model.init_args.transplant.checkpoint={donor}",
                     f"--run.root={args.root}", f"--run.name={NAME}", f"--run.version={version}", *QUIET, *flags])

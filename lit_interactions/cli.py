@@ -17,6 +17,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.models.checkpoints import read_checkpoint
 from lit_interactions.modules import ClassifierModule
+from lit_interactions.modules.parts import check_current_hparams
 from lit_interactions.resume import ExactResume
 from lit_interactions.run import (
     TRAINER_CKPT_ALIASES,
@@ -91,6 +92,7 @@ class LitInteractionsCLI(LightningCLI):
             return
         checkpoint = read_checkpoint(ckpt_path, "--ckpt_path", "--ckpt_path", CKPT_FIX)
         hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k not in NOT_MODULE_ARGUMENTS}
+        check_current_hparams(hparams, f"--ckpt_path {ckpt_path}")
         if subcommand != "fit" and hparams.get("transplant") is not None:
             hparams["transplant"] = None  # the checkpoint holds the weights; only a resumed fit needs the donor
         if "_class_path" in hparams:

@@ -39,13 +39,17 @@ def test_every_experiment_config_parses(path: Path, capsys: pytest.CaptureFixtur
         assert data["num_probe"] == 200  # confusing samples are identified on the same 200 probe samples
     if path.name.startswith("lowlayer_") and "donor" not in path.name:
         low = 2 if init["model"] in ("bert_tiny", "minilm_l6") else 9  # BERT: embeddings + block 1; ResNet: 9 layers
-        assert init["transplant"]["num_layers"] == low
-        assert init["transplant"]["freeze"] is True  # App. I.7: only the upper layers train
-        donor = init["transplant"]["checkpoint"]
+        transplant = init["transplant"]["init_args"]
+        assert init["transplant"]["class_path"] == "lit_interactions.modules.LayerTransplant"
+        assert transplant["num_layers"] == low
+        assert transplant["freeze"] is True  # App. I.7: only the upper layers train
+        donor = transplant["checkpoint"]
         assert donor.endswith("/a/checkpoints/last.ckpt") and f"{path.stem.split('_')[1]}_donor" in donor
         assert data["train_subset"] == 0
     elif path.name.startswith("finetune_"):
-        assert init["transplant"] == {"checkpoint": "runs/quickstart/donor/checkpoints/last.ckpt", "num_layers": "all"}
+        transplant = init["transplant"]["init_args"]
+        assert transplant == {"checkpoint": "runs/quickstart/donor/checkpoints/last.ckpt", "num_layers": "all",
+                              "freeze": False}
     else:
         assert init["transplant"] is None
     if path.name.startswith("baseline_"):
@@ -59,13 +63,14 @@ def assert_paper2_monitor(config: dict, text: bool) -> None:
     monitor = config["interactions"]
     assert monitor["class_path"] == "lit_interactions.callbacks.InteractionMonitor"
     args = monitor["init_args"]
-    assert (args["num_probe"], args["n_players"], args["noise_ratio"], args["salience_ratio"]) == (200, 10, 0.01, 0.02)
+    players, solver = args["players"], args["solver"]
+    assert (args["num_probe"], players["n_players"], solver["noise_ratio"], args["salience_ratio"]) == (200, 10, 0.01, 0.02)
     epochs = config["trainer"]["max_epochs"]
     assert 1 <= args["every_n_epochs"] <= epochs and epochs % args["every_n_epochs"] == 0  # the final model is measured
     if text:
-        assert (args["layer"], args["text_baseline"]) == ("bert.bert.encoder.layer.0", "mean")  # after block 1
+        assert (players["layer"], players["text_baseline"]) == ("bert.bert.encoder.layer.0", "mean")  # after block 1
     else:
-        assert (args["layer"], args["grid"], args["image_baseline"]) == ("layer1.3", 5, "zero")  # after 9 conv layers
+        assert (players["layer"], players["grid"], players["image_baseline"]) == ("layer1.3", 5, "zero")  # after 9 conv layers
     assert config["confusing_samples"]["class_path"] == "lit_interactions.callbacks.ConfusingSamples"
 
 
@@ -81,13 +86,14 @@ def test_the_monitors_layers_are_the_low_layers_of_the_recipes_models() -> None:
 
 def test_the_sweep_flags_override_the_transplant(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROOT / "configs" / "experiments" / "lowlayer_mnist3_resnet56_small.yaml"
-    config = resolved(path, capsys, "--model.init_args.transplant.num_layers=13", "--data.init_args.train_subset=1")
-    assert config["model"]["init_args"]["transplant"] == {
+    config = resolved(path, capsys, "--model.init_args.transplant.init_args.num_layers=13",
+                      "--data.init_args.train_subset=1")
+    assert config["model"]["init_args"]["transplant"]["init_args"] == {
         "checkpoint": "runs/lowlayer_mnist3_donor_small/a/checkpoints/last.ckpt", "num_layers": 13, "freeze": True,
     }
     assert config["data"]["init_args"]["train_subset"] == 1
-    unfrozen = resolved(path, capsys, "--model.init_args.transplant.freeze=false")
-    assert unfrozen["model"]["init_args"]["transplant"]["freeze"] is False  # freeze: false stays an option
+    unfrozen = resolved(path, capsys, "--model.init_args.transplant.init_args.freeze=false")
+    assert unfrozen["model"]["init_args"]["transplant"]["init_args"]["freeze"] is False  # freeze: false stays an option
 
 
 def test_the_finetune_pair_differs_only_in_the_regularizer(capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,8 +101,8 @@ def test_the_finetune_pair_differs_only_in_the_regularizer(capsys: pytest.Captur
     plain = resolved(folder / "finetune_mnist3_plain.yaml", capsys)
     regularized = resolved(folder / "finetune_mnist3_regularized.yaml", capsys)
     assert plain["model"]["init_args"].pop("regularizer") is None
-    penalty = regularized["model"]["init_args"].pop("regularizer")
-    assert penalty["weight"] > 0 and penalty["remove"] == "high_order" and penalty["n_players"] <= 10
+    penalty = regularized["model"]["init_args"].pop("regularizer")["init_args"]
+    assert penalty["weight"] > 0 and penalty["remove"] == "high_order" and penalty["players"]["n_players"] <= 10
     for config in (plain, regularized):
         config["run"].pop("name"), config["run"].pop("tags")
     assert plain == regularized  # same seed, donor, data, trainer and monitor (probe digits and players)

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lit_interactions.interactions import Interactions
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.interactions.solver import extract
 from lit_interactions.players import Players, PlayerSelection, compute_rewards
 from lit_interactions.players.forward import ForwardOptions
@@ -33,11 +34,10 @@ def extract_interactions(
     players: Players,
     selection: PlayerSelection,
     *,
-    noise_ratio: float = 0.01,
+    solver: SolverOptions | None = None,
     chunk_size: int = 1024,
     target: int | Tensor | None = None,
     reward: str = "log_odds",
-    solver_kwargs: dict[str, Any] | None = None,
     warm_start: Interactions | None = None,
     forward: ForwardOptions | dict[str, Any] | None = None,
     progress: str | None = None,
@@ -49,7 +49,8 @@ def extract_interactions(
     besides the solver's per-sample extras (e.g. ``duality_gap``, ``iterations``, ``dual``). ``warm_start``:
     an earlier result of this function (e.g. the previous epoch's); the solve starts from it when its ids and
     players are exactly this batch's, otherwise it is ignored (the result is certified either way). ``forward``:
-    the masked forwards' speed options (:class:`~lit_interactions.players.forward.ForwardOptions`).
+    the masked forwards' speed options (:class:`~lit_interactions.players.forward.ForwardOptions`). ``solver``:
+    the solve's settings (None = the defaults).
 
     ``progress``: a description (e.g. ``"InteractionMonitor epoch 3"``) to show a status bar with, naming the step
     running (the masked forwards, with their own bar over chunks, then the solver); None shows nothing.
@@ -63,10 +64,9 @@ def extract_interactions(
         )
         status.update()
         status.set_postfix_str(f"solving the AND-OR interactions of {count} samples")
-        options = dict(solver_kwargs or {})
-        if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players):
-            options["warm_start"] = warm_start
-        result = extract(rewards.detach().double(), noise_ratio=noise_ratio, **options).to("cpu")
+        start = warm_start if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players) else None
+        options = solver if solver is not None else SolverOptions()
+        result = extract(rewards.detach().double(), warm_start=start, options=options).to("cpu")
         status.update()
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
     return replace(result, extra=extra, settings={**result.settings, "forward": ForwardOptions.from_value(forward).to_dict()})
@@ -102,7 +102,7 @@ def extract_sharded(
         warm_start: an earlier result for the same ``ids`` in the same order (e.g. the previous epoch's);
             each rank starts its share's solves from it (see :func:`extract_interactions`).
         description: the status bar's description, shown on rank 0 while the trainer has a progress bar.
-        **options: ``noise_ratio``, ``chunk_size``, ``reward``, ``solver_kwargs``, ``forward`` of
+        **options: ``solver``, ``chunk_size``, ``reward``, ``forward`` of
             :func:`extract_interactions`.
     """
     ids = np.asarray(ids, dtype=np.int64)

@@ -30,19 +30,16 @@ from lit_interactions.analysis import OrderProfile
 from lit_interactions.callbacks.extraction import extract_sharded
 from lit_interactions.callbacks.history import MonitorHistory
 from lit_interactions.callbacks.monitor_report import MonitorReport
-from lit_interactions.callbacks.probe import (
-    PROBE_SPLITS,
-    PlayerOptions,
-    choose_probe_ids,
-    data_task,
-)
+from lit_interactions.callbacks.probe import PROBE_SPLITS, choose_probe_ids, data_task
 from lit_interactions.callbacks.probe_samples import ProbeSamples
 from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.callbacks.user_module import AUTO, logged_loss, network_of
 from lit_interactions.checks import check_int
 from lit_interactions.interactions import Interactions, salience_threshold
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.players import ImagePatchPlayers, Players, PlayerSelection
 from lit_interactions.players.forward import ForwardOptions
+from lit_interactions.players.options import PlayerOptions
 
 STATE_VERSION = 1
 WHO = "InteractionMonitor"
@@ -79,19 +76,13 @@ class InteractionMonitor(Callback):
     Args:
         num_probe: probe samples followed (paper 2 averages over 50); the first ones of the data's probe set.
         every_n_epochs: measure epochs ``0, k, 2k, ...`` (epoch 0 = initial model).
-        n_players: players per sample (1..16).
-        grid: image: patches per side (paper 2: 5).
-        layer: module of the network whose output holds the players; None = the input (image pixels, word
-            embeddings). Image: its feature map is split into patches; text: its hidden states at the words' tokens.
-        crop: image: border cells removed per side; None = 1/8 of the side.
-        image_baseline: image: masked patches become ``"zero"`` (paper 2) or the per-channel ``"mean"``.
-        text_baseline: text: ``"mean"`` word embedding (paper 2), ``"mask"``, ``"cls"``, ``"pad"``, ``"zero"``.
-        seed: text: seed of the word choice.
-        noise_ratio: the solver's noise bound ``zeta = noise_ratio * |v(N) - v(empty)|`` (paper 2: 0.01).
+        players: how players are chosen (``{n_players, grid, layer, crop, image_baseline, text_baseline, seed}``,
+            see :class:`~lit_interactions.players.options.PlayerOptions`).
+        solver: the sparse solve's settings (``{noise_ratio, tol, max_iter, ...}``, see
+            :class:`~lit_interactions.interactions.options.SolverOptions`; paper 2's noise_ratio is 0.01).
         salience_ratio: ``tau = salience_ratio * mean |v(N) - v(empty)|`` (SPEC 5: 0.02).
         high_from: lowest "high" order of the high-order share; None = ``n // 2 + 1``.
         chunk_size: masked samples per forward pass (memory only).
-        solver_kwargs: further keyword arguments of ``lit_interactions.interactions.solver.extract``.
         players_from: a ``players.pt`` written by another run's monitor: use exactly those players.
         figures: write figures (PNG, and wandb images) every measured epoch.
         figure_samples: probe samples drawn with their strongest interactions (the first ones).
@@ -120,18 +111,11 @@ class InteractionMonitor(Callback):
         self,
         num_probe: int = 50,
         every_n_epochs: int = 1,
-        n_players: int = 10,
-        grid: int = 5,
-        layer: str | None = None,
-        crop: int | list[int] | None = None,
-        image_baseline: str = "zero",
-        text_baseline: str | int = "mean",
-        seed: int = 0,
-        noise_ratio: float = 0.01,
+        players: PlayerOptions = PlayerOptions(),  # noqa: B008 - frozen, so a shared default is safe
+        solver: SolverOptions = SolverOptions(),  # noqa: B008
         salience_ratio: float = 0.02,
         high_from: int | None = None,
         chunk_size: int = 1024,
-        solver_kwargs: dict[str, Any] | None = None,
         players_from: str | None = None,
         figures: bool = True,
         figure_samples: int = 1,
@@ -151,26 +135,21 @@ class InteractionMonitor(Callback):
         check_int("chunk_size", chunk_size, 1, error=ValueError, who=f"{WHO}: ")
         check_int("figure_samples", figure_samples, 0, error=ValueError, who=f"{WHO}: ")
         check_int("strongest", strongest, 1, error=ValueError, who=f"{WHO}: ")
-        if not noise_ratio >= 0 or not salience_ratio > 0:
-            raise ValueError(
-                f"{WHO}: noise_ratio must be >= 0 and salience_ratio > 0, got {noise_ratio} and {salience_ratio}"
-            )
+        if not salience_ratio > 0:
+            raise ValueError(f"{WHO}: salience_ratio must be > 0, got {salience_ratio}")
         try:
-            self.options = PlayerOptions(
-                n_players, grid, layer, tuple(crop) if isinstance(crop, list) else crop, image_baseline,
-                text_baseline, seed,
-            )
+            self.options = PlayerOptions.from_value(players)
+            self.solver = SolverOptions.from_value(solver)
         except ValueError as error:
             raise ValueError(f"{WHO}: {error}") from None
+        n_players = self.options.n_players
         if high_from is not None and (not isinstance(high_from, int) or not 1 <= high_from <= n_players):
             raise ValueError(f"{WHO}: high_from={high_from!r} must be an order in 1..n_players={n_players}, or None")
         self.num_probe = num_probe
         self.every_n_epochs = every_n_epochs
-        self.noise_ratio = float(noise_ratio)
         self.salience_ratio = float(salience_ratio)
         self.high_from = high_from
         self.chunk_size = chunk_size
-        self.solver_kwargs = dict(solver_kwargs or {})
         self.players_from = players_from
         self.figures = figures
         self.figure_samples = figure_samples
@@ -216,7 +195,7 @@ class InteractionMonitor(Callback):
         return {
             "num_probe": self.num_probe,
             "players": self.options.to_dict(),
-            "noise_ratio": self.noise_ratio,
+            "noise_ratio": self.solver.noise_ratio,
             "salience_ratio": self.salience_ratio,
             "high_from": self.high_from,
             **({"probe_split": self.probe_split} if self.probe_split != "held_out" else {}),
@@ -231,8 +210,7 @@ class InteractionMonitor(Callback):
 
     def extraction_options(self) -> dict[str, Any]:
         """Keyword options of :func:`~lit_interactions.callbacks.extraction.extract_sharded` used here."""
-        return {"noise_ratio": self.noise_ratio, "chunk_size": self.chunk_size, "reward": self.reward,
-                "solver_kwargs": self.solver_kwargs, "forward": self.forward}
+        return {"solver": self.solver, "chunk_size": self.chunk_size, "reward": self.reward, "forward": self.forward}
 
     def data_source(self, trainer: Trainer) -> Any:
         """Where the probe samples come from: the given :class:`ProbeSamples`, else the trainer's data module."""
@@ -348,7 +326,7 @@ class InteractionMonitor(Callback):
         return {
             "epoch": epoch,
             "global_step": trainer.global_step,
-            "noise_ratio": self.noise_ratio,
+            "noise_ratio": self.solver.noise_ratio,
             "salience_ratio": self.salience_ratio,
             "tau": tau,
             "player_kind": self.players.kind,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -24,15 +24,13 @@ from lit_interactions.interactions._certificate import penalty
 from lit_interactions.interactions._graph_admm import Problem, Settings, Start, solve
 from lit_interactions.interactions._prox import project_shared
 from lit_interactions.interactions.checks import check_real, check_subset_vector
+from lit_interactions.interactions.options import ComputeDtype, SolverOptions
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import n_players_from_length
 
 SOLVER_NAME = "graph-admm"
 _FLOAT32_MAX_PLAYERS = 12  # beyond, Moebius conditioning (phi^(2n)) exceeds what float32 iterations can resolve
 _STOP_FRACTION = 0.98
-
-ComputeDtype = Literal["auto", "float32", "float64"]
-
 
 def extract(
     rewards: Tensor,
@@ -46,6 +44,7 @@ def extract(
     rho_scale: float = 1.0,
     num_threads: int | None = 1,
     warm_start: Interactions | None = None,
+    options: SolverOptions | None = None,
 ) -> Interactions:
     """Sparsest AND-OR interactions of rewards (SPEC 3), batched over any leading dimensions.
 
@@ -72,6 +71,8 @@ def extract(
             e.g. the previous epoch's: the solve starts from its decomposition (noise clipped to the new bound)
             and, when it has them, its ``extra["dual"]`` multipliers and ``extra["rho_scale"]``. The result
             is certified exactly as without it; only the iterations change.
+        options: all the settings above (but ``warm_start``) as one :class:`SolverOptions`; when given, they
+            replace the keyword values.
 
     Returns:
         ``Interactions.from_decomposition(rewards, gamma, noise)`` with the solver's settings (gap and
@@ -79,6 +80,8 @@ def extract(
         ``dual`` (``[..., 2, 2^n]`` multipliers of the AND and OR effects) and ``rho_scale`` (the last
         penalty parameter relative to the rewards' scale), the last two for warm starts.
     """
+    if options is not None:
+        return extract(rewards, warm_start=warm_start, **options.solver_kwargs())
     leading = _check_rewards(rewards, "rewards")
     _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
@@ -105,6 +108,7 @@ def extract_joint(
     rho_scale: float = 0.4,
     num_threads: int | None = 1,
     warm_start: Interactions | None = None,
+    options: SolverOptions | None = None,
 ) -> Interactions:
     """Generalizable interactions shared by K >= 2 models on the same samples and players (SPEC 4).
 
@@ -120,6 +124,7 @@ def extract_joint(
         warm_start: as in :func:`extract`, a joint result with the same ``[K, ...]`` batch shape (its gamma
             is projected onto the new shared bound).
         rho_scale: as in :func:`extract`; the joint problem converges faster with a smaller one (measured).
+        options: as in :func:`extract` (its ``rho_scale`` None keeps this function's default).
 
     Returns:
         ``Interactions`` with leading dimension ``K`` (``gamma[k]`` is ``gamma^(k)``); settings and extras as
@@ -130,6 +135,10 @@ def extract_joint(
         raise ValueError(
             f"extract_joint needs rewards [K, ..., 2^n] of K >= 2 models on the same samples, got {shape}; "
             f"stack the models' rewards on a new first dimension (torch.stack([v1, v2]))"
+        )
+    if options is not None:
+        return extract_joint(
+            rewards, alpha=alpha, shared_bound=shared_bound, warm_start=warm_start, **options.solver_kwargs()
         )
     leading = _check_rewards(rewards, "rewards")[1:]
     _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)

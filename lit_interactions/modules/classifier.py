@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor, nn
-from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.checks import is_int
 from lit_interactions.models import IMAGE_MODELS, TEXT_MODELS, create_model
-from lit_interactions.models.transplant import (
-    TransplantSpec,
-    apply_transplant,
-    keep_frozen_norms_in_eval,
-)
 from lit_interactions.modules.balanced_accuracy import BalancedAccuracy
-from lit_interactions.modules.pgd import frozen_norm_statistics, pgd_attack
-from lit_interactions.modules.regularizer_option import RegularizerSpec, TrainingPenalty
-from lit_interactions.modules.sample_losses import SampleLossRecorder
+from lit_interactions.modules.parts import Parts, TrainingPart, build_part
+from lit_interactions.modules.pgd import AdversarialTraining
+from lit_interactions.modules.records import TrainingRecords
+from lit_interactions.modules.regularizer_option import InteractionPenalty
+from lit_interactions.modules.transplant import LayerTransplant
 
 # Learning rates of paper 2 (App. I.1): SGD with momentum 0.9.
 DEFAULT_LR: dict[str, float] = {
@@ -42,6 +37,14 @@ DEFAULT_LR: dict[str, float] = {
 }
 
 
+# The parts a classifier is given, by argument name (what a checkpoint's hparams record rebuilds).
+PART_TYPES: dict[str, type[TrainingPart]] = {
+    "adversarial": AdversarialTraining,
+    "transplant": LayerTransplant,
+    "regularizer": InteractionPenalty,
+}
+
+
 def accuracy_metrics(num_classes: int, stage: str) -> MetricCollection:
     """``<stage>/acc``: the fraction of correct predictions; ``<stage>/balanced_acc``: the mean recall over the
     classes in the targets (:class:`BalancedAccuracy`), 0.5 for a binary classifier that always answers the
@@ -50,26 +53,44 @@ def accuracy_metrics(num_classes: int, stage: str) -> MetricCollection:
     return MetricCollection(metrics, prefix=f"{stage}/")
 
 
-class ClassifierModule(L.LightningModule):
-    """Shared training logic: cross-entropy, SGD, accuracy, the train-validation loss gap, per-sample losses.
+def model_key(module: ClassifierModule, model: str, lr: float | None, num_classes: Any) -> str:
+    """The registry key of ``model`` after checking the module's arguments.
 
-    Logged keys: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` (the fraction
-    correct), ``*/balanced_acc`` (mean per-class recall, see :func:`accuracy_metrics`) and
-    ``gap/loss`` (validation loss minus the epoch's mean clean training loss, the overfitting signal of SPEC 6).
-    Under adversarial training ``train/loss`` is the adversarial loss being optimised and ``train/clean_loss`` the
-    clean loss of the same samples, which the gap and the per-sample losses use.
+    Raises:
+        ValueError: an unknown model (or one of the other task), a learning rate <= 0, fewer than 2 classes.
+    """
+    key = model.lower().replace("-", "_")
+    if key not in module.registry:
+        other = "text" if module.task == "image" else "image"
+        hint = f" ({model!r} is a {other} model: use the {other} classifier)" if key in (IMAGE_MODELS | TEXT_MODELS) else ""
+        raise ValueError(f"unknown {module.task} model {model!r}{hint}; known: {', '.join(sorted(module.registry))}")
+    if lr is not None and lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if not is_int(num_classes) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    return key
 
-    ``regularizer`` (see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`) adds the
-    interaction-removal penalty (paper 2 App. D) to the training loss on its steps and logs
-    ``regularizer/penalty`` (weighted), ``regularizer/share``, ``regularizer/samples``, ``regularizer/seconds`` (its
-    forward passes and solve) and ``regularizer/step_seconds`` (the whole training step with the penalty's backward),
-    each as ``<key>_step`` on penalty steps only and ``<key>`` as the epoch mean; ``train/loss`` stays the
-    cross-entropy. Its players follow the data module; its baseline DNN is loaded at fit setup (not stored in this
-    module's state).
 
-    ``transplant`` (see :class:`~lit_interactions.models.transplant.TransplantSpec`) copies a donor's first L
-    parameter layers at construction, so ``fit`` starts from them; resuming from this module's own checkpoint
-    loads the checkpoint's weights afterwards, which win. ``hparams["transplanted"]`` records what was copied.
+def check_classes_and_task(module: ClassifierModule, dm: Any) -> None:
+    """Raise if the data module's classes or task do not fit the module."""
+    data_classes = getattr(dm, "num_classes", None)
+    if data_classes is not None and data_classes != module.num_classes:
+        raise ValueError(
+            f"the model has num_classes={module.num_classes} but the data has {data_classes} classes; "
+            f"set model.init_args.num_classes: {data_classes}"
+        )
+    data_task = getattr(dm, "task", None)
+    if data_task is not None and data_task != module.task:
+        raise ValueError(f"a {module.task} classifier cannot train on {data_task} data ({type(dm).__name__})")
+
+
+class ClassifierModule(TrainingRecords):
+    """Shared training logic: cross-entropy, SGD, accuracy; the records of :class:`TrainingRecords`; given parts.
+
+    Logs ``{train,val,test}/loss``, ``*/acc`` (fraction correct) and ``*/balanced_acc`` (mean per-class recall,
+    :func:`accuracy_metrics`). Under adversarial training ``train/loss`` is the adversarial loss being optimised and
+    ``train/clean_loss`` the clean loss of the same samples. The parts (:class:`~lit_interactions.modules.parts.
+    TrainingPart`: ``adversarial``, ``transplant``, ``regularizer``) add the rest and document what they log.
     """
 
     task: str = ""
@@ -84,79 +105,56 @@ class ClassifierModule(L.LightningModule):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
-        transplant: TransplantSpec | None = None,
-        regularizer: RegularizerSpec | None = None,
+        parts: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self._frozen_norms: tuple[str, ...] = ()
-        key = model.lower().replace("-", "_")
-        if key not in self.registry:
-            other = "text" if self.task == "image" else "image"
-            hint = f" ({model!r} is a {other} model: use the {other} classifier)" if key in (IMAGE_MODELS | TEXT_MODELS) else ""
-            raise ValueError(f"unknown {self.task} model {model!r}{hint}; known: {', '.join(sorted(self.registry))}")
-        if lr is not None and lr <= 0:
-            raise ValueError(f"lr must be positive, got {lr}")
-        if not is_int(num_classes) or num_classes < 2:
-            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
-        self.save_hyperparameters()
+        key = model_key(self, model, lr, num_classes)
+        self.parts = Parts({name: build_part(value, PART_TYPES[name], name) for name, value in (parts or {}).items()})
+        self.save_hyperparameters(ignore=["parts", *self.parts.given])
+        self.hparams.update(self.parts.hparams())
         self.model_name = key
         self.num_classes = num_classes
         self.lr = lr if lr is not None else DEFAULT_LR.get(key, 0.01)
         self.hparams["lr"] = self.lr  # checkpoints record the learning rate used, also when it was the default
         self.model = create_model(key, num_classes=num_classes, **(model_kwargs or {}))
-        if transplant is not None:
-            result = apply_transplant(self.model, transplant)
-            self._frozen_norms = result.frozen_norms
-            self.hparams["transplanted"] = result.as_hparams()
-        self.penalty = TrainingPenalty(regularizer) if regularizer is not None else None
+        self.parts.attach(self)
         self.train_acc, self.val_acc, self.test_acc = (accuracy_metrics(num_classes, s) for s in ("train", "val", "test"))
-        self.train_loss_mean = MeanMetric()
-        self.sample_losses = SampleLossRecorder()
-        self._restored_position: tuple[int, int] | None = None
 
-    # -- what subclasses define -------------------------------------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def training_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        """``(loss to optimise, logits, per-sample clean loss)`` of a training batch."""
+        """``(loss to optimise, logits, per-sample clean loss)`` of a training batch (a part may replace it)."""
+        replaced = self.parts.training_loss(self, batch)
+        if replaced is not None:
+            return replaced
         logits = self(batch)
         per_sample = F.cross_entropy(logits, batch["labels"], reduction="none")
         return per_sample.mean(), logits, per_sample
 
     def train(self, mode: bool = True) -> ClassifierModule:
-        """Set train/eval mode; batch norms of frozen transplanted layers stay in eval (fixed running stats)."""
+        """Set train/eval mode; the parts may keep some modules in eval (frozen transplanted batch norms)."""
         super().train(mode)
-        keep_frozen_norms_in_eval(self.model, self._frozen_norms)
+        if hasattr(self, "parts"):
+            self.parts.on_train_mode(self, mode)
         return self
 
-    # -- Lightning hooks --------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        """Check that the data fits the model, then (when fitting) prepare the regularizer: errors before training."""
+        """Check that the data fits the model, then let the parts prepare: errors before training."""
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         if dm is not None:
             self.check_data(dm)
-        if stage == "fit" and self.penalty is not None:
-            self.penalty.prepare(self, dm)
+        self.parts.setup(self, dm, stage)
 
     def check_data(self, dm: Any) -> None:
         """Raise if the data module's classes or task do not fit this module."""
-        data_classes = getattr(dm, "num_classes", None)
-        if data_classes is not None and data_classes != self.num_classes:
-            raise ValueError(
-                f"the model has num_classes={self.num_classes} but the data has {data_classes} classes; "
-                f"set model.init_args.num_classes: {data_classes}"
-            )
-        data_task = getattr(dm, "task", None)
-        if data_task is not None and data_task != self.task:
-            raise ValueError(f"a {self.task} classifier cannot train on {data_task} data ({type(dm).__name__})")
+        check_classes_and_task(self, dm)
 
     def on_fit_start(self) -> None:
-        """Put the regularizer's baseline DNN on the model's device; forget a resumed checkpoint's position (what a
-        later validate/test in this process evaluates is the trained weights, not that checkpoint)."""
-        self._restored_position = None
-        if self.penalty is not None:
-            self.penalty.to(self.device)
+        """Start the parts; forget a resumed checkpoint's position (what a later validate/test in this process
+        evaluates is the trained weights, not that checkpoint)."""
+        super().on_fit_start()
+        self.parts.on_fit_start(self)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss, logits, per_sample = self.training_loss(batch)
@@ -166,37 +164,15 @@ class ClassifierModule(L.LightningModule):
         size = len(batch["labels"])
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
         self.log_accuracy(self.train_acc, size, on_step=False)
-        if self.hparams.get("adversarial"):
+        if self.parts.given.get("adversarial") is not None:
             self.log("train/clean_loss", per_sample.mean(), on_step=False, on_epoch=True, batch_size=size)
-        if self.penalty is not None:
-            loss = loss + self.penalty.step(self, self.model, batch)
-        return loss
+        return loss + self.parts.extra_loss(self, batch)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        if self.penalty is not None:
-            self.penalty.start_step(self.global_step)
+        self.parts.on_train_batch_start(self)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if self.penalty is not None:
-            self.penalty.end_step(self)
-
-    def on_train_epoch_end(self) -> None:
-        ids, losses = self.sample_losses.pending()
-        if self.trainer.world_size > 1:
-            ids, losses = self._gather_ragged(ids.to(self.device), losses.to(self.device))
-        self.sample_losses.end_epoch(self.current_epoch, ids.cpu(), losses.cpu())
-        self.train_loss_mean.reset()
-
-    def _gather_ragged(self, ids: Tensor, losses: Tensor) -> tuple[Tensor, Tensor]:
-        """All-gather per-rank tensors of different lengths."""
-        size = torch.tensor([len(ids)], device=self.device)
-        sizes = self.all_gather(size).flatten()
-        longest = int(sizes.max())
-        pad = longest - len(ids)
-        ids_all = self.all_gather(F.pad(ids, (0, pad), value=-1))
-        losses_all = self.all_gather(F.pad(losses, (0, pad)))
-        keep = ids_all.reshape(-1) >= 0
-        return ids_all.reshape(-1)[keep], losses_all.reshape(-1)[keep]
+        self.parts.on_train_batch_end(self)
 
     def _eval_step(self, batch: dict[str, Tensor], stage: str, metrics: MetricCollection) -> Tensor:
         logits = self(batch)
@@ -222,30 +198,6 @@ class ClassifierModule(L.LightningModule):
         """Sample ids, labels and class probabilities (what ``lit-interactions predict`` writes per sample)."""
         return {"ids": batch["ids"].cpu(), "labels": batch["labels"].cpu(), "probs": self(batch).softmax(-1).cpu()}
 
-    def on_validation_epoch_end(self) -> None:
-        if self.trainer.state.fn == TrainerFn.VALIDATING:
-            self.log_checkpoint_position()
-        if self.trainer.sanity_checking or self.train_loss_mean.update_count == 0:
-            return
-        val_loss = self.trainer.callback_metrics.get("val/loss")
-        if val_loss is not None:
-            self.log("gap/loss", val_loss.to(self.device) - self.train_loss_mean.compute(), sync_dist=True)
-
-    def on_test_epoch_end(self) -> None:
-        self.log_checkpoint_position()
-
-    @property
-    def restored_position(self) -> tuple[int, int] | None:
-        """``(epoch, global step)`` of the checkpoint these weights were loaded from for validate/test/predict."""
-        return self._restored_position
-
-    def log_checkpoint_position(self) -> None:
-        """Log ``checkpoint/epoch`` and ``checkpoint/step`` of the evaluated checkpoint (validate/test with
-        ``ckpt_path``), whose rows the trainer itself stamps epoch 0, step 0."""
-        if self._restored_position is not None:
-            epoch, step = self._restored_position
-            self.log_dict({"checkpoint/epoch": float(epoch), "checkpoint/step": float(step)})
-
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.SGD(
             self.parameters(), lr=self.lr, momentum=self.hparams.momentum, weight_decay=self.hparams.weight_decay
@@ -255,13 +207,6 @@ class ClassifierModule(L.LightningModule):
         epochs = max(int(self.trainer.max_epochs or 1), 1)
         return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)}
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["sample_losses"] = self.sample_losses.state_dict()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self._restored_position = (int(checkpoint.get("epoch", -1)), int(checkpoint.get("global_step", -1)))
-        if "sample_losses" in checkpoint:
-            self.sample_losses.load_state_dict(checkpoint["sample_losses"])
 
 
 class ImageClassifier(ClassifierModule):
@@ -279,14 +224,12 @@ class ImageClassifier(ClassifierModule):
         momentum: SGD momentum (paper: 0.9).
         weight_decay: SGD weight decay.
         scheduler: "constant" (paper) or "cosine" over ``trainer.max_epochs``.
-        adversarial: train on 1-step L-inf PGD examples instead of clean inputs.
-        pgd_eps: PGD radius in pixel space (paper: 4/255).
-        pgd_alpha: PGD step size (paper: 4/255).
-        pgd_steps: PGD steps (paper: 1).
-        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``;
-            ``num_layers: all`` copies the whole network, to fine-tune it).
-        regularizer: the interaction-removal penalty (``{weight, remove, min_order, n_players, every_n_steps, ...,
-            baseline}``, see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`); None = off.
+        adversarial: train on PGD examples instead of clean inputs (:class:`~lit_interactions.modules.pgd.
+            AdversarialTraining`, paper: 1 step of 4/255); None = clean training.
+        transplant: copy a trained donor's first L parameter layers (:class:`~lit_interactions.modules.transplant.
+            LayerTransplant`; ``num_layers: all`` copies the whole network, to fine-tune it); None = off.
+        regularizer: the interaction-removal penalty (:class:`~lit_interactions.modules.regularizer_option.
+            InteractionPenalty`); None = off.
     """
 
     task = "image"
@@ -303,17 +246,15 @@ class ImageClassifier(ClassifierModule):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
-        adversarial: bool = False,
-        pgd_eps: float = 4 / 255,
-        pgd_alpha: float = 4 / 255,
-        pgd_steps: int = 1,
-        transplant: TransplantSpec | None = None,
-        regularizer: RegularizerSpec | None = None,
+        adversarial: AdversarialTraining | None = None,
+        transplant: LayerTransplant | None = None,
+        regularizer: InteractionPenalty | None = None,
     ) -> None:
         kwargs = {"in_channels": in_channels, **(model_kwargs or {})}
         if image_size is not None and (not is_int(image_size) or image_size < 1):
             raise ValueError(f"image_size must be a positive int (height = width) or null, got {image_size!r}")
-        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer)
+        parts = {"adversarial": adversarial, "transplant": transplant, "regularizer": regularizer}
+        super().__init__(model, num_classes, kwargs, lr, momentum, weight_decay, scheduler, parts)
         self.in_channels = in_channels
         self.image_size = image_size
         if image_size is not None:
@@ -338,24 +279,6 @@ class ImageClassifier(ClassifierModule):
         inputs = batch["inputs"] if isinstance(batch, dict) else batch
         return self.model(inputs)
 
-    def training_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        if not self.hparams.adversarial:
-            return super().training_loss(batch)
-        inputs, labels = batch["inputs"], batch["labels"]
-        with frozen_norm_statistics(self.model):
-            with torch.no_grad():
-                clean_per_sample = F.cross_entropy(self.model(inputs), labels, reduction="none")
-            with torch.enable_grad():
-                adv = pgd_attack(
-                    lambda x: F.cross_entropy(self.model(x), labels),
-                    inputs,
-                    eps=self.hparams.pgd_eps,
-                    alpha=self.hparams.pgd_alpha,
-                    steps=self.hparams.pgd_steps,
-                )
-        logits = self.model(adv)
-        return F.cross_entropy(logits, labels), logits, clean_per_sample
-
 
 class TextClassifier(ClassifierModule):
     """Sentence classifier (BERT-Tiny/Medium/base/large, MiniLM) on tokenized batches.
@@ -368,10 +291,10 @@ class TextClassifier(ClassifierModule):
         momentum: SGD momentum (paper: 0.9).
         weight_decay: SGD weight decay.
         scheduler: "constant" (paper) or "cosine" over ``trainer.max_epochs``.
-        transplant: copy a trained donor's first L parameter layers (``{checkpoint, num_layers, freeze}``;
-            ``num_layers: all`` copies the whole network, to fine-tune it).
-        regularizer: the interaction-removal penalty (``{weight, remove, min_order, n_players, every_n_steps, ...,
-            baseline}``, see :class:`~lit_interactions.modules.regularizer_option.RegularizerSpec`); None = off.
+        transplant: copy a trained donor's first L parameter layers (:class:`~lit_interactions.modules.transplant.
+            LayerTransplant`); None = off.
+        regularizer: the interaction-removal penalty (:class:`~lit_interactions.modules.regularizer_option.
+            InteractionPenalty`); None = off.
     """
 
     task = "text"
@@ -386,12 +309,11 @@ class TextClassifier(ClassifierModule):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         scheduler: Literal["constant", "cosine"] = "constant",
-        transplant: TransplantSpec | None = None,
-        regularizer: RegularizerSpec | None = None,
+        transplant: LayerTransplant | None = None,
+        regularizer: InteractionPenalty | None = None,
     ) -> None:
-        super().__init__(
-            model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler, transplant, regularizer
-        )
+        parts = {"transplant": transplant, "regularizer": regularizer}
+        super().__init__(model, num_classes, model_kwargs, lr, momentum, weight_decay, scheduler, parts)
 
     def check_data(self, dm: Any) -> None:
         """Also raise if the data's tokenizer does not have the model's vocabulary (token ids would index wrong or

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from lit_interactions.checks import check_int
+from lit_interactions.modules.parts import TrainingPart
 
 
 def pgd_attack(
@@ -54,3 +59,43 @@ def frozen_norm_statistics(model: nn.Module) -> Iterator[None]:
             for module, buffers in zip(norms, saved):
                 for name, value in buffers.items():
                     getattr(module, name).copy_(value)
+
+
+class AdversarialTraining(TrainingPart):
+    """Train on L-inf PGD examples instead of clean inputs (paper 2 App. I.1: one step of 4/255); image models only.
+
+    ``train/loss`` is then the adversarial loss; the clean loss of the same samples (computed with the batch norms'
+    statistics left as one ordinary step would) is what the gap and the per-sample losses use.
+
+    Args:
+        eps: PGD radius in pixel space (paper: 4/255).
+        alpha: PGD step size (paper: 4/255).
+        steps: PGD steps (paper: 1).
+    """
+
+    def __init__(self, eps: float = 4 / 255, alpha: float = 4 / 255, steps: int = 1) -> None:
+        check_int("steps", steps, 1, error=ValueError, who="AdversarialTraining: ")
+        if not eps >= 0 or not alpha > 0:
+            raise ValueError(f"AdversarialTraining: needs eps >= 0 and alpha > 0, got eps={eps}, alpha={alpha}")
+        self.eps, self.alpha, self.steps = float(eps), float(alpha), int(steps)
+
+    def attach(self, module: Any) -> None:
+        """Refuse a text classifier (PGD perturbs pixels)."""
+        if getattr(module, "task", "image") != "image":
+            raise ValueError("AdversarialTraining perturbs image inputs; a text classifier cannot use it")
+
+    def training_loss(self, module: Any, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """``(adversarial loss, adversarial logits, clean per-sample loss)``."""
+        model, inputs, labels = module.model, batch["inputs"], batch["labels"]
+        with frozen_norm_statistics(model):
+            with torch.no_grad():
+                clean_per_sample = F.cross_entropy(model(inputs), labels, reduction="none")
+            with torch.enable_grad():
+                adv = pgd_attack(
+                    lambda x: F.cross_entropy(model(x), labels), inputs, eps=self.eps, alpha=self.alpha, steps=self.steps
+                )
+        logits = model(adv)
+        return F.cross_entropy(logits, labels), logits, clean_per_sample
+
+    def init_args(self) -> dict[str, Any]:
+        return {"eps": self.eps, "alpha": self.alpha, "steps": self.steps}

@@ -27,13 +27,13 @@ import torch
 from torch import Tensor, nn
 
 from lit_interactions.interactions.generalization import generalizable_mask
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.salience import salience_threshold
 from lit_interactions.interactions.solver import extract
-from lit_interactions.interactions.subsets import check_n_players, subset_orders
+from lit_interactions.interactions.subsets import subset_orders
 from lit_interactions.interactions.transform import and_or_transform
 from lit_interactions.players import (
-    ImagePatchPlayers,
     Players,
     TextWordPlayers,
     compute_rewards,
@@ -41,8 +41,10 @@ from lit_interactions.players import (
     masked_rewards,
 )
 from lit_interactions.players.base import eval_mode
+from lit_interactions.players.options import PlayerOptions
 
 RemovalTarget = Literal["high_order", "non_generalizable", "both"]
+DEFAULT_PLAYERS = PlayerOptions(n_players=8)
 
 
 class InteractionRegularizer:
@@ -53,14 +55,13 @@ class InteractionRegularizer:
         remove: which effects to penalise: "high_order", "non_generalizable" (needs ``baseline``) or "both".
         min_order: lowest penalised order for "high_order".
         num_samples: samples of each training batch the penalty looks at.
-        n_players: players per sample (``2^n`` masked forwards with gradients per sample: keep it small).
-        grid: patches per side for image players.
-        layer: module name whose output holds image players (None: the input).
+        players: how players are chosen (:class:`~lit_interactions.players.options.PlayerOptions`; ``2^n`` masked
+            forwards with gradients per sample: keep ``n_players`` small); its ``seed`` also seeds the per-step
+            choice of samples.
         every_n_steps: apply the penalty on every n-th training step.
         warmup_steps: no penalty before this many training steps.
-        noise_ratio: noise bound of the decomposition solve (SPEC 3).
+        solver: settings of the decomposition solve (:class:`~lit_interactions.interactions.options.SolverOptions`).
         salience_ratio: salience threshold ratio for the baseline comparison (SPEC 5).
-        seed: seed of the per-step choice of samples (and of text players).
         scale_invariant: differentiate the denominator (all strength) too (default), so scaling the rewards down
             does not lower the penalty; False detaches it (a plain L1 penalty on the removable effects).
     """
@@ -71,17 +72,16 @@ class InteractionRegularizer:
         remove: RemovalTarget = "high_order",
         min_order: int = 3,
         num_samples: int = 2,
-        n_players: int = 8,
-        grid: int = 5,
-        layer: str | None = None,
+        players: PlayerOptions = DEFAULT_PLAYERS,
         every_n_steps: int = 1,
         warmup_steps: int = 0,
-        noise_ratio: float = 0.01,
+        solver: SolverOptions = SolverOptions(),  # noqa: B008 - frozen, so a shared default is safe
         salience_ratio: float = 0.02,
-        seed: int = 0,
         scale_invariant: bool = True,
     ) -> None:
-        check_n_players(n_players)
+        self.options = PlayerOptions.from_value(players)
+        self.solver = SolverOptions.from_value(solver)
+        n_players = self.options.n_players
         if remove not in ("high_order", "non_generalizable", "both"):
             raise ValueError(f"remove must be 'high_order', 'non_generalizable' or 'both', got {remove!r}")
         if weight < 0 or num_samples < 1 or every_n_steps < 1 or warmup_steps < 0:
@@ -96,13 +96,11 @@ class InteractionRegularizer:
         self.min_order = min_order
         self.num_samples = num_samples
         self.n_players = n_players
-        self.grid = grid
-        self.layer = layer
+        self.layer = self.options.layer
+        self.seed = self.options.seed
         self.every_n_steps = every_n_steps
         self.warmup_steps = warmup_steps
-        self.noise_ratio = noise_ratio
         self.salience_ratio = salience_ratio
-        self.seed = seed
         self.scale_invariant = scale_invariant
         self.baseline: nn.Module | None = None
 
@@ -125,9 +123,7 @@ class InteractionRegularizer:
 
     def players(self, task: str, tokenizer: Any = None) -> Players:
         """The player type for a data task."""
-        if task == "text":
-            return TextWordPlayers(n_players=self.n_players, tokenizer=tokenizer, seed=self.seed)
-        return ImagePatchPlayers(n_players=self.n_players, grid=self.grid, layer=self.layer)
+        return self.options.build(task, tokenizer)
 
     def penalty(
         self, model: nn.Module, batch: dict[str, Tensor], players: Players, step: int
@@ -145,7 +141,7 @@ class InteractionRegularizer:
         with eval_mode(model), torch.no_grad():
             selection = players.select(model, sub)
         rewards = masked_rewards(model, sub, players, selection)
-        solved = extract(rewards.detach().double(), noise_ratio=self.noise_ratio)
+        solved = extract(rewards.detach().double(), options=self.solver)
         and_eff, or_eff = and_or_transform(
             rewards, solved.gamma.to(rewards.dtype), solved.noise.to(rewards.dtype)
         )
@@ -195,7 +191,7 @@ class InteractionRegularizer:
             return high, high
         assert self.baseline is not None
         base_rewards, _ = compute_rewards(self.baseline, batch, players, selection)
-        base = extract(base_rewards.double(), noise_ratio=self.noise_ratio)
+        base = extract(base_rewards.double(), options=self.solver)
         tau_main = salience_threshold(solved.rewards, self.salience_ratio)
         tau_base = salience_threshold(base.rewards, self.salience_ratio)
         g_and, g_or = generalizable_mask(solved, base, tau_main, tau_base)

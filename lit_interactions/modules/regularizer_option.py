@@ -1,14 +1,14 @@
-"""The ``regularizer:`` option of the classifier modules: settings, checks, players, baseline, steps and logging.
+"""The interaction-removal penalty as a part of a classifier's training: checks, players, baseline, steps, logging.
 
-The option is a plain mapping (a ``TypedDict``), so it is written to ``hparams.yaml`` and checkpoints as plain data
-and checkpoints keep loading with ``torch.load(weights_only=True)``; the penalty itself is
-:class:`~lit_interactions.modules.regularizer.InteractionRegularizer`.
+:class:`InteractionPenalty` is :class:`~lit_interactions.modules.regularizer.InteractionRegularizer` (its settings)
+plus the baseline DNN's checkpoint, given to a classifier module as ``regularizer:`` (``class_path`` /
+``init_args`` in YAML); the module records it in ``hparams`` as plain data.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 import lightning as L
 from torch import Tensor, nn
@@ -18,82 +18,89 @@ from lit_interactions.models.checkpoints import (
     build_baseline,
     read_checkpoint,
 )
+from lit_interactions.modules.parts import TrainingPart
 from lit_interactions.modules.regularizer import InteractionRegularizer
 from lit_interactions.players import Players
 from lit_interactions.players.base import get_layer
 
 WHO = "regularizer"
 PROGRESS_BAR_KEY = "regularizer/latest_share"  # the latest penalty step's share, in the progress bar only (not logged)
-OPTION = "--model.init_args.regularizer.baseline"
-EXAMPLE = "regularizer: {weight: 0.1, remove: high_order, min_order: 3, n_players: 8, every_n_steps: 4}"
+OPTION = "--model.init_args.regularizer.init_args.baseline"
 
 
-class RegularizerSpec(TypedDict, total=False):
-    """Settings of the interaction-removal penalty (the arguments of :class:`InteractionRegularizer`).
+class InteractionPenalty(InteractionRegularizer, TrainingPart):
+    """The penalty inside a classifier's training: prepared before fitting, applied on its steps, logged.
 
-    Keys (all optional):
-        weight: factor of the penalty in the training loss (default 0.1).
-        remove: "high_order" (default), "non_generalizable" (needs ``baseline``) or "both".
-        min_order: lowest penalised order for "high_order" (default 3).
-        num_samples: samples of each training batch the penalty looks at (default 2).
-        n_players: players per sample (default 8; ``2^n`` masked forwards with gradients per sample).
-        grid: image patches per side (default 5).
-        layer: module whose output holds image players (default: the input).
-        every_n_steps: apply the penalty every n-th training step (default 1).
-        warmup_steps: no penalty before this many steps (default 0).
-        noise_ratio: noise bound of the decomposition solve (default 0.01).
-        salience_ratio: salience threshold ratio for the baseline comparison (default 0.02).
-        seed: seed of the per-step sample choice and of word players (default 0).
-        scale_invariant: differentiate the share's denominator too (default true), so the model cannot lower
-            the penalty by shrinking all of its sensitivity to the input; false = a plain L1 penalty on the
-            removable effects (it collapsed a fine-tuned classifier at useful weights: docs/regularization.md).
+    Adds the interaction-removal penalty (paper 2 App. D) to the training loss on its steps and logs
+    ``regularizer/penalty`` (weighted), ``regularizer/share``, ``regularizer/samples``, ``regularizer/seconds`` (its
+    forward passes and solve) and ``regularizer/step_seconds`` (the whole training step with the penalty's backward),
+    each as ``<key>_step`` on penalty steps only and ``<key>`` as the epoch mean; ``train/loss`` stays the
+    cross-entropy. Its players follow the data module; its baseline DNN is loaded at fit setup (not stored in the
+    module's state).
+
+    Args:
         baseline: checkpoint of the baseline DNN (the same model trained on held-out data, ``train_subset: 1``);
-            required for "non_generalizable" and "both".
+            required for ``remove`` "non_generalizable" and "both", refused for "high_order".
+        **kwargs: the penalty's settings (:class:`InteractionRegularizer`: ``weight``, ``remove``, ``min_order``,
+            ``num_samples``, ``players``, ``every_n_steps``, ``warmup_steps``, ``solver``, ``salience_ratio``,
+            ``scale_invariant``).
     """
 
-    weight: float
-    remove: Literal["high_order", "non_generalizable", "both"]
-    min_order: int
-    num_samples: int
-    n_players: int
-    grid: int
-    layer: str | None
-    every_n_steps: int
-    warmup_steps: int
-    noise_ratio: float
-    salience_ratio: float
-    seed: int
-    scale_invariant: bool
-    baseline: str | None
+    def __init__(self, baseline: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._settings = dict(kwargs)
+        if baseline is not None and (not isinstance(baseline, str) or not baseline):
+            raise ValueError(f"{WHO}.baseline must be a checkpoint path, got {baseline!r}")
+        if self.remove == "high_order" and baseline is not None:
+            raise ValueError(
+                f"{WHO}.baseline is set but remove='high_order' does not use it; use remove: non_generalizable or "
+                f"both, or drop the baseline"
+            )
+        self.baseline_path = baseline
+        if self.remove != "high_order" and baseline is None:
+            self.check()  # raises: this mode needs a baseline DNN
+        self.player_type: Players | None = None
+        self._started: tuple[float, int] | None = None
 
+    def init_args(self) -> dict[str, Any]:
+        values = {key: getattr(value, "to_dict", lambda v=value: v)() for key, value in self._settings.items()}
+        return {**values, "baseline": self.baseline_path}
 
-def build_regularizer(spec: Any) -> tuple[InteractionRegularizer, str | None]:
-    """``(penalty, baseline checkpoint path)`` from a :class:`RegularizerSpec`.
+    def setup(self, module: Any, datamodule: Any, stage: str) -> None:
+        """When fitting: choose the players and load the baseline DNN, with errors before training."""
+        if stage == "fit" and self.player_type is None:
+            self.player_type = prepare_regularizer(self, self.baseline_path, module, module.model, datamodule)
 
-    Raises:
-        ValueError: a spec that is not a mapping, unknown keys, bad values, or a mode that needs a baseline
-            without ``baseline``.
-    """
-    if not isinstance(spec, dict):
-        raise ValueError(f"{WHO} must be a mapping like {EXAMPLE!r}, got {spec!r}")
-    unknown = sorted(set(spec) - set(RegularizerSpec.__annotations__))
-    if unknown:
-        raise ValueError(
-            f"{WHO} has unknown keys {unknown}; known: {sorted(RegularizerSpec.__annotations__)} (e.g. {EXAMPLE!r})"
-        )
-    settings = {key: value for key, value in spec.items() if key != "baseline"}
-    baseline = spec.get("baseline")
-    if baseline is not None and (not isinstance(baseline, str) or not baseline):
-        raise ValueError(f"{WHO}.baseline must be a checkpoint path, got {baseline!r}")
-    regularizer = InteractionRegularizer(**settings)
-    if regularizer.remove == "high_order" and baseline is not None:
-        raise ValueError(
-            f"{WHO}.baseline is set but remove='high_order' does not use it; use remove: non_generalizable or both, "
-            f"or drop the baseline"
-        )
-    if regularizer.remove != "high_order" and baseline is None:
-        regularizer.check()  # raises: this mode needs a baseline DNN
-    return regularizer, baseline
+    def on_fit_start(self, module: Any) -> None:
+        """Move the baseline DNN (if any) to the module's device."""
+        if self.baseline is not None:
+            self.baseline.to(module.device)
+
+    def extra_loss(self, module: Any, batch: dict[str, Tensor]) -> Tensor | float:
+        """The weighted penalty of this training step (0 when it is not due), logged."""
+        step = module.global_step
+        if not self.active(step):
+            return 0.0
+        if self.player_type is None:
+            raise RuntimeError("the regularizer was not prepared: fit the module with a Trainer (setup stage 'fit')")
+        penalty, logs = self.penalty(module.model, batch, self.player_type, step)
+        log_penalty_step(module, {"regularizer/penalty": float(penalty.detach()), **logs}, step)
+        if "regularizer/share" in logs:  # the status of the penalty in the progress bar: its latest share
+            module.log(PROGRESS_BAR_KEY, logs["regularizer/share"], on_step=True, on_epoch=False, prog_bar=True,
+                       logger=False, batch_size=1)
+        return penalty
+
+    def on_train_batch_start(self, module: Any) -> None:
+        """Start timing a training step that applies the penalty."""
+        step = module.global_step
+        self._started = (time.perf_counter(), step) if self.active(step) else None
+
+    def on_train_batch_end(self, module: Any) -> None:
+        """Log the whole step's seconds (forward, penalty, backward, optimizer step) of a penalty step."""
+        if self._started is not None:
+            start, step = self._started
+            log_penalty_step(module, {"regularizer/step_seconds": time.perf_counter() - start}, step)
+            self._started = None
 
 
 def prepare_regularizer(
@@ -136,57 +143,7 @@ def prepare_regularizer(
     return players
 
 
-class TrainingPenalty:
-    """The penalty inside a classifier's training: prepared before fitting, applied on its steps, logged.
-
-    Attributes:
-        regularizer: the penalty and its schedule.
-        baseline: checkpoint path of the baseline DNN, or None.
-        players: the player type, set by :meth:`prepare`.
-    """
-
-    def __init__(self, spec: Any) -> None:
-        self.regularizer, self.baseline = build_regularizer(spec)
-        self.players: Players | None = None
-        self._started: tuple[float, int] | None = None
-
-    def prepare(self, module: TrainedModule, datamodule: Any) -> None:
-        """Choose the players and load the baseline DNN, with errors before training (see :func:`prepare_regularizer`)."""
-        if self.players is None:
-            network = module.model  # type: ignore[attr-defined]
-            self.players = prepare_regularizer(self.regularizer, self.baseline, module, network, datamodule)
-
-    def to(self, device: Any) -> None:
-        """Move the baseline DNN (if any) to ``device``."""
-        if self.regularizer.baseline is not None:
-            self.regularizer.baseline.to(device)
-
-    def step(self, module: L.LightningModule, network: nn.Module, batch: dict[str, Tensor]) -> Tensor | float:
-        """The weighted penalty of this training step (0 when it is not due), logged."""
-        step = module.global_step
-        if not self.regularizer.active(step):
-            return 0.0
-        if self.players is None:
-            raise RuntimeError("the regularizer was not prepared: fit the module with a Trainer (setup stage 'fit')")
-        penalty, logs = self.regularizer.penalty(network, batch, self.players, step)
-        log_penalty_step(module, {"regularizer/penalty": float(penalty.detach()), **logs}, step)
-        if "regularizer/share" in logs:  # the status of the penalty in the progress bar: its latest share
-            module.log(PROGRESS_BAR_KEY, logs["regularizer/share"], on_step=True, on_epoch=False, prog_bar=True,
-                       logger=False, batch_size=1)
-        return penalty
-
-    def start_step(self, step: int) -> None:
-        """Start timing a training step that applies the penalty."""
-        self._started = (time.perf_counter(), step) if self.regularizer.active(step) else None
-
-    def end_step(self, module: L.LightningModule) -> None:
-        """Log the whole step's seconds (forward, penalty, backward, optimizer step) of a penalty step."""
-        if self._started is not None:
-            start, step = self._started
-            log_penalty_step(module, {"regularizer/step_seconds": time.perf_counter() - start}, step)
-            self._started = None
-
-
+PROGRESS_BAR_KEY = "regularizer/latest_share"  # the latest penalty step's share, in the progress bar only (not logged)
 def log_penalty_step(module: L.LightningModule, values: dict[str, float], step: int) -> None:
     """Log ``<key>_step`` at ``step`` only, and ``<key>`` as the epoch mean over penalty steps.
 

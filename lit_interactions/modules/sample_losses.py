@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -81,3 +82,14 @@ def _align(ids: Tensor, values: Tensor, onto: Tensor) -> Tensor:
     aligned = torch.full((len(onto),), float("nan"))
     aligned[torch.searchsorted(onto, ids)] = values
     return aligned
+
+
+def gather_ragged(module: Any, ids: Tensor, losses: Tensor) -> tuple[Tensor, Tensor]:
+    """All-gather per-rank ids and losses of different lengths through a LightningModule's ``all_gather``."""
+    size = torch.tensor([len(ids)], device=ids.device)
+    sizes = module.all_gather(size).flatten()
+    pad = int(sizes.max()) - len(ids)
+    ids_all = module.all_gather(F.pad(ids, (0, pad), value=-1))
+    losses_all = module.all_gather(F.pad(losses, (0, pad)))
+    keep = ids_all.reshape(-1) >= 0
+    return ids_all.reshape(-1)[keep], losses_all.reshape(-1)[keep]

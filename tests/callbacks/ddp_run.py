@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lit_interactions.callbacks import InteractionMonitor  # noqa: E402
+from lit_interactions.players.options import PlayerOptions
 from lit_interactions.run import RunCSVLogger  # noqa: E402
 from tests.callbacks.helpers import mnist, resnet  # noqa: E402
 
@@ -25,7 +26,7 @@ NUM_PROBE, N_PLAYERS = 5, 3  # an odd count: the ranks get 3 and 2 probe samples
 
 def main(out: Path) -> None:
     model = resnet(seed=0)
-    monitor = InteractionMonitor(num_probe=NUM_PROBE, n_players=N_PLAYERS, figures=False)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=N_PLAYERS), num_probe=NUM_PROBE, figures=False)
     trainer = L.Trainer(
         strategy="ddp", accelerator="cpu", devices=2, max_epochs=1, limit_train_batches=1, limit_val_batches=1,
         num_sanity_val_steps=0, enable_progress_bar=False, enable_model_summary=False, logger=RunCSVLogger(out / "run"),

@@ -15,6 +15,7 @@ from lit_interactions.callbacks import BaselineGeneralizability, InteractionMoni
 from lit_interactions.interactions import Interactions, generalization_by_order
 from lit_interactions.modules import ImageClassifier
 from lit_interactions.players import PlayerSelection, compute_rewards
+from lit_interactions.players.options import PlayerOptions
 
 from .helpers import mnist, resnet, trainer
 
@@ -31,7 +32,7 @@ def baseline_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def monitor() -> InteractionMonitor:
-    return InteractionMonitor(num_probe=PROBE, n_players=N, figures=False)
+    return InteractionMonitor(players=PlayerOptions(n_players=N), num_probe=PROBE, figures=False)
 
 
 @pytest.mark.slow

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from lit_interactions.callbacks import InteractionMonitor
 from lit_interactions.callbacks.extraction import extract_interactions
 from lit_interactions.interactions import Interactions
 from lit_interactions.modules import ImageClassifier
 from lit_interactions.players import PlayerSelection
+from lit_interactions.players.options import PlayerOptions
 
 from .ddp_run import N_PLAYERS, NUM_PROBE
 from .helpers import mnist, resnet
@@ -41,7 +41,7 @@ def test_ddp_gives_the_results_of_one_process(tmp_path: Path) -> None:
     selection = PlayerSelection.load(out / "players.pt")
     probe = dm.probe_ids[:NUM_PROBE]
     assert selection.ids.tolist() == probe.tolist()
-    players = InteractionMonitor(n_players=N_PLAYERS).options.build("image")
+    players = PlayerOptions(n_players=N_PLAYERS).build("image")
     init = resnet()
     init.load_state_dict(torch.load(tmp_path / "init.pt", weights_only=True))
     final = ImageClassifier.load_from_checkpoint(tmp_path / "ckpt" / "last.ckpt", map_location="cpu", weights_only=True)

@@ -14,6 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lit_interactions.callbacks import ConfusingSamples, InteractionMonitor
 from lit_interactions.interactions import Interactions
 from lit_interactions.players import PlayerSelection, compute_rewards
+from lit_interactions.players.options import PlayerOptions
 
 from .helpers import mnist, resnet, trainer
 
@@ -30,7 +31,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_path: Path) -> None:
     dm, model = mnist(), resnet()
     initial = copy.deepcopy(model.model)
-    monitor = InteractionMonitor(num_probe=PROBE, n_players=N, layer="layer1.0", figure_samples=1, strongest=2)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=N, layer="layer1.0"), num_probe=PROBE, figure_samples=1, strongest=2)
     fit = trainer(tmp_path, [monitor])
     fit.fit(model, dm)
     out = tmp_path / "run" / "v0" / "interactions"
@@ -90,8 +91,8 @@ def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_pat
     assert {"order_distribution.png", "eta_histogram_epoch_0002.png", f"sample_{sample}_epoch_0002.png"} <= figures
 
     # Another run (another initial model, whose own layer players would differ) reuses exactly these players.
-    again = InteractionMonitor(num_probe=PROBE, n_players=N, layer="layer1.0", players_from=str(out / "players.pt"),
-                               figures=False)
+    again = InteractionMonitor(num_probe=PROBE, players=PlayerOptions(n_players=N, layer="layer1.0"),
+                               players_from=str(out / "players.pt"), figures=False)
     other = resnet(seed=3)
     assert not torch.equal(monitor.players.select(other.model.eval(), batch).players, selection.players)
     trainer(tmp_path, [again], version="v1", max_epochs=1).fit(other, mnist())
@@ -105,7 +106,7 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
         # Checkpoints written at validation end come before the epoch's measurement: the resumed run must
         # measure that epoch itself (catch-up) and get the same numbers.
         checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_on_train_epoch_end=False)
-        monitor = InteractionMonitor(num_probe=PROBE, n_players=N, figures=False, warm_start=True)
+        monitor = InteractionMonitor(players=PlayerOptions(n_players=N), num_probe=PROBE, figures=False, warm_start=True)
         return [monitor, ConfusingSamples(0.5), checkpoint]
 
     first = callbacks()
@@ -139,7 +140,7 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
     assert sorted({int(float(r["interactions/epoch"])) for r in rows}) == [0, 1, 2, 3]
 
     # Resuming with other monitor settings is refused before training (the history would mix two setups).
-    other = [InteractionMonitor(num_probe=PROBE, n_players=N + 1, figures=False)]
+    other = [InteractionMonitor(players=PlayerOptions(n_players=N + 1), num_probe=PROBE, figures=False)]
     fit = trainer(tmp_path, other, max_epochs=4, enable_checkpointing=True)
     with pytest.raises(ValueError, match="the checkpoint was written with the settings"):
         fit.fit(resnet(), mnist(), ckpt_path=tmp_path / "ckpt" / "last.ckpt")
@@ -151,9 +152,9 @@ def test_stop_and_resume_keeps_every_history_complete_without_duplicates(tmp_pat
     [
         ({"num_probe": 0}, {}, r"no probe set \(num_probe=0\)"),
         ({}, {"num_probe": 9}, "probe set has 8 samples but num_probe=9"),
-        ({}, {"n_players": 10, "grid": 3}, r"n_players=10 > grid\*grid=9"),
-        ({}, {"layer": "layer9.0"}, "has no module named 'layer9.0'"),
-        ({}, {"layer": "layer3", "grid": 8}, "grid does not fit"),
+        ({}, {"players": {"n_players": 10, "grid": 3}}, r"n_players=10 > grid\*grid=9"),
+        ({}, {"players": {"layer": "layer9.0"}}, "has no module named 'layer9.0'"),
+        ({}, {"players": {"layer": "layer3", "grid": 8}}, "grid does not fit"),
     ],
     ids=["no-probe-set", "too-few-probe-samples", "more-players-than-patches", "unknown-layer", "grid-too-fine"],
 )
@@ -161,8 +162,9 @@ def test_bad_settings_fail_before_the_first_training_step(
     tmp_path: Path, data: dict, monitor: dict, message: str
 ) -> None:
     model = resnet()
-    options = {"num_probe": PROBE, "n_players": N, **monitor}
-    fit = trainer(tmp_path, [InteractionMonitor(**options)])
+    players = {"n_players": N, **monitor.pop("players", {})}
+    options = {"num_probe": PROBE, **monitor}
+    fit = trainer(tmp_path, [InteractionMonitor(players=PlayerOptions(**players), **options)])
     with pytest.raises(ValueError, match=message):
         fit.fit(model, mnist(**data))
     assert fit.global_step == 0 and model.sample_losses.epochs == []
@@ -171,7 +173,7 @@ def test_bad_settings_fail_before_the_first_training_step(
 def test_the_reward_and_target_class_options_explain_another_output(tmp_path: Path) -> None:
     # Paper 1's MNIST-3 task explains the pre-softmax score of the digit "3" (class 1) for every sample.
     dm = mnist()
-    monitor = InteractionMonitor(num_probe=3, n_players=3, reward="logit", target_class=1, figures=False)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=3), num_probe=3, reward="logit", target_class=1, figures=False)
     model = resnet()
     trainer(tmp_path, [monitor], max_epochs=1).fit(model, dm)
     result = Interactions.load(tmp_path / "run" / "v0" / "interactions" / "epoch_0001.safetensors")

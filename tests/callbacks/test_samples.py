@@ -14,6 +14,7 @@ from lit_interactions.analysis import set_overlap, top_fraction
 from lit_interactions.callbacks import ConfusingSamples, HardSamples, InteractionMonitor
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.players import compute_rewards
+from lit_interactions.players.options import PlayerOptions
 
 from .helpers import mnist, resnet, trainer
 
@@ -23,7 +24,7 @@ def test_confusing_and_hard_samples_are_the_sets_their_rules_define(tmp_path: Pa
     dm, model = mnist(relabel_per_class=2), resnet()
     hard = HardSamples(num_hard=4, num_easy=4, every_n_epochs=1, seed=3)
     confusing = ConfusingSamples(fraction=0.5)
-    callbacks = [hard, confusing, InteractionMonitor(num_probe=4, n_players=3, figures=False)]  # any order
+    callbacks = [hard, confusing, InteractionMonitor(players=PlayerOptions(n_players=3), num_probe=4, figures=False)]  # any order
     trainer(tmp_path, callbacks).fit(model, dm)
     out = tmp_path / "run" / "v0" / "interactions"
 
@@ -86,7 +87,7 @@ def test_confusing_and_hard_samples_are_the_sets_their_rules_define(tmp_path: Pa
         (lambda: [ConfusingSamples()], {}, "ConfusingSamples needs an InteractionMonitor"),
         (lambda: [HardSamples()], {}, "HardSamples needs an InteractionMonitor"),
         (
-            lambda: [InteractionMonitor(num_probe=4, n_players=3), HardSamples(num_hard=40, num_easy=30)],
+            lambda: [InteractionMonitor(players=PlayerOptions(n_players=3), num_probe=4), HardSamples(num_hard=40, num_easy=30)],
             {}, "32 training samples can be analysed .* num_hard \\+ num_easy = 70",
         ),
     ],

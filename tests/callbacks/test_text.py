@@ -14,6 +14,7 @@ from lit_interactions.data import SST2DataModule
 from lit_interactions.interactions import Interactions
 from lit_interactions.modules import TextClassifier
 from lit_interactions.players import TextWordPlayers, compute_rewards, is_eligible_word
+from lit_interactions.players.options import PlayerOptions
 
 from .helpers import trainer
 
@@ -52,7 +53,7 @@ def test_word_players_on_probe_sentences_with_enough_words(tmp_path: Path) -> No
     dm.setup()
     usable = eligible_probe_ids(dm, 4)
     assert 3 <= len(usable) < len(dm.probe_ids)  # some probe sentences are too short and are skipped
-    monitor = InteractionMonitor(num_probe=3, n_players=4, figure_samples=1)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=4), num_probe=3, figure_samples=1)
     hard = HardSamples(num_hard=2, num_easy=2, figures=False)
     trainer(tmp_path, [hard, monitor], max_epochs=1).fit(bert(), dm)
     out = tmp_path / "run" / "v0" / "interactions"
@@ -79,7 +80,7 @@ def test_too_few_probe_sentences_with_enough_words_fail_before_training(tmp_path
     dm.setup()
     count = len(eligible_probe_ids(dm, 4))
     model = bert()
-    fit = trainer(tmp_path, [InteractionMonitor(num_probe=count + 1, n_players=4)])
+    fit = trainer(tmp_path, [InteractionMonitor(players=PlayerOptions(n_players=4), num_probe=count + 1)])
     with pytest.raises(ValueError, match=f"only {count} of the 8 probe samples have at least n_players=4 eligible"):
         fit.fit(model, dm)
     assert fit.global_step == 0 and model.sample_losses.epochs == []
@@ -90,7 +91,7 @@ def test_the_monitor_takes_word_players_at_the_first_blocks_output(tmp_path: Pat
     # Paper 2 App. I.3 for BERT-Tiny: players live at the output of the first transformer block; players.json says so.
     dm = sst2(tmp_path / "data")
     layer = "bert.bert.encoder.layer.0"
-    monitor = InteractionMonitor(num_probe=3, n_players=4, layer=layer, figures=False)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=4, layer=layer), num_probe=3, figures=False)
     model = bert()
     trainer(tmp_path, [monitor], max_epochs=1).fit(model, dm)
     out = tmp_path / "run" / "v0" / "interactions"

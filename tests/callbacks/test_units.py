@@ -24,7 +24,7 @@ from .helpers import mnist
 
 def test_more_than_16_players_is_refused_when_the_monitor_is_built() -> None:
     with pytest.raises(ValueError, match=r"n_players=17 is not valid.*n_players <= 16"):
-        InteractionMonitor(n_players=17)
+        InteractionMonitor(players={"n_players": 17})
     with pytest.raises(ValueError, match="every_n_epochs=0"):
         InteractionMonitor(every_n_epochs=0)
 

@@ -18,7 +18,7 @@ from tests.quickstart_runs import QUICKSTART, ROOT, short_run
 SMALL = [
     *short_run(train_batches=4, val_batches=2),
     "--interactions.init_args.num_probe=2",  # the quickstart's interaction monitor, kept tiny
-    "--interactions.init_args.n_players=3",
+    "--interactions.init_args.players.n_players=3",
 ]
 
 

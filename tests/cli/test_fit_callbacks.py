@@ -59,7 +59,7 @@ def test_the_quickstart_attaches_a_small_monitor_by_default(tmp_path: Path) -> N
 
 def test_the_baseline_placeholder_is_a_clear_error_before_training(tmp_path: Path) -> None:
     args = ["fit", "--config", QUICKSTART, "--config", YAMLS["baseline"], f"--run.root={tmp_path}",
-            "--interactions.init_args.n_players=3", *SMALL]  # offline wandb, the default
+            "--interactions.init_args.players.n_players=3", *SMALL]  # offline wandb, the default
     message = "no checkpoint at 'REPLACE_WITH/.*--baseline.init_args.checkpoint"
     with pytest.raises(FileNotFoundError, match=message):
         cli_main(args)
@@ -71,7 +71,7 @@ def test_offline_wandb_run_carries_group_tags_tables_and_images(tmp_path: Path) 
     cli = cli_main([
         "fit", "--config", QUICKSTART, "--config", YAMLS["confusing_samples"], f"--run.root={tmp_path}",
         "--run.version=v0", "--run.group=study-a", "--run.tags=[alpha,beta]", "--trainer.max_epochs=1",
-        "--interactions.init_args.n_players=3", "--interactions.init_args.num_probe=4", *SMALL,
+        "--interactions.init_args.players.n_players=3", "--interactions.init_args.num_probe=4", *SMALL,
     ])
     wandb_logger = next(lg for lg in cli.trainer.loggers if isinstance(lg, WandbLogger))
     assert wandb_logger.experiment.group == "study-a"
@@ -128,7 +128,7 @@ def test_early_stopping_and_checkpointing_act_on_interaction_metrics_from_the_ya
     }))
     cli = cli_main([
         "fit", "--config", QUICKSTART, "--config", str(config), f"--run.root={tmp_path}", "--run.version=v0",
-        "--run.wandb_mode=disabled", "--trainer.max_epochs=3", "--interactions.init_args.n_players=3",
+        "--run.wandb_mode=disabled", "--trainer.max_epochs=3", "--interactions.init_args.players.n_players=3",
         "--interactions.init_args.num_probe=4", "--interactions.init_args.figures=false", *SMALL,
     ])
     trainer = cli.trainer

@@ -9,8 +9,8 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from lit_interactions import explain
 from lit_interactions.interactions import Interactions
-from lit_interactions.players import ImagePatchPlayers, log_odds
 from lit_interactions.models.tiny_lms import byte_level_tokenizer
+from lit_interactions.players import ImagePatchPlayers, log_odds
 
 
 @pytest.fixture(scope="module")

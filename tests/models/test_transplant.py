@@ -13,10 +13,11 @@ from torch.utils.data import DataLoader
 from lit_interactions.models import create_model, list_models, parameter_layers
 from lit_interactions.models.transplant import (
     apply_transplant,
+    check_spec,
     donor_layers,
     load_donor_state,
 )
-from lit_interactions.modules import ImageClassifier, TextClassifier
+from lit_interactions.modules import AdversarialTraining, ImageClassifier, LayerTransplant, TextClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +83,7 @@ def test_same_architecture_copy_equals_donor_below_L_and_differs_beyond(tmp_path
         path = str(tmp_path / "donor.pt")
         torch.save(donor.model.state_dict(), path)
     torch.manual_seed(2)
-    target = ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant={"checkpoint": path, "num_layers": 5})
+    target = ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant=LayerTransplant(**{"checkpoint": path, "num_layers": 5}))
     for i in range(5):
         assert same(layer_state(target.model, i), layer_state(donor.model, i)), i  # weights and running stats
     for i in range(5, 20):
@@ -93,7 +94,8 @@ def test_same_architecture_copy_equals_donor_below_L_and_differs_beyond(tmp_path
     assert record["layers"] == ["conv1 <- conv1", "layer1.0.conv1 <- layer1.0.conv1", "layer1.0.conv2 <- layer1.0.conv2",
                                 "layer1.1.conv1 <- layer1.1.conv1", "layer1.1.conv2 <- layer1.1.conv2"]
     assert record["num_layers"] == 5 and record["freeze"] is False
-    assert target.hparams["transplant"] == {"checkpoint": path, "num_layers": 5}
+    assert target.hparams["transplant"] == {"class_path": "lit_interactions.modules.transplant.LayerTransplant",
+                                            "init_args": {"checkpoint": path, "num_layers": 5, "freeze": False}}
 
 
 def test_all_layers_copies_the_whole_network_and_reproduces_the_donors_outputs_exactly(tmp_path: Path) -> None:
@@ -104,7 +106,7 @@ def test_all_layers_copies_the_whole_network_and_reproduces_the_donors_outputs_e
     path = save_lightning_style(donor, tmp_path / "donor.ckpt")
     torch.manual_seed(2)
     spec = {"checkpoint": path, "num_layers": "all"}
-    target = ImageClassifier("resnet20", num_classes=2, in_channels=1, model_kwargs=norm, transplant=spec)
+    target = ImageClassifier("resnet20", num_classes=2, in_channels=1, model_kwargs=norm, transplant=LayerTransplant(**spec))
     assert same(target.model.state_dict(), donor.model.state_dict())  # weights, head, batch-norm statistics
     inputs = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     donor.eval(), target.eval()
@@ -117,14 +119,14 @@ def test_all_layers_needs_the_same_architecture_and_trains_everything(tmp_path: 
     path = save_lightning_style(trained_donor(), tmp_path / "donor.ckpt")
     spec = {"checkpoint": path, "num_layers": "all"}
     with pytest.raises(ValueError, match="target model has 32 parameter layers and the donor .* has 20"):
-        ImageClassifier("resnet32", num_classes=2, in_channels=1, transplant=spec)
+        ImageClassifier("resnet32", num_classes=2, in_channels=1, transplant=LayerTransplant(**spec))
     with pytest.raises(ValueError, match=r"target holds \['normalize.mean', 'normalize.std'\] but the donor"):
         ImageClassifier("resnet20", num_classes=2, in_channels=1, model_kwargs={"mean": [0.1], "std": [0.3]},
-                        transplant=spec)
+                        transplant=LayerTransplant(**spec))
     with pytest.raises(ValueError, match="would leave nothing to train"):
-        ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant={**spec, "freeze": True})
+        ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant=LayerTransplant(**{**spec, "freeze": True}))
     with pytest.raises(ValueError, match="or 'all'"):
-        ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant={**spec, "num_layers": "most"})
+        ImageClassifier("resnet20", num_classes=2, in_channels=1, transplant=LayerTransplant(**{**spec, "num_layers": "most"}))
 
 
 def test_resnet56_donor_seeds_resnet32_up_to_layer_11_and_layer_12_names_the_mismatch(tmp_path: Path) -> None:
@@ -169,7 +171,7 @@ def test_bert_tiny_low_layers_are_embeddings_and_first_block(tmp_path: Path) -> 
     donor = TextClassifier("bert_tiny")
     path = save_lightning_style(donor, tmp_path / "bert.ckpt")
     torch.manual_seed(2)
-    target = TextClassifier("bert_tiny", transplant={"checkpoint": path, "num_layers": 2})
+    target = TextClassifier("bert_tiny", transplant=LayerTransplant(**{"checkpoint": path, "num_layers": 2}))
     assert target.hparams["transplanted"]["layers"] == [
         "bert.bert.embeddings <- bert.bert.embeddings", "bert.bert.encoder.layer.0 <- bert.bert.encoder.layer.0",
     ]
@@ -183,14 +185,14 @@ def test_bert_tiny_low_layers_are_embeddings_and_first_block(tmp_path: Path) -> 
     medium = tmp_path / "medium.pt"
     torch.save(create_model("bert_medium").state_dict(), medium)
     with pytest.raises(ValueError, match=r"'bert.bert.embeddings.word_embeddings.weight' .* shape \(30522, 128\) .* \(30522, 512\)"):
-        TextClassifier("bert_tiny", transplant={"checkpoint": str(medium), "num_layers": 1})
+        TextClassifier("bert_tiny", transplant=LayerTransplant(**{"checkpoint": str(medium), "num_layers": 1}))
 
 
 def test_frozen_layers_and_their_batch_norm_statistics_stay_fixed_while_the_rest_trains(tmp_path: Path) -> None:
     path = save_lightning_style(trained_donor(), tmp_path / "donor.ckpt")
     torch.manual_seed(0)
     module = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.1,
-                             transplant={"checkpoint": path, "num_layers": 3, "freeze": True})
+                             transplant=LayerTransplant(**{"checkpoint": path, "num_layers": 3, "freeze": True}))
     before = [layer_state(module.model, i) for i in range(4)]
     modes: list[tuple[bool, bool]] = []
 
@@ -219,7 +221,7 @@ def test_the_recipes_frozen_low_layers_stay_the_donors_bit_for_bit_through_an_ad
     for freeze in (True, False):
         torch.manual_seed(0)
         module = ImageClassifier("resnet32", num_classes=2, in_channels=1, lr=0.1, weight_decay=5e-4,
-                                 adversarial=True, transplant={"checkpoint": path, "num_layers": 9, "freeze": freeze})
+                                 adversarial=AdversarialTraining(), transplant=LayerTransplant(**{"checkpoint": path, "num_layers": 9, "freeze": freeze}))
         upper = layer_state(module.model, 9)
         trainer(1).fit(module, loader(), loader(4, seed=1))
         copied = [same(layer_state(module.model, i), layer_state(donor.model, i)) for i in range(9)]
@@ -230,7 +232,7 @@ def test_the_recipes_frozen_low_layers_stay_the_donors_bit_for_bit_through_an_ad
 def test_resuming_from_the_modules_own_checkpoint_keeps_its_weights_not_the_donors(tmp_path: Path) -> None:
     path = save_lightning_style(trained_donor(), tmp_path / "donor.ckpt")
     spec = {"checkpoint": path, "num_layers": 4}
-    first = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.1, transplant=spec)
+    first = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.1, transplant=LayerTransplant(**spec))
     fit = trainer(1)
     fit.fit(first, loader())
     own = tmp_path / "own.ckpt"
@@ -244,7 +246,7 @@ def test_resuming_from_the_modules_own_checkpoint_keeps_its_weights_not_the_dono
         def on_train_start(self, trainer, pl_module) -> None:  # noqa: ANN001
             seen.append(layer_state(pl_module.model, 0))
 
-    resumed = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.1, transplant=spec)
+    resumed = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.1, transplant=LayerTransplant(**spec))
     assert same(layer_state(resumed.model, 0), layer_state(trained_donor().model, 0))  # construction: the donor's
     trainer(2, [Probe()]).fit(resumed, loader(), ckpt_path=own)  # Lightning loads the checkpoint weights_only
     assert same(seen[0], trained)
@@ -257,7 +259,7 @@ def test_resuming_from_the_modules_own_checkpoint_keeps_its_weights_not_the_dono
 
 def test_bad_donor_files_and_options_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"donor checkpoint .*missing.ckpt does not exist"):
-        ImageClassifier("resnet20", transplant={"checkpoint": str(tmp_path / "missing.ckpt"), "num_layers": 1})
+        ImageClassifier("resnet20", transplant=LayerTransplant(**{"checkpoint": str(tmp_path / "missing.ckpt"), "num_layers": 1}))
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a weights-only torch checkpoint"):
@@ -274,14 +276,18 @@ def test_bad_donor_files_and_options_are_clear_errors(tmp_path: Path) -> None:
         load_donor_state(empty)
     good = tmp_path / "ok.pt"
     torch.save(create_model("resnet20").state_dict(), good)
-    for spec, message in [
+    for spec, message in [  # as a mapping (YAML checks the keys of the part's init_args itself)
         ({"checkpoint": str(good)}, r"missing keys \['num_layers'\]"),
         ({"checkpoint": str(good), "num_layers": 1, "layers": 2}, r"unknown keys \['layers'\]"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_spec(spec)
+    for spec, message in [
         ({"checkpoint": str(good), "num_layers": -1}, "must be an int >= 0"),
         ({"checkpoint": str(good), "num_layers": 1, "freeze": "yes"}, "must be true or false"),
     ]:
         with pytest.raises(ValueError, match=message):
-            ImageClassifier("resnet20", transplant=spec)
+            ImageClassifier("resnet20", transplant=LayerTransplant(**spec))
 
 
 def test_zero_layers_copies_nothing_and_records_it(tmp_path: Path) -> None:
@@ -290,7 +296,7 @@ def test_zero_layers_copies_nothing_and_records_it(tmp_path: Path) -> None:
     torch.manual_seed(0)
     plain = ImageClassifier("resnet20")
     torch.manual_seed(0)
-    module = ImageClassifier("resnet20", transplant={"checkpoint": str(path), "num_layers": 0})
+    module = ImageClassifier("resnet20", transplant=LayerTransplant(**{"checkpoint": str(path), "num_layers": 0}))
     assert same(module.model.state_dict(), plain.model.state_dict())
     assert module.hparams["transplanted"]["layers"] == []
 
@@ -304,11 +310,13 @@ def test_cli_fit_with_a_frozen_transplant_from_a_quickstart_donor(tmp_path: Path
              f"--run.root={tmp_path}", "--interactions=null"]
     cli_main(["fit", *small, "--run.name=donor", "--run.version=a", "--seed_everything=1"])
     donor_ckpt = tmp_path / "donor" / "a" / "checkpoints" / "last.ckpt"
-    cli_main(["fit", *small, "--run.name=target", "--run.version=b", f"--model.init_args.transplant.checkpoint={donor_ckpt}",
-              "--model.init_args.transplant.num_layers=9", "--model.init_args.transplant.freeze=true"])
+    cli_main(["fit", *small, "--run.name=target", "--run.version=b", "--model.init_args.transplant=lit_interactions.modules.LayerTransplant",
+              f"--model.init_args.transplant.init_args.checkpoint={donor_ckpt}",
+              "--model.init_args.transplant.init_args.num_layers=9", "--model.init_args.transplant.init_args.freeze=true"])
     run = tmp_path / "target" / "b"
     config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["model"]["init_args"]["transplant"] == {"checkpoint": str(donor_ckpt), "num_layers": 9, "freeze": True}
+    assert config["model"]["init_args"]["transplant"]["init_args"] == {
+        "checkpoint": str(donor_ckpt), "num_layers": 9, "freeze": True}
     donor = torch.load(donor_ckpt, map_location="cpu", weights_only=True)
     target = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert target["hyper_parameters"]["transplanted"]["layers"][8] == "layer2.0.conv2 <- layer2.0.conv2"

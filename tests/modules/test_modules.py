@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from lit_interactions.modules import (
+    AdversarialTraining,
     ImageClassifier,
     SampleLossRecorder,
     TextClassifier,
@@ -69,7 +70,7 @@ def test_sample_loss_recorder_keeps_samples_first_seen_in_a_later_epoch() -> Non
 
 def test_adversarial_step_updates_batch_norm_statistics_once_and_records_the_clean_loss() -> None:
     torch.manual_seed(0)
-    module = ImageClassifier("resnet20", num_classes=2, in_channels=1, adversarial=True)
+    module = ImageClassifier("resnet20", num_classes=2, in_channels=1, adversarial=AdversarialTraining())
     initial = copy.deepcopy(module.model).train()
     inputs, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 0, 1])
     module.train()
@@ -107,14 +108,14 @@ def test_image_size_is_checked_against_the_data_and_shapes_the_summary() -> None
 
 
 def test_checkpoint_hparams_record_the_default_learning_rate_and_subclass_options() -> None:
-    module = ImageClassifier("resnet56", num_classes=2, in_channels=1, adversarial=True)
-    assert module.hparams["lr"] == 0.001 and module.hparams["adversarial"] is True
+    module = ImageClassifier("resnet56", num_classes=2, in_channels=1, adversarial=AdversarialTraining())
+    assert module.hparams["lr"] == 0.001 and module.hparams["adversarial"]["init_args"]["steps"] == 1
     assert ImageClassifier("resnet32").lr == 0.001
 
 
 def test_image_classifier_step_records_clean_per_sample_losses_under_adversarial_training() -> None:
     torch.manual_seed(0)
-    module = ImageClassifier("resnet20", num_classes=2, in_channels=1, adversarial=True)
+    module = ImageClassifier("resnet20", num_classes=2, in_channels=1, adversarial=AdversarialTraining())
     batch = {"inputs": torch.rand(4, 1, 28, 28), "labels": torch.tensor([0, 1, 0, 1]), "ids": torch.tensor([7, 8, 9, 10])}
     loss, logits, per_sample = module.training_loss(batch)
     module.model.train()

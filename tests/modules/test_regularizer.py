@@ -6,8 +6,10 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.modules.regularizer import InteractionRegularizer
 from lit_interactions.players import ImagePatchPlayers
+from lit_interactions.players.options import PlayerOptions
 
 
 class PlantedGame(nn.Module):
@@ -41,7 +43,7 @@ def players() -> ImagePatchPlayers:
 def test_penalty_is_the_share_of_high_order_strength_and_its_gradient_reaches_the_model() -> None:
     model = PlantedGame()
     reg = InteractionRegularizer(
-        weight=1.0, min_order=3, n_players=5, num_samples=2, noise_ratio=0.0, scale_invariant=False
+        weight=1.0, min_order=3, players=PlayerOptions(n_players=5), num_samples=2, solver=SolverOptions(noise_ratio=0.0), scale_invariant=False
     )
     penalty, logs = reg.penalty(model, diagonal_batch(), players(), step=0)
     # Without noise the sparsest effects are exactly 2.0 at {0,1,2,3} and 1.5 at {4}: share 2/3.5.
@@ -54,7 +56,7 @@ def test_penalty_is_the_share_of_high_order_strength_and_its_gradient_reaches_th
 @pytest.mark.parametrize("scale_invariant", [False, True])
 def test_training_with_the_penalty_shrinks_the_planted_high_order_interaction_only(scale_invariant: bool) -> None:
     model = PlantedGame()
-    reg = InteractionRegularizer(weight=1.0, min_order=3, n_players=5, num_samples=2, scale_invariant=scale_invariant)
+    reg = InteractionRegularizer(weight=1.0, min_order=3, players=PlayerOptions(n_players=5), num_samples=2, scale_invariant=scale_invariant)
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     for step in range(30):
         optimizer.zero_grad()
@@ -72,9 +74,9 @@ def test_schedule_and_bad_settings() -> None:
     reg = InteractionRegularizer(every_n_steps=3, warmup_steps=10)
     assert [s for s in range(20) if reg.active(s)] == [10, 13, 16, 19]
     with pytest.raises(ValueError, match="min_order"):
-        InteractionRegularizer(n_players=4, min_order=5)
+        InteractionRegularizer(players=PlayerOptions(n_players=4), min_order=5)
     with pytest.raises(ValueError, match="n_players=17"):
-        InteractionRegularizer(n_players=17)
+        InteractionRegularizer(players=PlayerOptions(n_players=17))
     with pytest.raises(ValueError, match="needs a baseline DNN"):
         InteractionRegularizer(remove="non_generalizable").check()
 
@@ -86,7 +88,7 @@ def test_scale_invariant_share_cannot_be_lowered_by_shrinking_the_whole_output()
     slopes = {}
     for invariant in (False, True):
         model = PlantedGame()
-        reg = InteractionRegularizer(weight=1.0, min_order=3, n_players=5, noise_ratio=0.0, scale_invariant=invariant)
+        reg = InteractionRegularizer(weight=1.0, min_order=3, players=PlayerOptions(n_players=5), solver=SolverOptions(noise_ratio=0.0), scale_invariant=invariant)
         penalty, logs = reg.penalty(model, diagonal_batch(), players(), step=0)
         assert logs["regularizer/share"] == pytest.approx(2.0 / 3.5, rel=1e-3)
         penalty.backward()

@@ -20,20 +20,21 @@ PLAIN = [
 ]
 TINY = [
     *PLAIN,
-    "--model.init_args.regularizer.n_players=3",
-    "--model.init_args.regularizer.num_samples=1",
-    "--model.init_args.regularizer.min_order=2",
-    "--model.init_args.regularizer.every_n_steps=2",
+    "--model.init_args.regularizer=lit_interactions.modules.InteractionPenalty",
+    "--model.init_args.regularizer.init_args.players.n_players=3",
+    "--model.init_args.regularizer.init_args.num_samples=1",
+    "--model.init_args.regularizer.init_args.min_order=2",
+    "--model.init_args.regularizer.init_args.every_n_steps=2",
 ]
 KEYS = ("penalty", "share", "samples", "seconds", "step_seconds")
 
 
 def fit(root: Path, version: str, weight: float, *extra: str) -> tuple[dict[str, torch.Tensor], list[dict[str, str]]]:
     cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", f"--run.version={version}",
-              f"--model.init_args.regularizer.weight={weight}", *extra])
+              f"--model.init_args.regularizer.init_args.weight={weight}", *extra])
     run = root / "quickstart" / version
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert checkpoint["hyper_parameters"]["regularizer"]["weight"] == weight
+    assert checkpoint["hyper_parameters"]["regularizer"]["init_args"]["weight"] == weight
     with open(run / "metrics.csv", newline="") as file:
         return checkpoint["state_dict"], list(csv.DictReader(file))
 
@@ -63,13 +64,13 @@ def test_fit_removes_non_generalizable_interactions_with_a_baseline_trained_on_t
               "--run.version=b", "--data.init_args.train_subset=1"])
     baseline = tmp_path / "baseline" / "b" / "checkpoints" / "last.ckpt"
     weights, rows = fit(tmp_path, "ng", 1.0, "--data.init_args.train_subset=0",
-                        "--model.init_args.regularizer.remove=non_generalizable",
-                        f"--model.init_args.regularizer.baseline={baseline}")
+                        "--model.init_args.regularizer.init_args.remove=non_generalizable",
+                        f"--model.init_args.regularizer.init_args.baseline={baseline}")
     penalties = [float(row["regularizer/penalty_step"]) for row in rows if row.get("regularizer/penalty_step")]
     assert len(penalties) == 2 and all(value >= 0 for value in penalties)
     shares = [float(row["regularizer/share_step"]) for row in rows if row.get("regularizer/share_step")]
     assert all(0.0 <= share <= 1.0 for share in shares) and any(share > 0 for share in shares)
     assert penalties == pytest.approx(shares)  # weight 1: the logged penalty is the weighted share
     checkpoint = torch.load(tmp_path / "quickstart" / "ng" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert checkpoint["hyper_parameters"]["regularizer"]["baseline"] == str(baseline)
+    assert checkpoint["hyper_parameters"]["regularizer"]["init_args"]["baseline"] == str(baseline)
     assert not any(key.startswith("penalty.") for key in checkpoint["state_dict"])  # the baseline is not stored

@@ -15,7 +15,7 @@ from tests.quickstart_runs import QUICKSTART, ROOT, short_run
 @pytest.mark.slow
 def test_a_default_fit_with_the_network_blocked_makes_no_network_attempt(tmp_path: Path) -> None:
     args = ["fit", "--config", QUICKSTART, f"--run.root={tmp_path}", "--run.version=v", "--trainer.max_epochs=1",
-            *short_run(train_batches=2, sanity_check=False), "--interactions.init_args.n_players=4",
+            *short_run(train_batches=2, sanity_check=False), "--interactions.init_args.players.n_players=4",
             "--interactions.init_args.num_probe=2"]
     proc = subprocess.run([sys.executable, "-m", "tests.reliability.network_guard", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)

@@ -16,7 +16,7 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
 
 TINY = [
     "--config", YAMLS["confusing_samples"], "--config", YAMLS["hard_samples"],
-    "--run.wandb_mode=disabled", "--trainer.max_epochs=1", "--interactions.init_args.n_players=5",
+    "--run.wandb_mode=disabled", "--trainer.max_epochs=1", "--interactions.init_args.players.n_players=5",
     "--interactions.init_args.num_probe=8", "--hard_samples.init_args.num_hard=4",
     "--hard_samples.init_args.num_easy=4", *SMALL,
 ]

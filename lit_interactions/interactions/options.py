@@ -1,0 +1,85 @@
+"""The solver's settings, written once: what :func:`~lit_interactions.interactions.solver.extract` and
+:func:`~lit_interactions.interactions.solver.extract_joint` take, and what the monitor, the regularizer, ``explain``
+and ``compare`` pass on (a YAML mapping under ``solver:`` in a config)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from lit_interactions.checks import check_int
+from lit_interactions.interactions.checks import check_real
+
+ComputeDtype = Literal["auto", "float32", "float64"]
+COMPUTE_DTYPES = ("auto", "float32", "float64")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Settings of the sparse AND-OR solve (SPEC 3; SPEC 4 for the joint one).
+
+    Attributes:
+        noise_ratio: noise bound ``zeta = noise_ratio * |v(N) - v(empty)|`` (paper 2: 0.01).
+        tol: certified relative duality gap at which a sample stops.
+        max_iter: iteration limit; None = 20,000 for ``n <= 10``, 100,000 above.
+        check_every: iterations between two certificates.
+        compute_dtype: dtype of the iterations: ``"auto"`` (float32 for ``n <= 12``), ``"float32"``, ``"float64"``.
+        relaxation: Douglas-Rachford over-relaxation in ``(0, 2)``.
+        rho_scale: initial ADMM penalty parameter relative to the rewards' scale; None = the solver's default
+            (1.0 for one model, 0.4 for the joint solve, measured).
+        num_threads: CPU threads of the solve; None keeps torch's setting (1 by default: see docs/solver.md).
+    """
+
+    noise_ratio: float = 0.01
+    tol: float = 1e-3
+    max_iter: int | None = None
+    check_every: int = 50
+    compute_dtype: ComputeDtype = "auto"
+    relaxation: float = 1.9
+    rho_scale: float | None = None
+    num_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        who = "solver options: "
+        if not check_real("noise_ratio", self.noise_ratio) >= 0:
+            raise ValueError(f"{who}noise_ratio must be >= 0, got {self.noise_ratio}")
+        if not check_real("tol", self.tol) > 0:
+            raise ValueError(f"{who}tol must be > 0, got {self.tol}")
+        check_int("max_iter", self.max_iter, 1, allow_none=True, error=ValueError, who=who)
+        check_int("check_every", self.check_every, 1, error=ValueError, who=who)
+        check_int("num_threads", self.num_threads, 1, allow_none=True, error=ValueError, who=who)
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"{who}compute_dtype={self.compute_dtype!r} is not one of {COMPUTE_DTYPES}")
+        if not 0 < check_real("relaxation", self.relaxation) < 2:
+            raise ValueError(f"{who}relaxation must be in (0, 2), got {self.relaxation}")
+        if self.rho_scale is not None and not check_real("rho_scale", self.rho_scale) > 0:
+            raise ValueError(f"{who}rho_scale must be > 0 or None, got {self.rho_scale}")
+
+    @classmethod
+    def from_value(cls, value: SolverOptions | dict[str, Any] | None) -> SolverOptions:
+        """Options from themselves, a mapping of their fields (e.g. a JSON file's) or None (the defaults).
+
+        Raises:
+            ValueError: unknown keys, naming the known ones.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(f"solver options must be a mapping of {sorted(cls.__dataclass_fields__)}, got {value!r}")
+        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"solver options have unknown keys {unknown}; known: {sorted(cls.__dataclass_fields__)}")
+        return cls(**value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as plain data (JSON / hparams)."""
+        return asdict(self)
+
+    def solver_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``extract`` / ``extract_joint`` (``rho_scale`` only when set)."""
+        values = self.to_dict()
+        if values["rho_scale"] is None:
+            del values["rho_scale"]
+        return values
