@@ -121,7 +121,7 @@ def fit(root: Path, module: TinyCNN, monitor: InteractionMonitor, *others: L.Cal
 
 
 def monitor(**overrides: Any) -> InteractionMonitor:
-    options = {"num_probe": 4, "n_players": N_PLAYERS, "grid": GRID, "crop": 0, "figures": False,
+    options = {"num_probe": 4, "players": {"n_players": N_PLAYERS, "grid": GRID, "crop": 0}, "figures": False,
                "probe": images(4, seed=3), "train_loss_key": "fit/loss", "val_loss_key": "fit/val_loss"}
     return InteractionMonitor(**{**options, **overrides})
 

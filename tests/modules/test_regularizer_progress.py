@@ -10,7 +10,8 @@ import pytest
 from lightning.pytorch.callbacks import Callback
 
 from lit_interactions.modules import ImageClassifier
-from lit_interactions.modules.regularizer_option import PROGRESS_BAR_KEY
+from lit_interactions.modules.regularizer_option import PROGRESS_BAR_KEY, InteractionPenalty
+from lit_interactions.players.options import PlayerOptions
 from tests.callbacks.helpers import mnist, trainer
 
 
@@ -29,7 +30,8 @@ class ShownAfterEachStep(Callback):
 def test_the_progress_bar_shows_the_latest_penalty_share(tmp_path: Path) -> None:
     L.seed_everything(0, verbose=False)
     model = ImageClassifier("resnet20", num_classes=2, in_channels=1, lr=0.05,
-                            regularizer={"n_players": 3, "num_samples": 1, "every_n_steps": 2})
+                            regularizer=InteractionPenalty(players=PlayerOptions(n_players=3), num_samples=1,
+                                                           every_n_steps=2))
     watch = ShownAfterEachStep()
     trainer(tmp_path, [watch], max_epochs=1, limit_train_batches=2, limit_val_batches=0).fit(model, datamodule=mnist())
     with open(tmp_path / "run" / "v0" / "metrics.csv", newline="") as file:
