@@ -4,6 +4,7 @@ from lit_interactions.interactions.generalization import (
     GeneralizationByOrder,
     generalizable_mask,
     generalization_by_order,
+    non_generalizable_mask,
 )
 from lit_interactions.interactions.result import InteractionRecord, Interactions
 from lit_interactions.interactions.salience import (
@@ -65,6 +66,7 @@ __all__ = [
     "logical_model",
     "MAX_PLAYERS",
     "mobius",
+    "non_generalizable_mask",
     "n_players_from_length",
     "order_strengths",
     "salience_threshold",

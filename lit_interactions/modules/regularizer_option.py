@@ -46,6 +46,8 @@ class RegularizerSpec(TypedDict, total=False):
         scale_invariant: differentiate the share's denominator too (default true), so the model cannot lower
             the penalty by shrinking all of its sensitivity to the input; false = a plain L1 penalty on the
             removable effects (it collapsed a fine-tuned classifier at useful weights: docs/regularization.md).
+        probe_samples: probe samples of the data module whose rewards give both salience thresholds of
+            "non_generalizable" / "both" (default 32).
         baseline: checkpoint of the baseline DNN (the same model trained on held-out data, ``train_subset: 1``);
             required for "non_generalizable" and "both".
     """
@@ -63,6 +65,7 @@ class RegularizerSpec(TypedDict, total=False):
     salience_ratio: float
     seed: int
     scale_invariant: bool
+    probe_samples: int
     baseline: str | None
 
 
@@ -131,6 +134,8 @@ def prepare_regularizer(
         checkpoint = read_checkpoint(baseline_path, WHO, OPTION)
         baseline = build_baseline(checkpoint, module, channels, WHO, same_model=True)
         regularizer.attach_baseline(baseline)
+    if regularizer.remove != "high_order" and hasattr(datamodule, "probe_ids"):
+        regularizer.attach_probe(datamodule.batch(datamodule.probe_ids[: regularizer.probe_samples]))
     regularizer.check()
     return players
 

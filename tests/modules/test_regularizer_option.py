@@ -48,6 +48,7 @@ def test_non_generalizable_mode_with_a_baseline_of_the_same_model_penalises_thro
     classifier = module(remove="both", n_players=3, num_samples=2, baseline=baseline)
     reg = classifier.penalty.regularizer
     classifier.penalty.prepare(classifier, IMAGES)
+    reg.attach_probe(batch())  # IMAGES has no probe set: the thresholds' probe samples by hand
     players = classifier.penalty.players
     assert reg.baseline is not None and not any(p.requires_grad for p in reg.baseline.parameters())
     penalty, logs = reg.penalty(classifier.model, batch(), players, step=0)
