@@ -160,14 +160,20 @@ def fit(out: Path, version: str, seed: int, flags: list[str]) -> Path:
     return ckpt
 
 
-def fit_models(out: Path, seed: int) -> dict[str, Path]:
-    """A (monitored), B (baseline) and C (A's frozen low layers) of one seed."""
+def fit_pair(out: Path, seed: int) -> dict[str, Path]:
+    """A (monitored) and B (the baseline DNN) of one seed."""
     a = fit(out, f"A-s{seed}", seed, [
         "--data.init_args.train_subset=0", f"--interactions.init_args.num_probe={MONITOR_PROBE}",
         f"--interactions.init_args.n_players={MONITOR_PLAYERS}", "--interactions.init_args.every_n_epochs=1",
         "--interactions.init_args.figures=false",
     ])
     b = fit(out, f"B-s{seed}", seed + 100, ["--data.init_args.train_subset=1", "--interactions=null"])
+    return {"A": a, "B": b}
+
+
+def fit_models(out: Path, seed: int) -> dict[str, Path]:
+    """A, B and C (A's frozen low layers) of one seed."""
+    a, b = fit_pair(out, seed).values()
     transplant = json.dumps({"checkpoint": str(a), "num_layers": LOW_LAYERS, "freeze": True})
     c = fit(out, f"C-s{seed}", seed + 200, [
         "--data.init_args.train_subset=1", "--interactions=null", f"--model.init_args.transplant={transplant}",
@@ -314,7 +320,7 @@ def claims_for_seed(out: Path, seed: int) -> dict[str, float | None]:
 
 def appd_for_seed(out: Path, seed: int) -> dict[str, float | None]:
     """Margins of the App. D claims: H of each fine-tune against B on the probe digits."""
-    models = fit_models(out, seed)
+    models = fit_pair(out, seed)
     runs = fine_tunes(out, seed, models)
     probe = measure(out, seed, {"A": models["A"], "B": models["B"], **{f"FT-{k}": v for k, v in runs.items()}})
     h = {mode: _pooled(_h(f"FT-{mode}", "B", probe), range(1, N_PLAYERS + 1)) for mode in runs}
