@@ -47,8 +47,9 @@ def test_non_generalizable_mode_with_a_baseline_of_the_same_model_penalises_thro
     torch.manual_seed(0)
     classifier = module(remove="both", n_players=3, num_samples=2, baseline=baseline)
     reg = classifier.penalty.regularizer
-    classifier.penalty.prepare(classifier, IMAGES)
-    reg.attach_probe(batch())  # IMAGES has no probe set: the thresholds' probe samples by hand
+    with_probe = SimpleNamespace(task="image", input_shape=(1, 28, 28), probe_ids=[0, 1, 2], batch=lambda ids: batch(len(ids)))
+    classifier.penalty.prepare(classifier, with_probe)  # the thresholds' probe samples come from the data module
+    assert reg.probe is not None and reg.probe["ids"].tolist() == [0, 1, 2]
     players = classifier.penalty.players
     assert reg.baseline is not None and not any(p.requires_grad for p in reg.baseline.parameters())
     penalty, logs = reg.penalty(classifier.model, batch(), players, step=0)
