@@ -57,6 +57,20 @@ def generalizable_mask(
     return g_and, g_or
 
 
+def non_generalizable_mask(
+    main: Interactions, baseline: Interactions, tau_main: float | Tensor, tau_baseline: float | Tensor
+) -> tuple[Tensor, Tensor]:
+    """``(and, or)``: the main model's salient interactions that the baseline DNN does not share (paper 2 App. D).
+
+    Salient for the main model (``|I| > tau_main``) and not generalizable (:func:`generalizable_mask` is False:
+    not salient for the baseline, or salient with the other sign). Effects that are not salient for the main
+    model are not in it, although their ``G`` is 0 too. Arguments are those of :func:`generalizable_mask`.
+    """
+    g_and, g_or = generalizable_mask(main, baseline, tau_main, tau_baseline)
+    salient_and, salient_or = main.salient(tau_main)
+    return salient_and & ~g_and, salient_or & ~g_or
+
+
 @dataclass
 class GeneralizationByOrder:
     """Strength of salient (``I``) and generalizable (``J``) interactions per order ``k = 0..n``.

@@ -5,8 +5,10 @@ Every ``every_n_steps`` training steps (after ``warmup_steps``), a few samples o
 ``(gamma, noise)`` is solved on the detached rewards and held fixed, and the effects to remove are penalised:
 
 - ``remove="high_order"``: effects of order ``>= min_order`` (complex interactions, SPEC 6);
-- ``remove="non_generalizable"``: effects that a baseline DNN (trained on held-out data) does not share with the same
-  sign, i.e. ``G = 0`` (SPEC 5);
+- ``remove="non_generalizable"``: the model's salient interactions that a baseline DNN (trained on held-out data)
+  does not share (salient with the same sign), paper 2 App. D; both salience thresholds ``tau`` come from the probe
+  samples (``probe_samples`` of them, attached by :meth:`InteractionRegularizer.attach_probe`), not from the few
+  samples of a step; App. D gives no loss formula, so the share below is this project's choice;
 - ``remove="both"``: the union.
 
 The penalty of a sample is the L1 strength of those effects divided by the L1 strength of all its effects, so it is the
@@ -26,7 +28,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.interactions.generalization import generalizable_mask
+from lit_interactions.interactions.generalization import non_generalizable_mask
 from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.salience import salience_threshold
@@ -62,6 +64,7 @@ class InteractionRegularizer:
         warmup_steps: no penalty before this many training steps.
         solver: settings of the decomposition solve (:class:`~lit_interactions.interactions.options.SolverOptions`).
         salience_ratio: salience threshold ratio for the baseline comparison (SPEC 5).
+        probe_samples: probe samples whose rewards set both thresholds ``tau`` of the baseline comparison.
         scale_invariant: differentiate the denominator (all strength) too (default), so scaling the rewards down
             does not lower the penalty; False detaches it (a plain L1 penalty on the removable effects).
     """
@@ -78,16 +81,18 @@ class InteractionRegularizer:
         solver: SolverOptions = SolverOptions(),  # noqa: B008 - frozen, so a shared default is safe
         salience_ratio: float = 0.02,
         scale_invariant: bool = True,
+        probe_samples: int = 32,
     ) -> None:
         self.options = PlayerOptions.from_value(players)
         self.solver = SolverOptions.from_value(solver)
         n_players = self.options.n_players
         if remove not in ("high_order", "non_generalizable", "both"):
             raise ValueError(f"remove must be 'high_order', 'non_generalizable' or 'both', got {remove!r}")
-        if weight < 0 or num_samples < 1 or every_n_steps < 1 or warmup_steps < 0:
+        if weight < 0 or num_samples < 1 or every_n_steps < 1 or warmup_steps < 0 or probe_samples < 2:
             raise ValueError(
-                "need weight >= 0, num_samples >= 1, every_n_steps >= 1, warmup_steps >= 0; got "
-                f"weight={weight}, num_samples={num_samples}, every_n_steps={every_n_steps}, warmup_steps={warmup_steps}"
+                "need weight >= 0, num_samples >= 1, every_n_steps >= 1, warmup_steps >= 0, probe_samples >= 2; got "
+                f"weight={weight}, num_samples={num_samples}, every_n_steps={every_n_steps}, "
+                f"warmup_steps={warmup_steps}, probe_samples={probe_samples}"
             )
         if not 1 <= min_order <= n_players:
             raise ValueError(f"min_order must be in 1..n_players={n_players}, got {min_order}")
@@ -102,12 +107,20 @@ class InteractionRegularizer:
         self.warmup_steps = warmup_steps
         self.salience_ratio = salience_ratio
         self.scale_invariant = scale_invariant
+        self.probe_samples = probe_samples
         self.baseline: nn.Module | None = None
+        self.probe: dict[str, Any] | None = None
 
     def attach_baseline(self, baseline: nn.Module) -> None:
         """Set the baseline DNN that decides which interactions generalize (frozen, eval mode)."""
         baseline.eval().requires_grad_(False)
         self.baseline = baseline
+
+    def attach_probe(self, batch: dict[str, Any]) -> None:
+        """Set the probe samples whose rewards give the salience thresholds (only their first ``probe_samples``)."""
+        size = len(batch["ids"])
+        keep = torch.arange(min(size, self.probe_samples))
+        self.probe = {key: _take(value, keep, size) for key, value in batch.items()}
 
     def check(self) -> None:
         """Raise before training if the configuration cannot work."""
@@ -116,6 +129,36 @@ class InteractionRegularizer:
                 f"remove={self.remove!r} needs a baseline DNN: set the classifier's regularizer.baseline to the "
                 f"checkpoint of the same model trained on the baseline split (train_subset=1)"
             )
+        if self.remove != "high_order" and self.probe is None:
+            raise ValueError(
+                f"remove={self.remove!r} takes its salience thresholds from probe samples: train with a data module "
+                f"of lit_interactions.data (it has a probe set), or call attach_probe(batch) first"
+            )
+
+    def probe_thresholds(self, model: nn.Module, players: Players) -> tuple[Tensor, Tensor]:
+        """``(tau of the model, tau of the baseline)`` on the probe samples, players chosen by ``model`` now.
+
+        ``tau = salience_ratio * mean |v(x_N) - v(x_empty)|`` over the probe samples (paper 2 Eq. 6), each model on
+        the same players; only the two end masks are evaluated (no gradients).
+        """
+        if self.probe is None or self.baseline is None:
+            raise RuntimeError("probe_thresholds needs attach_probe(batch) and attach_baseline(model) first")
+        rows = self._usable(self.probe, players)
+        if len(rows) < 1:
+            raise ValueError(
+                f"no probe sample has {self.n_players} eligible players: use fewer n_players or other probe samples"
+            )
+        device = next(iter(model.parameters()), torch.zeros(())).device
+        size = len(self.probe["ids"])
+        probe = {key: _take(value, rows, size) for key, value in self.probe.items()}
+        probe = {key: value.to(device) if torch.is_tensor(value) else value for key, value in probe.items()}
+        ends = [0, (1 << self.n_players) - 1]
+        with eval_mode(model), torch.no_grad():
+            selection = players.select(model, probe)
+            main = masked_rewards(model, probe, players, selection, ends)
+            base = masked_rewards(self.baseline, probe, players, selection, ends)
+        # [B, 2] rewards on (empty, N): salience_threshold reads exactly these two columns.
+        return salience_threshold(main, self.salience_ratio), salience_threshold(base, self.salience_ratio)
 
     def active(self, step: int) -> bool:
         """Whether the penalty applies at this global training step."""
@@ -145,7 +188,7 @@ class InteractionRegularizer:
         and_eff, or_eff = and_or_transform(
             rewards, solved.gamma.to(rewards.dtype), solved.noise.to(rewards.dtype)
         )
-        and_mask, or_mask = self._removal_masks(solved, sub, players, selection, rewards)
+        and_mask, or_mask = self._removal_masks(model, solved, sub, players, selection, rewards)
         ones = torch.ones_like(and_eff)
         total = (_strength(and_eff, ones) + _strength(or_eff, ones)).clamp_min(1e-12)
         total = total if self.scale_invariant else total.detach()
@@ -161,14 +204,7 @@ class InteractionRegularizer:
     def _subbatch(self, batch: dict[str, Tensor], step: int, players: Players) -> dict[str, Tensor] | None:
         """``num_samples`` seeded samples of the batch that can carry the players (None if there are none)."""
         size = len(batch["ids"])
-        candidates = torch.arange(size)
-        if isinstance(players, TextWordPlayers):
-            rows = (
-                [{"words": list(words)} for words in batch["words"]] if "words" in batch
-                else [{key: batch[key][b].cpu() for key in ("input_ids", "word_ids", "attention_mask")} for b in range(size)]
-            )
-            usable = filter_by_eligible_words(rows, self.n_players, players.tokenizer, players.extra_stop_words)
-            candidates = torch.tensor(usable, dtype=torch.long)
+        candidates = self._usable(batch, players)
         if len(candidates) == 0:
             return None
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
@@ -176,8 +212,21 @@ class InteractionRegularizer:
         pick = candidates[order].to(batch["ids"].device)
         return {key: _take(value, pick, size) for key, value in batch.items()}
 
+    def _usable(self, batch: dict[str, Any], players: Players) -> Tensor:
+        """Rows of the batch that can carry ``n_players`` players (text: enough eligible words; images: all)."""
+        size = len(batch["ids"])
+        if not isinstance(players, TextWordPlayers):
+            return torch.arange(size)
+        rows = (
+            [{"words": list(words)} for words in batch["words"]] if "words" in batch
+            else [{key: batch[key][b].cpu() for key in ("input_ids", "word_ids", "attention_mask")} for b in range(size)]
+        )
+        usable = filter_by_eligible_words(rows, self.n_players, players.tokenizer, players.extra_stop_words)
+        return torch.tensor(usable, dtype=torch.long)
+
     def _removal_masks(
         self,
+        model: nn.Module,
         solved: Interactions,
         batch: dict[str, Tensor],
         players: Players,
@@ -192,11 +241,10 @@ class InteractionRegularizer:
         assert self.baseline is not None
         base_rewards, _ = compute_rewards(self.baseline, batch, players, selection)
         base = extract(base_rewards.double(), options=self.solver)
-        tau_main = salience_threshold(solved.rewards, self.salience_ratio)
-        tau_base = salience_threshold(base.rewards, self.salience_ratio)
-        g_and, g_or = generalizable_mask(solved, base, tau_main, tau_base)
-        non_and = (~g_and).to(rewards.dtype).to(device)
-        non_or = (~g_or).to(rewards.dtype).to(device)
+        tau_main, tau_base = self.probe_thresholds(model, players)
+        unshared_and, unshared_or = non_generalizable_mask(solved, base, tau_main.double().cpu(), tau_base.double().cpu())
+        non_and = unshared_and.to(rewards.dtype).to(device)
+        non_or = unshared_or.to(rewards.dtype).to(device)
         if self.remove == "non_generalizable":
             return non_and, non_or
         return torch.maximum(non_and, high), torch.maximum(non_or, high)

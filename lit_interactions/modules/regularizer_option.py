@@ -43,7 +43,7 @@ class InteractionPenalty(InteractionRegularizer, TrainingPart):
             required for ``remove`` "non_generalizable" and "both", refused for "high_order".
         **kwargs: the penalty's settings (:class:`InteractionRegularizer`: ``weight``, ``remove``, ``min_order``,
             ``num_samples``, ``players``, ``every_n_steps``, ``warmup_steps``, ``solver``, ``salience_ratio``,
-            ``scale_invariant``).
+            ``scale_invariant``, ``probe_samples``).
     """
 
     def __init__(self, baseline: str | None = None, **kwargs: Any) -> None:
@@ -139,6 +139,8 @@ def prepare_regularizer(
         checkpoint = read_checkpoint(baseline_path, WHO, OPTION)
         baseline = build_baseline(checkpoint, module, channels, WHO, same_model=True)
         regularizer.attach_baseline(baseline)
+    if regularizer.remove != "high_order" and hasattr(datamodule, "probe_ids"):
+        regularizer.attach_probe(datamodule.batch(datamodule.probe_ids[: regularizer.probe_samples]))
     regularizer.check()
     return players
 

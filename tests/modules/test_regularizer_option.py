@@ -62,8 +62,10 @@ def test_non_generalizable_mode_with_a_baseline_of_the_same_model_penalises_thro
     torch.manual_seed(0)
     classifier = module(remove="both", n_players=3, num_samples=2, baseline=baseline)
     reg = classifier.parts.given["regularizer"]
-    classifier.parts.given["regularizer"].setup(classifier, IMAGES, "fit")
-    players = classifier.parts.given["regularizer"].player_type
+    with_probe = SimpleNamespace(task="image", input_shape=(1, 28, 28), probe_ids=[0, 1, 2], batch=lambda ids: batch(len(ids)))
+    reg.setup(classifier, with_probe, "fit")  # the thresholds' probe samples come from the data module
+    assert reg.probe is not None and reg.probe["ids"].tolist() == [0, 1, 2]
+    players = reg.player_type
     assert reg.baseline is not None and not any(p.requires_grad for p in reg.baseline.parameters())
     penalty, logs = reg.penalty(classifier.model, batch(), players, step=0)
     penalty.backward()

@@ -1,0 +1,36 @@
+"""The claims table of benchmarks/reproduce_small.py: the fixed held / not held rule on hand-made margins."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce_small.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("reproduce_small", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["reproduce_small"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_claim_holds_only_when_its_margin_is_positive_in_every_one_of_at_least_three_seeds() -> None:
+    rs = load_script()
+    results = {
+        0: {"joint_transfer": 0.2, "h_low_high": 0.1, "turn_near_gap": None, "low_orders_shared": 0.3},
+        1: {"joint_transfer": 0.1, "h_low_high": -0.05, "turn_near_gap": 0.5, "low_orders_shared": 0.0},
+        2: {"joint_transfer": 0.3, "h_low_high": 0.2, "turn_near_gap": 1.5},
+    }
+    rows = {row.claim.key: row for row in rs.table(results)}
+    assert rows["joint_transfer"].held and rows["joint_transfer"].cells()[3] == "held"
+    assert "+0.200 +- 0.100" in rows["joint_transfer"].cells()[2]
+    assert not rows["h_low_high"].held  # one seed against the claim
+    assert not rows["turn_near_gap"].held  # a seed that could not measure it counts against it
+    assert "none" in rows["turn_near_gap"].cells()[2]
+    assert rows["low_orders_shared"].cells()[3] == "too few seeds"  # two seeds, one of them exactly 0
+    assert rows["appd_non_generalizable"].cells()[2] == "not run"
+    markdown = rs.render(rs.table(results))
+    assert markdown.count("\n") == len(rs.CLAIMS) + 1 and "| held |" in markdown
