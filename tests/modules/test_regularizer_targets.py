@@ -7,9 +7,12 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.interactions import Interactions, non_generalizable_mask
+from lit_interactions.interactions import Interactions
+from lit_interactions.interactions.generalization import non_generalizable_mask
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.modules.regularizer import InteractionRegularizer
 from lit_interactions.players import ImagePatchPlayers
+from lit_interactions.players.options import PlayerOptions
 
 
 def interactions(and_effects: list[float], or_effects: list[float]) -> Interactions:
@@ -61,7 +64,8 @@ PLAYERS = ImagePatchPlayers(n_players=5, grid=5, crop=0)
 
 def regularizer(baseline: nn.Module, probe: dict[str, Tensor], salience_ratio: float = 0.1) -> InteractionRegularizer:
     reg = InteractionRegularizer(
-        weight=1.0, remove="non_generalizable", n_players=5, num_samples=2, noise_ratio=0.0,
+        weight=1.0, remove="non_generalizable", players=PlayerOptions(n_players=5), num_samples=2,
+        solver=SolverOptions(noise_ratio=0.0),
         salience_ratio=salience_ratio, scale_invariant=False,
     )
     reg.attach_baseline(baseline)
@@ -109,7 +113,7 @@ def test_tau_comes_from_the_probe_samples_not_from_the_step() -> None:
 
 
 def test_the_mode_needs_probe_samples() -> None:
-    reg = InteractionRegularizer(remove="non_generalizable", n_players=5)
+    reg = InteractionRegularizer(remove="non_generalizable", players=PlayerOptions(n_players=5))
     reg.attach_baseline(Game(a=0.0, b=1.5, c=0.0))
     with pytest.raises(ValueError, match="probe samples"):
         reg.check()
