@@ -32,7 +32,7 @@ from tests.quickstart_runs import QUICKSTART, ROOT, short_run
 EPOCHS, BATCHES = 2, 3
 ARGS = [
     "fit", "--config", QUICKSTART, f"--trainer.max_epochs={EPOCHS}", "--run.root=runs", "--run.version=v0",
-    *short_run(BATCHES), "--interactions.init_args.num_probe=2", "--interactions.init_args.n_players=4",
+    *short_run(BATCHES), "--interactions.init_args.num_probe=2", "--interactions.init_args.players.n_players=4",
 ]
 # How often each kill point is reached in the uninterrupted run: steps, extractions (initial model + each epoch),
 # checkpoint renames (epoch file + last.ckpt per epoch), history writes (one per measurement).
