@@ -20,7 +20,7 @@ from lit_interactions.checks import check_int, is_int
 from lit_interactions.explainer.images import image_batch, image_rewards, patch_players
 from lit_interactions.explainer.texts import TextModel, text_rewards
 from lit_interactions.interactions import Interactions, extract, extract_joint
-from lit_interactions.interactions.checks import check_real
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.models.causal_lm import load_causal_lm
 from lit_interactions.players import ImagePatchPlayers, Players
 
@@ -41,7 +41,7 @@ def explain(
     crop: int | tuple[int, int] | None = None,
     seed: int = 0,
     ids: Sequence[int] | None = None,
-    noise_ratio: float = 0.01,
+    solver: SolverOptions | dict[str, Any] | None = None,
     alpha: float = 0.1,
     shared_bound: float = 0.5,
     chunk_size: int | None = None,
@@ -49,7 +49,6 @@ def explain(
     dtype: str | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
-    solver_kwargs: dict[str, Any] | None = None,
 ) -> Interactions:
     """AND-OR interactions of ``model`` on ``inputs`` (sparsest; jointly for a list of models).
 
@@ -71,21 +70,24 @@ def explain(
         layer, grid, crop: image patches at a layer's output (None: the input), grid size and border crop.
         seed: seed of the word choice (mixed with each input's id).
         ids: stable ids of the inputs (default ``0..B-1``); word choices depend on them.
-        noise_ratio, alpha, shared_bound: solver settings (see :func:`~lit_interactions.interactions.extract`).
+        solver: the solve's settings (:class:`~lit_interactions.interactions.options.SolverOptions` or a mapping of
+            its fields, e.g. ``{"noise_ratio": 0.01, "tol": 1e-3}``); None = the defaults.
+        alpha, shared_bound: the joint extraction's settings for several models (see
+            :func:`~lit_interactions.interactions.extract_joint`).
         chunk_size: masked samples per forward pass; None: 1024 for images, for text the largest number whose
             estimated peak stays under ``max_memory`` bytes.
         max_memory: memory cap (bytes) of one chunk of masked text samples (default 1 GiB).
         dtype, device: for model folders: ``"float16"``/``"bfloat16"``/``"float32"``, and the device (default
             CUDA when present). A module passed in runs where it is, in its own dtype.
         progress: show progress bars.
-        solver_kwargs: further keyword arguments of the solver (``tol``, ``max_iter``, ...).
 
     Returns:
         :class:`~lit_interactions.interactions.Interactions` with batch shape ``[B]`` (``[]`` for a single image
         or text), ``[K, B]`` for K models; ``extra`` holds ``ids``, ``players`` (patch or word indices) and
         ``targets``; ``settings`` the players' settings, and for text the words and the target names.
     """
-    _check_options(n_players, seed, grid, chunk_size, noise_ratio)
+    _check_options(n_players, seed, grid, chunk_size)
+    options = SolverOptions.from_value(solver)
     models = list(model) if isinstance(model, (list, tuple)) else [model]
     if not models:
         raise ValueError("explain needs at least one model")
@@ -96,11 +98,10 @@ def explain(
         result, single = _explain_texts(models, inputs, players, baseline, target, n_players, tokenizer, seed, ids,
                                         chunk_size, max_memory, dtype, device, progress)
     rewards, info = result
-    solver = dict(solver_kwargs or {})
     if len(models) == 1:
-        solved = extract(rewards[0], noise_ratio=noise_ratio, **solver)
+        solved = extract(rewards[0], options=options)
     else:
-        solved = extract_joint(rewards, noise_ratio=noise_ratio, alpha=alpha, shared_bound=shared_bound, **solver)
+        solved = extract_joint(rewards, alpha=alpha, shared_bound=shared_bound, options=options)
     extra = {**solved.extra, **_extras(info.pop("extra"), len(models))}
     solved = replace(solved, extra=extra, settings={**solved.settings, **info})
     if single:
@@ -178,10 +179,8 @@ def _extras(extra: dict[str, Tensor], n_models: int) -> dict[str, Tensor]:
     }
 
 
-def _check_options(n_players: Any, seed: Any, grid: Any, chunk_size: Any, noise_ratio: Any) -> None:
+def _check_options(n_players: Any, seed: Any, grid: Any, chunk_size: Any) -> None:
     check_int("n_players", n_players, 1)
     check_int("seed", seed, 0)
     check_int("grid", grid, 1)
     check_int("chunk_size", chunk_size, 1, allow_none=True)
-    if not check_real("noise_ratio", noise_ratio) >= 0:
-        raise ValueError(f"noise_ratio must be a number >= 0, got {noise_ratio!r}")

@@ -63,7 +63,7 @@ def explain_main(argv: Sequence[str]) -> int:
         parser.error("--squad needs --num-samples N")
     baseline = int(args.baseline) if args.baseline is not None and args.baseline.isdigit() else args.baseline
     options = {"n_players": args.n_players, "baseline": baseline, "target": args.target,
-               "noise_ratio": args.noise_ratio, "alpha": args.alpha, "shared_bound": args.shared_bound,
+               "solver": {"noise_ratio": args.noise_ratio}, "alpha": args.alpha, "shared_bound": args.shared_bound,
                "progress": not args.no_progress}
     if args.image is not None:
         out = _explain_image(args, options)

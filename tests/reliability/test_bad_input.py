@@ -87,7 +87,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], Any], type[Exception], str]] 
                            "grid=5.0 is not valid"),
     "explain-n-bool": (lambda f: explain(TinyNet(), torch.rand(1, 8, 8), n_players=True), TypeError,
                        "n_players=True is not valid"),
-    "explain-noise-nan": (lambda f: explain(TinyNet(), torch.rand(1, 8, 8), noise_ratio=float("nan")), ValueError,
+    "explain-noise-nan": (lambda f: explain(TinyNet(), torch.rand(1, 8, 8), solver={"noise_ratio": float("nan")}), ValueError,
                           "noise_ratio must be a finite number"),
     "load-missing": (lambda f: Interactions.load(f["missing"]), FileNotFoundError, "no saved interactions"),
     "load-text": (lambda f: Interactions.load(f["text"]), ValueError, "notes.txt"),
