@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -88,7 +88,7 @@ def explain(
     """
     _check_options(n_players, seed, grid, chunk_size)
     options = SolverOptions.from_value(solver)
-    models = list(model) if isinstance(model, (list, tuple)) else [model]
+    models: list[ModelLike] = list(model) if isinstance(model, (list, tuple)) else [cast(ModelLike, model)]
     if not models:
         raise ValueError("explain needs at least one model")
     if isinstance(inputs, Tensor):
@@ -113,6 +113,7 @@ def _explain_images(
     models: list[ModelLike], inputs: Tensor, players: str | Players, baseline: Any, target: Any, n_players: int,
     layer: str | None, grid: int, crop: Any, chunk_size: int | None, progress: bool,
 ) -> tuple[tuple[Tensor, dict[str, Any]], bool]:
+    modules = [m for m in models if isinstance(m, nn.Module)]
     for m in models:
         if not isinstance(m, nn.Module):
             raise TypeError(f"explaining images needs nn.Module models, got {type(m).__name__}")
@@ -125,7 +126,7 @@ def _explain_images(
     else:
         raise ValueError(f"players for images must be 'auto', 'patches' or an ImagePatchPlayers, got {players!r}")
     batch, single = image_batch(inputs)
-    out = image_rewards(models, batch, chosen, target=target, chunk_size=chunk_size or 1024, progress=progress)
+    out = image_rewards(modules, batch, chosen, target=target, chunk_size=chunk_size or 1024, progress=progress)
     extra = {"ids": out.selection.ids, "players": out.selection.players, "targets": out.targets}
     return (out.rewards, {**out.settings, "input": "image", "extra": extra}), single
 
@@ -140,7 +141,7 @@ def _explain_texts(
     if isinstance(baseline, Tensor):
         raise TypeError("a tensor baseline is for images; text baselines are names or token ids")
     single = isinstance(inputs, str)
-    texts = [inputs] if single else list(inputs)
+    texts: list[str] = [inputs] if isinstance(inputs, str) else list(inputs)
     if not texts or not all(isinstance(t, str) for t in texts):
         raise TypeError("inputs must be a float image tensor, a text, or a non-empty list of texts")
     ids = list(range(len(texts))) if ids is None else list(ids)
@@ -162,7 +163,7 @@ def _text_model(model: ModelLike, tokenizer: Any, dtype: str | None, device: Any
     if isinstance(model, nn.Module):
         return TextModel.of(model, tokenizer, type(model).__name__)
     if isinstance(model, (str, os.PathLike)):
-        loaded = load_causal_lm(model, dtype=dtype, device=device)
+        loaded = load_causal_lm(os.fspath(model), dtype=dtype, device=device)
         return TextModel.of(loaded.model, tokenizer or loaded.tokenizer, str(model))
     raise TypeError(f"a model must be an nn.Module or a causal LM folder path, got {type(model).__name__}")
 

@@ -27,7 +27,8 @@ def _config_value(config: Any, keys: tuple[str, ...], default: int) -> int:
 def bytes_per_row(model: nn.Module, seq_len: int) -> int:
     """Estimated peak bytes of one masked sample of length ``seq_len`` (see the module docstring)."""
     config = getattr(model, "config", None)
-    embedding = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    get_embeddings = getattr(model, "get_input_embeddings", None)
+    embedding = get_embeddings() if callable(get_embeddings) else None
     hidden_default = int(embedding.weight.shape[1]) if embedding is not None else 1024
     hidden = _config_value(config, ("hidden_size", "n_embd", "d_model"), hidden_default)
     inner = _config_value(config, ("intermediate_size", "n_inner", "ffn_dim"), 4 * hidden)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, cast
 
 from torch import Tensor, nn
 from transformers import BertConfig, BertForSequenceClassification
@@ -72,13 +73,13 @@ class BertClassifier(nn.Module):
                 intermediate_size=intermediate,
                 hidden_dropout_prob=dropout,
                 attention_probs_dropout_prob=dropout,
-                num_labels=num_classes,
             )
+            config.num_labels = num_classes  # a PretrainedConfig property (builds id2label)
             self.bert = BertForSequenceClassification(config)
 
     def get_input_embeddings(self) -> nn.Embedding:
         """The word-embedding table (players are masked at this level)."""
-        return self.bert.get_input_embeddings()
+        return cast(nn.Embedding, self.bert.get_input_embeddings())
 
     def forward(
         self,
@@ -103,7 +104,7 @@ def _load_pretrained(folder: Path, num_classes: int, dropout: float | None) -> B
             f"no Hugging Face model folder at {folder}: expected config.json and model.safetensors "
             f"(or pytorch_model.bin) there, as written by save_pretrained(); this project never downloads"
         )
-    overrides = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+    overrides: dict[str, Any] = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the new head's "newly initialized" warning is expected
     hf_logging.disable_progress_bar()

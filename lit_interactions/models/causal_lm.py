@@ -98,7 +98,7 @@ def load_causal_lm(
         raise CausalLMError(f"cannot load the model or tokenizer in {folder} ({_first_line(error)}): give {_EXPECTED}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise CausalLMError(f"the tokenizer in {folder} is not a fast tokenizer; word players need tokenizer.json")
-    model = model.to(resolve_device(device)).eval().requires_grad_(False)
+    model = model.to(resolve_device(device)).eval().requires_grad_(False)  # type: ignore[arg-type]  # transformers types its to() wrapper oddly
     return CausalLM(model, tokenizer, str(folder))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from torch import nn
 
@@ -22,7 +23,8 @@ def _bert_layers(model: nn.Module, prefix: str) -> list[ParameterLayer]:
     bert = model.get_submodule(prefix) if prefix else model
     base = f"{prefix}." if prefix else ""
     layers = [ParameterLayer(f"{base}bert.embeddings", (f"{base}bert.embeddings",))]
-    for i, _ in enumerate(bert.bert.encoder.layer):
+    encoder_layers = cast(nn.ModuleList, bert.get_submodule("bert.encoder.layer"))
+    for i, _ in enumerate(encoder_layers):
         name = f"{base}bert.encoder.layer.{i}"
         layers.append(ParameterLayer(name, (name,)))
     if getattr(bert.bert, "pooler", None) is not None:

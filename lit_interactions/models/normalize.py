@@ -15,6 +15,9 @@ class Normalize(nn.Module):
     zero baseline of image players are defined.
     """
 
+    mean: Tensor  # buffers registered in __init__
+    std: Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         if len(mean) != len(std):

@@ -299,7 +299,7 @@ def apply_transplant(model: nn.Module, spec: TransplantSpec) -> TransplantResult
     checkpoint, num_layers, freeze = check_spec(spec)
     path = Path(checkpoint).expanduser().resolve()
     state = load_donor_state(path)
-    if num_layers == ALL:
+    if isinstance(num_layers, str):  # ALL (check_spec allows no other string)
         layers = transplant_all(model, state, source=str(path))
     else:
         layers = transplant_layers(model, state, num_layers, source=str(path))

@@ -16,6 +16,8 @@ class BalancedAccuracy(Metric):
     """
 
     full_state_update = False
+    correct: Tensor  # states registered by add_state
+    support: Tensor
 
     def __init__(self, num_classes: int) -> None:
         super().__init__()
@@ -32,6 +34,6 @@ class BalancedAccuracy(Metric):
 
     def compute(self) -> Tensor:
         present = self.support > 0
-        if not present.any():
+        if not bool(present.any()):
             return torch.tensor(float("nan"), device=self.support.device)
         return (self.correct[present] / self.support[present]).mean()
