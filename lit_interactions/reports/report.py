@@ -317,46 +317,11 @@ class RunReport:
                                       f" the hard samples' interactions are not drawn.")
             return section
         positions = {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
-        self._four_groups(section, record, result, positions)
+        groups = four_groups(self.run, self.out, section, record, result, positions)
+        if groups is not None:
+            self.data["four_groups"] = groups
         self._draw(section, "hard", record["hard_ids"][: self.samples], result, positions)
         return section
-
-    def _four_groups(self, section: Section, record: dict[str, Any], result: Any, positions: dict[int, int]) -> None:
-        """Paper 2 Fig. 3, 4, 13: hard/easy x confusing/non-confusing samples' mean interactions per order.
-
-        A hard or easy (training) sample counts as confusing when its eta^avg reaches the confusing threshold of
-        the probe samples at the same epoch (ConfusingSamples' ``eta_threshold``, else the top fraction computed
-        from the monitor's record of that epoch)."""
-        epoch = int(record["epoch"])
-        threshold = stored_threshold(self.run.confusing, epoch)
-        if threshold is None and epoch in self.run.epochs:
-            eta = np.array(self.run.record(epoch)["eta"])
-            fraction = float((self.run.confusing or {}).get("fraction", 0.1))
-            threshold = float(eta[top_fraction(eta, fraction)].min())
-        if threshold is None:
-            section.paragraphs.append(f"No confusing threshold at epoch {epoch}: the four groups are not drawn.")
-            return
-        i_pos, i_neg = (value.numpy() for value in result.strength_by_order(float(record["scalars"]["tau"])))
-        ids = record["hard_ids"] + record["easy_ids"]
-        groups: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        members: dict[str, list[int]] = {}
-        for kind, kind_ids in (("hard", record["hard_ids"]), ("easy", record["easy_ids"])):
-            for confusing in (True, False):
-                name = f"{kind}, {'confusing' if confusing else 'non-confusing'}"
-                chosen = [i for i in kind_ids if (record["eta"][ids.index(i)] >= threshold) == confusing]
-                rows = [positions[int(i)] for i in chosen]
-                members[name] = chosen
-                if rows:
-                    groups[name] = (i_pos[rows].mean(0), i_neg[rows].mean(0), len(rows))
-        self.data["four_groups"] = {
-            "epoch": epoch, "eta_threshold": threshold, "ids": members,
-            "I_pos": {k: v[0].tolist() for k, v in groups.items()}, "I_neg": {k: v[1].tolist() for k, v in groups.items()},
-        }
-        section.paragraphs.append(
-            f"Hard and easy samples split by the confusing threshold eta^avg >= {exact_number(threshold)} of epoch "
-            f"{epoch}: " + ", ".join(f"{name} {len(ids_)}" for name, ids_ in members.items()) + ".")
-        section.figures.append(save(group_strength_figure(groups), self.out, f"four_groups_epoch_{epoch:04d}",
-                                    "Mean interactions per order of hard/easy x confusing/non-confusing samples"))
 
     def _draw(self, section: Section, kind: str, ids: list[int], result: Any, positions: dict[int, int]) -> None:
         rows = []
@@ -389,6 +354,47 @@ class RunReport:
         html = write_page(self.out / "report.html", f"Run report: {self.run.label}",
                           f"{self.run.path}, epoch {self.epoch}", sections)
         return ReportOutput(html, json_path)
+
+
+def four_groups(run: RunArtifacts, out: Path, section: Section, record: dict[str, Any], result: Any,
+                positions: dict[int, int]) -> dict[str, Any] | None:
+    """Paper 2 Fig. 3, 4, 13: hard/easy x confusing/non-confusing samples' mean interactions per order.
+
+    A hard or easy (training) sample counts as confusing when its eta^avg reaches the confusing threshold of
+    the probe samples at the same epoch (ConfusingSamples' ``eta_threshold``, else the top fraction computed
+    from the monitor's record of that epoch). Adds a paragraph and the figure to ``section``; returns the report.json
+    data (None when no threshold is known)."""
+    epoch = int(record["epoch"])
+    threshold = stored_threshold(run.confusing, epoch)
+    if threshold is None and epoch in run.epochs:
+        eta = np.array(run.record(epoch)["eta"])
+        fraction = float((run.confusing or {}).get("fraction", 0.1))
+        threshold = float(eta[top_fraction(eta, fraction)].min())
+    if threshold is None:
+        section.paragraphs.append(f"No confusing threshold at epoch {epoch}: the four groups are not drawn.")
+        return None
+    i_pos, i_neg = (value.numpy() for value in result.strength_by_order(float(record["scalars"]["tau"])))
+    ids = record["hard_ids"] + record["easy_ids"]
+    groups: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    members: dict[str, list[int]] = {}
+    for kind, kind_ids in (("hard", record["hard_ids"]), ("easy", record["easy_ids"])):
+        for confusing in (True, False):
+            name = f"{kind}, {'confusing' if confusing else 'non-confusing'}"
+            chosen = [i for i in kind_ids if (record["eta"][ids.index(i)] >= threshold) == confusing]
+            rows = [positions[int(i)] for i in chosen]
+            members[name] = chosen
+            if rows:
+                groups[name] = (i_pos[rows].mean(0), i_neg[rows].mean(0), len(rows))
+    data = {
+        "epoch": epoch, "eta_threshold": threshold, "ids": members,
+        "I_pos": {k: v[0].tolist() for k, v in groups.items()}, "I_neg": {k: v[1].tolist() for k, v in groups.items()},
+    }
+    section.paragraphs.append(
+        f"Hard and easy samples split by the confusing threshold eta^avg >= {exact_number(threshold)} of epoch "
+        f"{epoch}: " + ", ".join(f"{name} {len(ids_)}" for name, ids_ in members.items()) + ".")
+    section.figures.append(save(group_strength_figure(groups), out, f"four_groups_epoch_{epoch:04d}",
+                                "Mean interactions per order of hard/easy x confusing/non-confusing samples"))
+    return data
 
 
 def write_report(run: RunArtifacts, out_dir: Path, epoch: int | None = None, samples: int = 3,
