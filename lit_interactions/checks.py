@@ -1,10 +1,13 @@
-"""The one check of "an integer option" shared by every layer (data, models, players, solver, callbacks)."""
+"""The checks shared by every layer (data, models, players, solver, callbacks): integer options, option mappings."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+import dataclasses
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def is_int(value: Any) -> bool:
@@ -70,3 +73,27 @@ def check_int(
     none = " or None" if allow_none else ""
     kind = error or (ValueError if is_int(value) else TypeError)
     raise kind(f"{who}{name}={value!r} is not valid: expected an int >= {minimum}{upper}{none}")
+
+
+def options_from_value(cls: type[T], value: Any, what: str) -> T:
+    """Options dataclass ``cls`` from an instance, a mapping of its fields (configs, JSON, hparams) or None (defaults).
+
+    Args:
+        cls: the frozen options dataclass.
+        value: an instance of ``cls``, a dict of some of its fields, or None.
+        what: the options' name for the message (``"solver"`` -> ``"solver options have unknown keys ..."``).
+
+    Raises:
+        ValueError: a value that is not a mapping, or unknown keys, naming the known ones.
+    """
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    known = sorted(field.name for field in dataclasses.fields(cls))  # type: ignore[arg-type]
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} options must be a mapping of {known}, got {value!r}")
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ValueError(f"{what} options have unknown keys {unknown}; known: {known}")
+    return cls(**value)

@@ -179,45 +179,13 @@ class HardSamples(Callback):
             )
             tau = float(salience_threshold(result.rewards, monitor.salience_ratio))
             eta = result.eta(tau).numpy()
-            record = self._summary(epoch, ids, loss, eta, tau, np.asarray(getattr(dm, "relabelled_ids", []), dtype=np.int64))
+            relabelled_ids = np.asarray(getattr(dm, "relabelled_ids", []), dtype=np.int64)
+            record = hard_easy_summary(epoch, ids, loss, eta, tau, relabelled_ids, self.num_hard)
             self.records[epoch] = record
             if trainer.is_global_zero:
                 self._write(trainer, epoch, result, record)
             log_scalars(trainer, {f"{PREFIX}/{k}": v for k, v in record["scalars"].items()})
         return record
-
-    def _summary(
-        self, epoch: int, ids: np.ndarray, loss: np.ndarray, eta: np.ndarray, tau: float, relabelled_ids: np.ndarray
-    ) -> dict[str, Any]:
-        hard = np.arange(len(ids)) < self.num_hard
-        top_eta = ids[np.lexsort((ids, -eta))[: self.num_hard]]
-        overlap = set_overlap(ids[hard], top_eta)
-        relabelled = np.isin(ids, relabelled_ids)
-        varied = np.ptp(loss) > 0 and np.ptp(eta) > 0
-        scalars = {
-            "eta_hard_mean": float(eta[hard].mean()),
-            "eta_easy_mean": float(eta[~hard].mean()),
-            "loss_hard_mean": float(loss[hard].mean()),
-            "loss_easy_mean": float(loss[~hard].mean()),
-            "hard_in_top_eta": overlap.fraction_of_a,
-            "hard_top_eta_jaccard": overlap.jaccard,
-            "loss_eta_pearson": float(stats.pearsonr(loss, eta).statistic) if varied else float("nan"),
-            "loss_eta_spearman": float(stats.spearmanr(loss, eta).statistic) if varied else float("nan"),
-            "relabelled_in_hard": float(relabelled[hard].sum()),
-            "relabelled_in_easy": float(relabelled[~hard].sum()),
-            "tau": tau,
-        }
-        return {
-            "epoch": epoch,
-            "hard_ids": ids[hard].tolist(),
-            "easy_ids": ids[~hard].tolist(),
-            "loss": loss.tolist(),
-            "eta": eta.tolist(),
-            "relabelled": relabelled.tolist(),
-            "top_eta_ids": sorted(top_eta.tolist()),
-            "shared_hard_top_eta": list(overlap.shared),
-            "scalars": scalars,
-        }
 
     def _extend_players(self, network: torch.nn.Module, dm: Any, ids: np.ndarray) -> None:
         """Give players to the samples that have none yet (earlier ones keep theirs)."""
@@ -278,6 +246,42 @@ class HardSamples(Callback):
         self._hook_state = state_dict.get("sample_losses")
         if self.hook is not None and self._hook_state is not None:
             self.hook.recorder.load_state_dict(self._hook_state)
+
+
+def hard_easy_summary(
+    epoch: int, ids: np.ndarray, loss: np.ndarray, eta: np.ndarray, tau: float, relabelled_ids: np.ndarray, num_hard: int
+) -> dict[str, Any]:
+    """One epoch's record of hard_samples.json: the first ``num_hard`` of ``ids`` are the hard samples, the rest
+    the easy ones; their losses and eta^avg compared (means, overlap with the top eta^avg, correlations)."""
+    hard = np.arange(len(ids)) < num_hard
+    top_eta = ids[np.lexsort((ids, -eta))[:num_hard]]
+    overlap = set_overlap(ids[hard], top_eta)
+    relabelled = np.isin(ids, relabelled_ids)
+    varied = np.ptp(loss) > 0 and np.ptp(eta) > 0
+    scalars = {
+        "eta_hard_mean": float(eta[hard].mean()),
+        "eta_easy_mean": float(eta[~hard].mean()),
+        "loss_hard_mean": float(loss[hard].mean()),
+        "loss_easy_mean": float(loss[~hard].mean()),
+        "hard_in_top_eta": overlap.fraction_of_a,
+        "hard_top_eta_jaccard": overlap.jaccard,
+        "loss_eta_pearson": float(stats.pearsonr(loss, eta).statistic) if varied else float("nan"),
+        "loss_eta_spearman": float(stats.spearmanr(loss, eta).statistic) if varied else float("nan"),
+        "relabelled_in_hard": float(relabelled[hard].sum()),
+        "relabelled_in_easy": float(relabelled[~hard].sum()),
+        "tau": tau,
+    }
+    return {
+        "epoch": epoch,
+        "hard_ids": ids[hard].tolist(),
+        "easy_ids": ids[~hard].tolist(),
+        "loss": loss.tolist(),
+        "eta": eta.tolist(),
+        "relabelled": relabelled.tolist(),
+        "top_eta_ids": sorted(top_eta.tolist()),
+        "shared_hard_top_eta": list(overlap.shared),
+        "scalars": scalars,
+    }
 
 
 def _train_labels(dm: Any, ids: np.ndarray) -> np.ndarray:

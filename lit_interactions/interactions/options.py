@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from lit_interactions.checks import check_int
+from lit_interactions.checks import check_int, options_from_value
 from lit_interactions.interactions.checks import check_real
 
 ComputeDtype = Literal["auto", "float32", "float64"]
@@ -62,16 +62,7 @@ class SolverOptions:
         Raises:
             ValueError: unknown keys, naming the known ones.
         """
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, dict):
-            raise ValueError(f"solver options must be a mapping of {sorted(cls.__dataclass_fields__)}, got {value!r}")
-        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"solver options have unknown keys {unknown}; known: {sorted(cls.__dataclass_fields__)}")
-        return cls(**value)
+        return options_from_value(cls, value, "solver")
 
     def to_dict(self) -> dict[str, Any]:
         """The options as plain data (JSON / hparams)."""

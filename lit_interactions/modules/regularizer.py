@@ -143,7 +143,7 @@ class InteractionRegularizer:
         """
         if self.probe is None or self.baseline is None:
             raise RuntimeError("probe_thresholds needs attach_probe(batch) and attach_baseline(model) first")
-        rows = self._usable(self.probe, players)
+        rows = _usable(self.probe, players, self.n_players)
         if len(rows) < 1:
             raise ValueError(
                 f"no probe sample has {self.n_players} eligible players: use fewer n_players or other probe samples"
@@ -204,25 +204,13 @@ class InteractionRegularizer:
     def _subbatch(self, batch: dict[str, Tensor], step: int, players: Players) -> dict[str, Tensor] | None:
         """``num_samples`` seeded samples of the batch that can carry the players (None if there are none)."""
         size = len(batch["ids"])
-        candidates = self._usable(batch, players)
+        candidates = _usable(batch, players, self.n_players)
         if len(candidates) == 0:
             return None
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         order = torch.randperm(len(candidates), generator=generator)[: self.num_samples]
         pick = candidates[order].to(batch["ids"].device)
         return {key: _take(value, pick, size) for key, value in batch.items()}
-
-    def _usable(self, batch: dict[str, Any], players: Players) -> Tensor:
-        """Rows of the batch that can carry ``n_players`` players (text: enough eligible words; images: all)."""
-        size = len(batch["ids"])
-        if not isinstance(players, TextWordPlayers):
-            return torch.arange(size)
-        rows = (
-            [{"words": list(words)} for words in batch["words"]] if "words" in batch
-            else [{key: batch[key][b].cpu() for key in ("input_ids", "word_ids", "attention_mask")} for b in range(size)]
-        )
-        usable = filter_by_eligible_words(rows, self.n_players, players.tokenizer, players.extra_stop_words)
-        return torch.tensor(usable, dtype=torch.long)
 
     def _removal_masks(
         self,
@@ -248,6 +236,19 @@ class InteractionRegularizer:
         if self.remove == "non_generalizable":
             return non_and, non_or
         return torch.maximum(non_and, high), torch.maximum(non_or, high)
+
+
+def _usable(batch: dict[str, Any], players: Players, n_players: int) -> Tensor:
+    """Rows of the batch that can carry ``n_players`` players (text: enough eligible words; images: all)."""
+    size = len(batch["ids"])
+    if not isinstance(players, TextWordPlayers):
+        return torch.arange(size)
+    rows = (
+        [{"words": list(words)} for words in batch["words"]] if "words" in batch
+        else [{key: batch[key][b].cpu() for key in ("input_ids", "word_ids", "attention_mask")} for b in range(size)]
+    )
+    usable = filter_by_eligible_words(rows, n_players, players.tokenizer, players.extra_stop_words)
+    return torch.tensor(usable, dtype=torch.long)
 
 
 def _take(value: Any, pick: Tensor, size: int) -> Any:

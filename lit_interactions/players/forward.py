@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lit_interactions.checks import options_from_value
+
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _PREPARED: weakref.WeakKeyDictionary[nn.Module, dict[tuple[bool, bool], nn.Module]] = weakref.WeakKeyDictionary()
 
@@ -49,16 +51,7 @@ class ForwardOptions:
     @classmethod
     def from_value(cls, value: ForwardOptions | dict[str, Any] | None) -> ForwardOptions:
         """Options from a dict (configs), an instance, or None (defaults), with one clear error for bad keys."""
-        if value is None:
-            return cls()
-        if isinstance(value, ForwardOptions):
-            return value
-        if not isinstance(value, dict):
-            raise ValueError(f"forward options must be a dict such as {{'precision': 'bfloat16'}}, got {value!r}")
-        unknown = sorted(set(value) - set(asdict(cls())))
-        if unknown:
-            raise ValueError(f"unknown forward options {unknown}; known: {sorted(asdict(cls()))}")
-        return cls(**value)
+        return options_from_value(cls, value, "forward")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

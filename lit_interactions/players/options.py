@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lit_interactions.checks import check_int
+from lit_interactions.checks import check_int, options_from_value
 from lit_interactions.interactions.subsets import MAX_PLAYERS
 from lit_interactions.players.base import Players
 from lit_interactions.players.image import ImagePatchPlayers
@@ -61,16 +61,7 @@ class PlayerOptions:
         Raises:
             ValueError: unknown keys, naming the known ones.
         """
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, dict):
-            raise ValueError(f"player options must be a mapping of {sorted(cls.__dataclass_fields__)}, got {value!r}")
-        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"player options have unknown keys {unknown}; known: {sorted(cls.__dataclass_fields__)}")
-        return cls(**value)
+        return options_from_value(cls, value, "player")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able options (``crop`` as a list)."""

@@ -186,7 +186,8 @@ class RunReport:
         i_neg = np.array([r["I_neg"] for r in records])
         section.figures.append(save(order_distribution_figure(epochs, i_pos, i_neg, turn), self.out,
                                     "order_distribution", "Positive and negative strength per order and epoch"))
-        section.figures.append(self._order_strengths(epochs, i_pos, i_neg))
+        figure, self.data["order_strengths"] = order_strengths(self.run, self.out, epochs, i_pos, i_neg)
+        section.figures.append(figure)
         marks = {"turn": turn} if turn is not None else None
         fig = curves_figure(epochs, {"high-order share": [r["high_order_share"] for r in records]},
                             "High-order share", marks=marks)
@@ -203,19 +204,6 @@ class RunReport:
             }, "Losses and their gap", marks={"gap widens": gap} if gap is not None else None)
             section.figures.append(save(fig, self.out, "loss_gap", "The monitor's losses per epoch"))
         return section
-
-    def _order_strengths(self, epochs: list[int], i_pos: np.ndarray, i_neg: np.ndarray) -> Any:
-        """Paper 2 Fig. 2: I and (with a baseline DNN) J per order at several epochs; the values go to report.json."""
-        j_pos, j_neg = generalizable_by_order(self.run.generalization, epochs, i_pos.shape[1] - 1)
-        self.data["order_strengths"] = {
-            "epochs": epochs, "I_pos": i_pos.tolist(), "I_neg": i_neg.tolist(),
-            "J_pos": None if j_pos is None else j_pos.tolist(), "J_neg": None if j_neg is None else j_neg.tolist(),
-        }
-        caption = ("Strength of all salient interactions (I, light) and of the generalizable ones (J, dark: shared "
-                   "with the baseline DNN) per order" if j_pos is not None else
-                   "Strength of all salient interactions per order (no generalization.json covering every measured "
-                   "epoch: train with the BaselineGeneralizability callback to add J)")
-        return save(order_strength_figure(epochs, i_pos, i_neg, j_pos, j_neg), self.out, "order_strengths", caption)
 
     def eta(self) -> Section:
         record = self.run.record(self.epoch)
@@ -246,25 +234,10 @@ class RunReport:
                                      for p, (i, e) in enumerate(zip(self.run.probe_ids, eta))]))
         self.data["eta"] = {"ids": self.run.probe_ids, "eta": eta.tolist(), "fraction": fraction,
                             "threshold": threshold}
-        self._h_against_eta(section, eta)
+        h_vs_eta = h_against_eta(self.run, self.out, section, eta, self.epoch)
+        if h_vs_eta is not None:
+            self.data["H_vs_eta"] = h_vs_eta
         return section
-
-    def _h_against_eta(self, section: Section, eta: np.ndarray) -> None:
-        """Paper 2 App. C, Fig. 8: per-sample H against eta^avg at the report's epoch (needs generalization.json)."""
-        record = next((r for r in (self.run.generalization or {}).get("records", [])
-                       if int(r["epoch"]) == self.epoch and "H_per_sample" in r), None)
-        if record is None:
-            return
-        position = {int(i): p for p, i in enumerate(self.run.probe_ids)}
-        pairs = [(float(eta[position[int(i)]]), float(h)) for i, h in zip(record["ids"], record["H_per_sample"])
-                 if h is not None and int(i) in position]
-        self.data["H_vs_eta"] = {"ids": record["ids"], "H": record["H_per_sample"],
-                                 "eta": [float(eta[position[int(i)]]) for i in record["ids"] if int(i) in position]}
-        if pairs:
-            x, y = (np.array(v) for v in zip(*pairs))
-            fig = h_eta_figure(x, y, f"epoch {self.epoch}: {len(pairs)} samples with salient interactions")
-            section.figures.append(save(fig, self.out, f"h_vs_eta_epoch_{self.epoch:04d}",
-                                        "Per-sample H (generalizable share) against eta^avg"))
 
     def confusing(self) -> Section:
         section = Section("Confusing samples", "confusing")
@@ -317,46 +290,11 @@ class RunReport:
                                       f" the hard samples' interactions are not drawn.")
             return section
         positions = {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
-        self._four_groups(section, record, result, positions)
+        groups = four_groups(self.run, self.out, section, record, result, positions)
+        if groups is not None:
+            self.data["four_groups"] = groups
         self._draw(section, "hard", record["hard_ids"][: self.samples], result, positions)
         return section
-
-    def _four_groups(self, section: Section, record: dict[str, Any], result: Any, positions: dict[int, int]) -> None:
-        """Paper 2 Fig. 3, 4, 13: hard/easy x confusing/non-confusing samples' mean interactions per order.
-
-        A hard or easy (training) sample counts as confusing when its eta^avg reaches the confusing threshold of
-        the probe samples at the same epoch (ConfusingSamples' ``eta_threshold``, else the top fraction computed
-        from the monitor's record of that epoch)."""
-        epoch = int(record["epoch"])
-        threshold = stored_threshold(self.run.confusing, epoch)
-        if threshold is None and epoch in self.run.epochs:
-            eta = np.array(self.run.record(epoch)["eta"])
-            fraction = float((self.run.confusing or {}).get("fraction", 0.1))
-            threshold = float(eta[top_fraction(eta, fraction)].min())
-        if threshold is None:
-            section.paragraphs.append(f"No confusing threshold at epoch {epoch}: the four groups are not drawn.")
-            return
-        i_pos, i_neg = (value.numpy() for value in result.strength_by_order(float(record["scalars"]["tau"])))
-        ids = record["hard_ids"] + record["easy_ids"]
-        groups: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        members: dict[str, list[int]] = {}
-        for kind, kind_ids in (("hard", record["hard_ids"]), ("easy", record["easy_ids"])):
-            for confusing in (True, False):
-                name = f"{kind}, {'confusing' if confusing else 'non-confusing'}"
-                chosen = [i for i in kind_ids if (record["eta"][ids.index(i)] >= threshold) == confusing]
-                rows = [positions[int(i)] for i in chosen]
-                members[name] = chosen
-                if rows:
-                    groups[name] = (i_pos[rows].mean(0), i_neg[rows].mean(0), len(rows))
-        self.data["four_groups"] = {
-            "epoch": epoch, "eta_threshold": threshold, "ids": members,
-            "I_pos": {k: v[0].tolist() for k, v in groups.items()}, "I_neg": {k: v[1].tolist() for k, v in groups.items()},
-        }
-        section.paragraphs.append(
-            f"Hard and easy samples split by the confusing threshold eta^avg >= {exact_number(threshold)} of epoch "
-            f"{epoch}: " + ", ".join(f"{name} {len(ids_)}" for name, ids_ in members.items()) + ".")
-        section.figures.append(save(group_strength_figure(groups), self.out, f"four_groups_epoch_{epoch:04d}",
-                                    "Mean interactions per order of hard/easy x confusing/non-confusing samples"))
 
     def _draw(self, section: Section, kind: str, ids: list[int], result: Any, positions: dict[int, int]) -> None:
         rows = []
@@ -389,6 +327,85 @@ class RunReport:
         html = write_page(self.out / "report.html", f"Run report: {self.run.label}",
                           f"{self.run.path}, epoch {self.epoch}", sections)
         return ReportOutput(html, json_path)
+
+
+def order_strengths(run: RunArtifacts, out: Path, epochs: list[int], i_pos: np.ndarray,
+                    i_neg: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """Paper 2 Fig. 2: I and (with a baseline DNN) J per order at several epochs; returns the figure and
+    its values for report.json."""
+    j_pos, j_neg = generalizable_by_order(run.generalization, epochs, i_pos.shape[1] - 1)
+    data = {
+        "epochs": epochs, "I_pos": i_pos.tolist(), "I_neg": i_neg.tolist(),
+        "J_pos": None if j_pos is None else j_pos.tolist(), "J_neg": None if j_neg is None else j_neg.tolist(),
+    }
+    caption = ("Strength of all salient interactions (I, light) and of the generalizable ones (J, dark: shared "
+               "with the baseline DNN) per order" if j_pos is not None else
+               "Strength of all salient interactions per order (no generalization.json covering every measured "
+               "epoch: train with the BaselineGeneralizability callback to add J)")
+    return save(order_strength_figure(epochs, i_pos, i_neg, j_pos, j_neg), out, "order_strengths", caption), data
+
+
+def h_against_eta(run: RunArtifacts, out: Path, section: Section, eta: np.ndarray, epoch: int) -> dict[str, Any] | None:
+    """Paper 2 App. C, Fig. 8: per-sample H against eta^avg at the report's epoch (needs generalization.json).
+
+    Adds the figure to ``section``; returns the values for report.json (None without H of that epoch).
+    """
+    record = next((r for r in (run.generalization or {}).get("records", [])
+                   if int(r["epoch"]) == epoch and "H_per_sample" in r), None)
+    if record is None:
+        return None
+    position = {int(i): p for p, i in enumerate(run.probe_ids)}
+    pairs = [(float(eta[position[int(i)]]), float(h)) for i, h in zip(record["ids"], record["H_per_sample"])
+             if h is not None and int(i) in position]
+    data = {"ids": record["ids"], "H": record["H_per_sample"],
+            "eta": [float(eta[position[int(i)]]) for i in record["ids"] if int(i) in position]}
+    if pairs:
+        x, y = (np.array(v) for v in zip(*pairs))
+        fig = h_eta_figure(x, y, f"epoch {epoch}: {len(pairs)} samples with salient interactions")
+        section.figures.append(save(fig, out, f"h_vs_eta_epoch_{epoch:04d}",
+                                    "Per-sample H (generalizable share) against eta^avg"))
+    return data
+
+
+def four_groups(run: RunArtifacts, out: Path, section: Section, record: dict[str, Any], result: Any,
+                positions: dict[int, int]) -> dict[str, Any] | None:
+    """Paper 2 Fig. 3, 4, 13: hard/easy x confusing/non-confusing samples' mean interactions per order.
+
+    A hard or easy (training) sample counts as confusing when its eta^avg reaches the confusing threshold of
+    the probe samples at the same epoch (ConfusingSamples' ``eta_threshold``, else the top fraction computed
+    from the monitor's record of that epoch). Adds a paragraph and the figure to ``section``; returns the report.json
+    data (None when no threshold is known)."""
+    epoch = int(record["epoch"])
+    threshold = stored_threshold(run.confusing, epoch)
+    if threshold is None and epoch in run.epochs:
+        eta = np.array(run.record(epoch)["eta"])
+        fraction = float((run.confusing or {}).get("fraction", 0.1))
+        threshold = float(eta[top_fraction(eta, fraction)].min())
+    if threshold is None:
+        section.paragraphs.append(f"No confusing threshold at epoch {epoch}: the four groups are not drawn.")
+        return None
+    i_pos, i_neg = (value.numpy() for value in result.strength_by_order(float(record["scalars"]["tau"])))
+    ids = record["hard_ids"] + record["easy_ids"]
+    groups: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    members: dict[str, list[int]] = {}
+    for kind, kind_ids in (("hard", record["hard_ids"]), ("easy", record["easy_ids"])):
+        for confusing in (True, False):
+            name = f"{kind}, {'confusing' if confusing else 'non-confusing'}"
+            chosen = [i for i in kind_ids if (record["eta"][ids.index(i)] >= threshold) == confusing]
+            rows = [positions[int(i)] for i in chosen]
+            members[name] = chosen
+            if rows:
+                groups[name] = (i_pos[rows].mean(0), i_neg[rows].mean(0), len(rows))
+    data = {
+        "epoch": epoch, "eta_threshold": threshold, "ids": members,
+        "I_pos": {k: v[0].tolist() for k, v in groups.items()}, "I_neg": {k: v[1].tolist() for k, v in groups.items()},
+    }
+    section.paragraphs.append(
+        f"Hard and easy samples split by the confusing threshold eta^avg >= {exact_number(threshold)} of epoch "
+        f"{epoch}: " + ", ".join(f"{name} {len(ids_)}" for name, ids_ in members.items()) + ".")
+    section.figures.append(save(group_strength_figure(groups), out, f"four_groups_epoch_{epoch:04d}",
+                                "Mean interactions per order of hard/easy x confusing/non-confusing samples"))
+    return data
 
 
 def write_report(run: RunArtifacts, out_dir: Path, epoch: int | None = None, samples: int = 3,
