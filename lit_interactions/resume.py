@@ -121,7 +121,7 @@ def closing_row(trainer: Trainer) -> dict[str, Any] | None:
     fit_loop = trainer.fit_loop
     progress = fit_loop.epoch_progress.current
     connector = trainer._logger_connector
-    if not trainer.training or connector._first_loop_iter is not None or progress.processed <= progress.completed:
+    if not trainer.training or connector._first_loop_iter is not None or progress.processed <= progress.completed:  # type: ignore[attr-defined]  # Lightning's progress trackers add .processed at run time
         return None
     epoch_loop = fit_loop.epoch_loop
     epoch_loop._batches_that_stepped -= 1  # as Lightning does while it logs the epoch's metrics

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from lightning import LightningModule, Trainer
@@ -274,7 +274,7 @@ class RunCSVLogger(CSVLogger):
         if self._experiment is None:
             os.makedirs(self.root_dir, exist_ok=True)
             self._experiment = _ContinuingWriter(log_dir=self.log_dir, stage=self.stage)
-        return self._experiment
+        return cast(ExperimentWriter, self._experiment)
 
     @property
     def rows(self) -> int:

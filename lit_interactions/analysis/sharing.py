@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -44,7 +45,7 @@ def _strongest(records: list[InteractionRecord], k: int) -> list[InteractionReco
     return sorted(records, key=lambda r: (-abs(r.effect), r.kind, r.subset))[:k]
 
 
-def shared_and_distinctive(models: Interactions, thresholds: Sequence[float] | Tensor, k: int = 3) -> SharedInteractions:
+def shared_and_distinctive(models: Interactions, thresholds: Sequence[float] | Tensor | np.ndarray, k: int = 3) -> SharedInteractions:
     """Split one sample's salient interactions of ``K`` models into shared and distinctive ones.
 
     Args:

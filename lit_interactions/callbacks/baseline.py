@@ -68,7 +68,7 @@ class BaselineGeneralizability(Callback):
         self.monitor = find_monitor(trainer, WHO)
         if not isinstance(pl_module, ClassifierModule):
             raise ValueError(f"{WHO} needs a lit_interactions classifier module, got {type(pl_module).__name__}")
-        dm = trainer.datamodule
+        dm = trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets trainer.datamodule at run time
         checkpoint = read_checkpoint(self.checkpoint, WHO)
         shape = getattr(dm, "input_shape", None)
         self.network = build_baseline(checkpoint, pl_module, None if shape is None else int(shape[0]), WHO)
@@ -105,6 +105,7 @@ class BaselineGeneralizability(Callback):
     def _evaluate_baseline(self, trainer: Trainer) -> None:
         monitor = self.monitor
         assert monitor is not None and self.network is not None and monitor.probe_ids is not None
+        assert monitor.players is not None and monitor.selection is not None
         dm = monitor.data_source(trainer)
         with isolated_rng():
             self.baseline = extract_sharded(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -125,9 +125,9 @@ def extract_sharded(
         return run(positions)
     # Rank 0 always has samples (it takes the first one); its settings and extras layout are everyone's.
     local = run(positions) if len(positions) else None
-    settings, layout = trainer.strategy.broadcast(
+    settings, layout = cast(tuple[dict[str, Any], list[tuple[str, str, tuple[int, ...]]]], trainer.strategy.broadcast(
         (local.settings, _extras_layout(local)) if local is not None else None, src=0
-    )
+    ))
     n = selection.n_players
     width = len(_FIELDS) * 2**n + 1 + sum(math.prod(shape) for _, _, shape in layout)
     packed = torch.zeros(math.ceil(len(ids) / world), width, dtype=torch.float64)

@@ -21,7 +21,7 @@ Writes ``<run dir>/interactions/hard_samples.json``, ``hard_samples/epoch_XXXX.s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.callbacks.user_module import SampleLossHook, network_of
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.io.files import write_json
-from lit_interactions.players import PlayerSelection
+from lit_interactions.players import PlayerSelection, TextWordPlayers
 
 PREFIX = "hard_samples"
 WHO = "HardSamples"
@@ -96,7 +96,7 @@ class HardSamples(Callback):
             self.hook = SampleLossHook(self.sample_loss_key, WHO)
             if self._hook_state is not None:
                 self.hook.recorder.load_state_dict(self._hook_state)
-        dm = trainer.datamodule
+        dm = trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets trainer.datamodule at run time
         missing = [name for name in ("task", "train_ids", "batch") if not hasattr(dm, name)]
         if dm is None or missing:
             raise ValueError(
@@ -107,7 +107,7 @@ class HardSamples(Callback):
             )
         train_ids = np.asarray(dm.train_ids)
         if dm.task == "text":  # the monitor's own setup may come later: build its players here
-            players = self.monitor.options.build("text", dm.tokenizer)
+            players = cast(TextWordPlayers, self.monitor.options.build("text", dm.tokenizer))
             train_ids = ids_with_enough_words(dm, train_ids, players)
             self.candidates = train_ids
         if len(train_ids) < self.num_hard + self.num_easy:
@@ -145,8 +145,9 @@ class HardSamples(Callback):
     # -- the analysis ----------------------------------------------------------------------------------------
     def choose(self, pl_module: LightningModule) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(hard ids, hard losses, easy ids, easy losses)``; hard by decreasing loss (ties: smaller id)."""
-        ids, losses = (self.hook or pl_module.sample_losses).mean_losses()
-        ids, losses = ids.numpy(), losses.double().numpy()
+        source = self.hook if self.hook is not None else cast(SampleLossHook, pl_module.sample_losses)  # same protocol
+        id_tensor, loss_tensor = source.mean_losses()
+        ids, losses = id_tensor.numpy(), loss_tensor.double().numpy()
         known = np.isfinite(losses)
         if self.candidates is not None:
             known &= np.isin(ids, self.candidates)
@@ -165,13 +166,14 @@ class HardSamples(Callback):
         """Extract the interactions of the hard and easy samples and compare them; record, write and log."""
         monitor = self.monitor
         assert monitor is not None and monitor.players is not None
-        dm = trainer.datamodule
+        dm = trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets trainer.datamodule at run time
         hard_ids, hard_loss, easy_ids, easy_loss = self.choose(pl_module)
         ids = np.concatenate([hard_ids, easy_ids])
         loss = np.concatenate([hard_loss, easy_loss])
         with isolated_rng():
             network = network_of(pl_module)
             self._extend_players(network, dm, ids)
+            assert monitor.players is not None and self.selection is not None
             result = extract_sharded(
                 trainer, network, ids, lambda i: dm.batch(i, "train"), monitor.players, self.selection,
                 targets=torch.as_tensor(_train_labels(dm, ids)), description=f"HardSamples epoch {epoch}",

@@ -214,7 +214,7 @@ class InteractionMonitor(Callback):
 
     def data_source(self, trainer: Trainer) -> Any:
         """Where the probe samples come from: the given :class:`ProbeSamples`, else the trainer's data module."""
-        return self.probe if self.probe is not None else trainer.datamodule
+        return self.probe if self.probe is not None else trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets trainer.datamodule at run time
 
     def is_due(self, epoch: int) -> bool:
         """Whether ``epoch`` (finished training epochs) is measured."""
@@ -399,7 +399,7 @@ class InteractionMonitor(Callback):
 
 def find_monitor(trainer: Trainer, who: str) -> InteractionMonitor:
     """The trainer's InteractionMonitor, with a clear error when there is none."""
-    monitors = [c for c in trainer.callbacks if isinstance(c, InteractionMonitor)]
+    monitors = [c for c in trainer.callbacks if isinstance(c, InteractionMonitor)]  # type: ignore[attr-defined]  # Lightning sets trainer.callbacks at run time
     if not monitors:
         raise ValueError(
             f"{who} needs an InteractionMonitor among the trainer's callbacks (it reuses its probe samples, "

@@ -37,7 +37,7 @@ def log_scalars(trainer: Trainer, metrics: Mapping[str, float], prog_bar: Collec
     """
     clean = {key: float(value) for key, value in metrics.items() if value is not None}
     fitting = trainer.state.fn == TrainerFn.FITTING
-    axis = {EPOCH_AXIS: trainer.fit_loop.epoch_progress.current.processed} if fitting else {}
+    axis = {EPOCH_AXIS: trainer.fit_loop.epoch_progress.current.processed} if fitting else {}  # type: ignore[attr-defined]  # Lightning's progress trackers add .processed at run time
     for logger in trainer.loggers:
         logger.log_metrics({**clean, **axis}, step=trainer.global_step)
         logger.save()
@@ -79,5 +79,5 @@ def log_wandb(trainer: Trainer, payload: Mapping[str, Any]) -> None:
     for logger in wandb_loggers(trainer):
         values = {key: value.to_wandb() if isinstance(value, WandbChart) else value for key, value in payload.items()}
         if trainer.state.fn == TrainerFn.FITTING:
-            values[EPOCH_AXIS] = trainer.fit_loop.epoch_progress.current.processed
+            values[EPOCH_AXIS] = trainer.fit_loop.epoch_progress.current.processed  # type: ignore[attr-defined]  # Lightning's progress trackers add .processed at run time
         logger.log_metrics(values, step=trainer.global_step)

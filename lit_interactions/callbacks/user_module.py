@@ -16,7 +16,7 @@ The protocol (docs/custom_modules.md):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -106,9 +106,9 @@ class SampleLossHook:
 
 def _gather_ragged(module: LightningModule, ids: Tensor, losses: Tensor) -> tuple[Tensor, Tensor]:
     """All-gather per-rank tensors of different lengths (padded to the longest, padding dropped)."""
-    sizes = module.all_gather(torch.tensor([len(ids)], device=module.device)).flatten()
+    sizes = cast(Tensor, module.all_gather(torch.tensor([len(ids)], device=module.device))).flatten()
     pad = int(sizes.max()) - len(ids)
-    ids_all = module.all_gather(F.pad(ids, (0, pad), value=-1)).reshape(-1)
-    losses_all = module.all_gather(F.pad(losses, (0, pad))).reshape(-1)
+    ids_all = cast(Tensor, module.all_gather(F.pad(ids, (0, pad), value=-1))).reshape(-1)
+    losses_all = cast(Tensor, module.all_gather(F.pad(losses, (0, pad)))).reshape(-1)
     keep = ids_all >= 0
     return ids_all[keep], losses_all[keep]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lit_interactions.checks import is_int
@@ -49,7 +49,9 @@ def accuracy_metrics(num_classes: int, stage: str) -> MetricCollection:
     """``<stage>/acc``: the fraction of correct predictions; ``<stage>/balanced_acc``: the mean recall over the
     classes in the targets (:class:`BalancedAccuracy`), 0.5 for a binary classifier that always answers the
     majority class."""
-    metrics = {"acc": MulticlassAccuracy(num_classes, average="micro"), "balanced_acc": BalancedAccuracy(num_classes)}
+    metrics: dict[str, Metric | MetricCollection] = {
+        "acc": MulticlassAccuracy(num_classes, average="micro"), "balanced_acc": BalancedAccuracy(num_classes)
+    }
     return MetricCollection(metrics, prefix=f"{stage}/")
 
 
@@ -200,9 +202,9 @@ class ClassifierModule(TrainingRecords):
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.SGD(
-            self.parameters(), lr=self.lr, momentum=self.hparams.momentum, weight_decay=self.hparams.weight_decay
+            self.parameters(), lr=self.lr, momentum=self.hparams["momentum"], weight_decay=self.hparams["weight_decay"]
         )
-        if self.hparams.scheduler == "constant":
+        if self.hparams["scheduler"] == "constant":
             return optimizer
         epochs = max(int(self.trainer.max_epochs or 1), 1)
         return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)}
@@ -320,7 +322,7 @@ class TextClassifier(ClassifierModule):
         missing embedding rows)."""
         super().check_data(dm)
         data_vocab = getattr(dm, "vocab_size", None)
-        model_vocab = self.model.get_input_embeddings().num_embeddings
+        model_vocab = cast(Any, self.model).get_input_embeddings().num_embeddings
         if data_vocab is not None and data_vocab != model_vocab:
             raise ValueError(
                 f"the data's tokenizer has {data_vocab} tokens but the model's embeddings have {model_vocab} rows; "

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -196,7 +196,13 @@ class Comparison:
         return out
 
 
-def unique_labels(runs: Sequence[RunArtifacts]) -> list[str]:
+class Labelled(Protocol):
+    """Anything with a run label (a run's artifacts, a group's run)."""
+
+    label: str
+
+
+def unique_labels(runs: Sequence[Labelled]) -> list[str]:
     """The runs' labels, with ``#2``, ``#3`` ... appended to repeats."""
     seen: dict[str, int] = {}
     labels = []
@@ -272,7 +278,7 @@ def _stack(results: Sequence[Interactions]) -> Interactions:
     """``[K, B, 2^n]`` of K results of batch shape ``[B]`` (float64)."""
     fields = ("and_effects", "or_effects", "noise", "gamma", "rewards", "bias")
     stacked = {name: torch.stack([getattr(r, name).double() for r in results]) for name in fields}
-    return Interactions(**stacked, n_players=results[0].n_players, settings=dict(results[0].settings))
+    return Interactions(**cast(dict[str, Any], stacked), n_players=results[0].n_players, settings=dict(results[0].settings))
 
 
 def _transfer(result: Interactions, ratios: Sequence[float]) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -129,7 +129,7 @@ def _sample_section(comparison: Comparison, runs: Sequence[RunArtifacts], out_di
     row = comparison.players[position]
     labels = None
     if drawer.available and runs[0].players() is None:
-        labels = player_labels(None, row, drawer.view(sample_id))
+        labels = player_labels(None, row, cast(list[str], drawer.view(sample_id)))  # a text run: words
     info = {
         "sample_id": sample_id,
         "num_shared": split.num_shared,

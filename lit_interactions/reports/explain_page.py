@@ -185,8 +185,8 @@ def _sharing(result: Interactions, labels: Sequence[str], taus: Sequence[float],
     figures = [
         save(transferability_figure(TRANSFER_RATIOS, curves), out_dir, "transferability",
              "transferability s of the top-k interactions, averaged over the inputs"),
-        save(shared_by_order_figure(*(t.sum(1) for t in (by_order.shared_pos, by_order.shared_neg,
-                                                          by_order.total_pos, by_order.total_neg)), labels),
+        save(shared_by_order_figure(by_order.shared_pos.sum(1), by_order.shared_neg.sum(1),
+                                    by_order.total_pos.sum(1), by_order.total_neg.sum(1), labels),
              out_dir, "shared_by_order", "salient strength per order and the part all models share"),
     ]
     rows, lists, per_sample = [], [], []

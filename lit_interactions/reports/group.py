@@ -153,7 +153,8 @@ def _read_generalization(run: GroupRun) -> None:
     if not path.is_file():
         return  # optional: only runs with a baseline DNN (callbacks/baseline.yaml) have H
     for record in _records(_read_json(path), str(path)):
-        scalars = record.get("scalars") if isinstance(record.get("scalars"), dict) else {}
+        raw = record.get("scalars")
+        scalars = raw if isinstance(raw, dict) else {}
         for key in GENERALIZATION_KEYS:
             _add(run.series, f"generalization/{key}", record["epoch"], scalars.get(f"generalization/{key}"))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -308,7 +308,7 @@ class RunReport:
                 section.figures.append(figure)
             labels = None
             if self.drawer.available and self.run.players() is None:
-                labels = player_labels(None, row, self.drawer.view(int(sample_id)))
+                labels = player_labels(None, row, cast(list[str], self.drawer.view(int(sample_id))))  # a text run: words
             rows.append([sample_id, describe(records, labels)])
         if rows:
             section.tables.append(Table(["sample id", "strongest interactions"], rows))
