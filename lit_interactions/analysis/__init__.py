@@ -36,6 +36,7 @@ from lit_interactions.analysis.figures_samples import (
     image_interactions_figure,
     sentence_interactions_figure,
 )
+from lit_interactions.analysis.figures_sparsity import alpha_sweep_figure, sparsity_figure
 from lit_interactions.analysis.sample_pictures import (
     loss_eta_figure,
     patch_boxes,
@@ -52,6 +53,8 @@ from lit_interactions.io.atomic import (
 )
 
 __all__ = [
+    "alpha_sweep_figure",
+    "sparsity_figure",
     "DEFAULT_QS",
     "EtaAgreement",
     "OrderProfile",

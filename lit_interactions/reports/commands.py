@@ -41,6 +41,9 @@ def compare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strongest", type=int, default=3, help="interactions drawn per list (default 3)")
     parser.add_argument("--qs", type=float, nargs="+", default=list(DEFAULT_QS), help="top-q fractions (0.1 0.2 0.3)")
     parser.add_argument("--alpha", type=float, default=0.1, help="joint extraction: weight of the sum (default 0.1)")
+    parser.add_argument("--alpha-sweep", type=float, nargs="+", default=[], metavar="ALPHA",
+                        help="also run the joint extraction at each ALPHA in [0, 1] and draw transferability and "
+                             "sparsity against alpha (paper 1 App. J; default: no sweep)")
     parser.add_argument("--shared-bound", type=float, default=0.5, help="joint extraction: shared bound (0.5)")
     parser.add_argument("--noise-ratio", type=float, default=None,
                         help="joint extraction: noise ratio (default: the runs' monitor's)")
@@ -89,7 +92,8 @@ def compare_main(argv: Sequence[str]) -> int:
         for path in skipped:
             print(f"compare: skipped {path}: no complete interaction artifacts (group.html lists what it has)")
         options = CompareOptions(epoch=args.epoch, qs=tuple(args.qs), ratios=TRANSFER_RATIOS, alpha=args.alpha,
-                                 shared_bound=args.shared_bound, noise_ratio=args.noise_ratio, tol=args.tol)
+                                 shared_bound=args.shared_bound, noise_ratio=args.noise_ratio, tol=args.tol,
+                                 alpha_sweep=tuple(args.alpha_sweep))
         comparison = compare_runs(runs, options)
         out = write_comparison(comparison, runs, out_dir, sample_id=args.sample,
                                strongest=args.strongest, wandb_mode=args.wandb_mode)

@@ -22,11 +22,19 @@ import torch
 from tqdm.auto import tqdm
 
 from lit_interactions.analysis import DEFAULT_QS, EtaAgreement, eta_agreement
-from lit_interactions.interactions import Interactions, extract_joint, transferability
+from lit_interactions.interactions import Interactions, extract_joint
 from lit_interactions.interactions.transfer import TRANSFER_RATIOS, SharedByOrder, shared_by_order
 from lit_interactions.reports.artifacts import RunArtifacts
-
-KINDS = ("AND", "OR")
+from lit_interactions.reports.compare_sparsity import (
+    KINDS as KINDS,  # re-exported: the pages import it from here
+)
+from lit_interactions.reports.compare_sparsity import (
+    AlphaStep,
+    SparsityCurves,
+    alpha_sweep,
+    check_alphas,
+    transfer_curves,
+)
 
 
 class IncompatibleRunsError(ValueError):
@@ -45,6 +53,7 @@ class CompareOptions:
         shared_bound: :func:`extract_joint`'s bound of the model-specific decomposition.
         noise_ratio: the joint extraction's noise bound; None = the runs' own (their monitor's).
         tol: certified relative duality gap of the joint extraction.
+        alpha_sweep: alphas of an extra joint extraction each (paper 1 App. J); empty = no sweep.
     """
 
     epoch: int | None = None
@@ -54,6 +63,7 @@ class CompareOptions:
     shared_bound: float = 0.5
     noise_ratio: float | None = None
     tol: float = 1e-3
+    alpha_sweep: tuple[float, ...] = ()
 
 
 @dataclass
@@ -112,6 +122,8 @@ class Comparison:
         shared_joint: shared strength of the joint interactions.
         own: ``[K, B, 2^n]`` the stored interactions.
         joint: ``[K, B, 2^n]`` the joint extraction.
+        sparsity: sorted ``|I|`` per model: Harsanyi, own and joint (paper 1 Fig. 2).
+        sweep: the joint extraction at each of ``options.alpha_sweep`` (paper 1 App. J).
         options: the settings used.
     """
 
@@ -131,6 +143,8 @@ class Comparison:
     shared_joint: SharedStrength
     own: Interactions
     joint: Interactions
+    sparsity: SparsityCurves
+    sweep: list[AlphaStep] = field(default_factory=list)
     options: CompareOptions = field(default_factory=CompareOptions)
 
     def pair_label(self, pair: tuple[int, int]) -> str:
@@ -179,6 +193,8 @@ class Comparison:
                 "objective_ratio_joint_over_own": self.joint_objective_ratio(),
                 "duality_gap_max": self.joint.settings.get("duality_gap_max"),
             },
+            "sparsity": self.sparsity.to_json(),
+            "alpha_sweep": [step.to_json() for step in self.sweep],
         }
 
     def scalars(self) -> dict[str, float]:
@@ -281,23 +297,17 @@ def _stack(results: Sequence[Interactions]) -> Interactions:
     return Interactions(**cast(dict[str, Any], stacked), n_players=results[0].n_players, settings=dict(results[0].settings))
 
 
-def _transfer(result: Interactions, ratios: Sequence[float]) -> dict[str, np.ndarray]:
-    return {
-        kind: transferability(effects, ratios).mean(-1).numpy()
-        for kind, effects in zip(KINDS, (result.and_effects, result.or_effects))
-    }
-
-
 def compare_runs(runs: Sequence[RunArtifacts], options: CompareOptions | None = None) -> Comparison:
     """Compare ``K >= 2`` runs on their common probe samples and players at one epoch.
 
     Raises:
-        ValueError: for fewer than 2 runs.
+        ValueError: for fewer than 2 runs or a swept alpha outside ``[0, 1]``.
         IncompatibleRunsError: if the runs do not share probe samples, players or a measured epoch.
     """
     options = options or CompareOptions()
     if len(runs) < 2:
         raise ValueError(f"compare needs at least 2 runs, got {len(runs)}")
+    check_alphas(options.alpha_sweep)
     epoch = common_epoch(runs, options.epoch)
     results = [run.interactions(epoch) for run in runs]
     check_compatible(runs, results)
@@ -312,6 +322,8 @@ def compare_runs(runs: Sequence[RunArtifacts], options: CompareOptions | None = 
             tol=options.tol,
         )
         status.update()
+    sweep = alpha_sweep(own, options.alpha_sweep, options.ratios, shared_bound=options.shared_bound,
+                        noise_ratio=noise_ratio, tol=options.tol) if options.alpha_sweep else []
     threshold = torch.as_tensor(tau, dtype=torch.float64)
     eta = np.stack([r.eta(float(t)).double().numpy() for r, t in zip(results, tau)])
     agreements = {(i, j): eta_agreement(eta[i], eta[j], options.qs) for i, j in combinations(range(len(runs)), 2)}
@@ -326,11 +338,13 @@ def compare_runs(runs: Sequence[RunArtifacts], options: CompareOptions | None = 
         eta=eta,
         agreements=agreements,
         ratios=tuple(options.ratios),
-        transfer_own=_transfer(own, options.ratios),
-        transfer_joint=_transfer(joint, options.ratios),
+        transfer_own=transfer_curves(own, options.ratios),
+        transfer_joint=transfer_curves(joint, options.ratios),
         shared_own=SharedStrength.from_result(shared_by_order(own, threshold)),
         shared_joint=SharedStrength.from_result(shared_by_order(joint, threshold)),
         own=own,
         joint=joint,
+        sparsity=SparsityCurves.from_results(unique_labels(runs), own, joint),
+        sweep=sweep,
         options=options,
     )

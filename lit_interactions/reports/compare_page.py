@@ -11,10 +11,12 @@ from typing import Any, cast
 import numpy as np
 
 from lit_interactions.analysis import (
+    alpha_sweep_figure,
     eta_scatter_figure,
     player_labels,
     shared_and_distinctive,
     shared_by_order_figure,
+    sparsity_figure,
     transferability_figure,
 )
 from lit_interactions.io.files import write_json
@@ -121,6 +123,39 @@ def _sharing_section(comparison: Comparison, out_dir: Path) -> Section:
     )
 
 
+def _sparsity_section(comparison: Comparison, out_dir: Path) -> Section:
+    names = {"harsanyi": "Harsanyi (gamma = 0)", "own": "own sparsest", "joint": "joint"}
+    curves = {names[name]: per_model for name, per_model in comparison.sparsity.curves.items()}
+    figures = [save(sparsity_figure(curves, comparison.labels), out_dir, "sparsity",
+                    "Strength |I| of all AND-OR interactions of all probe samples in descending order, per model "
+                    "(paper 1 Fig. 2)")]
+    rows = [[label, *[float((comparison.sparsity.curves[name][m] > tau).mean()) for name in names]]
+            for m, (label, tau) in enumerate(zip(comparison.labels, comparison.tau))]
+    tables = [Table(["model", *[f"salient share, {text}" for text in names.values()]], rows,
+                    "Share of the interactions with |I| > the run's tau")]
+    paragraphs = [
+        "Sparsity (paper 1 Fig. 2): each model's AND and OR interactions of every probe sample, pooled and sorted "
+        "by strength. Harsanyi: gamma = 0 and no noise, i.e. the Harsanyi interactions of v / 2 and their OR "
+        "counterpart (2 (2^n - 1) per sample, as the own and the joint extractions). The empty set is left out."]
+    if comparison.sweep:
+        steps = comparison.sweep
+        figures.append(save(
+            alpha_sweep_figure([s.alpha for s in steps], [s.transfer for s in steps], comparison.ratios,
+                               [s.strength for s in steps]),
+            out_dir, "alpha_sweep", "Joint extraction at each alpha: transferability and sparsity (paper 1 App. J)"))
+        tables.append(Table(
+            ["alpha", *[f"{kind} transferability (mean)" for kind in KINDS], "total |I| / own", "duality gap"],
+            [[s.alpha, *[float(s.transfer[kind].mean()) for kind in KINDS], s.objective_ratio, s.duality_gap_max]
+             for s in steps],
+            "Joint extraction per alpha (transferability: mean over the ratios k / 2^n and the probe samples)"))
+        paragraphs.append(
+            "Alpha sweep (paper 1 App. J): the joint extraction repeated for each alpha of --alpha-sweep. alpha = 0 "
+            "penalises only the largest |I| over the models (Eq. 5); alpha = 1 penalises the sum, which separates "
+            "into one sparsest extraction per model.")
+    return Section("Sparsity of the interactions", "sparsity", paragraphs=paragraphs, tables=tables,
+                   figures=figures)
+
+
 def _sample_section(comparison: Comparison, runs: Sequence[RunArtifacts], out_dir: Path, position: int,
                     strongest: int) -> tuple[Section, dict[str, Any]]:
     sample_id = int(comparison.ids[position])
@@ -185,7 +220,7 @@ def write_comparison(
         tables=[runs_table])
     sample_section, sample_info = _sample_section(comparison, runs, out_dir, position, strongest)
     sections = [overview, _agreement_section(comparison, out_dir), _sharing_section(comparison, out_dir),
-                sample_section]
+                _sparsity_section(comparison, out_dir), sample_section]
     data = {**comparison.to_json(), "sample": sample_info,
             "figures": [f.src for s in sections for f in s.figures]}
     json_path = out_dir / "compare.json"
@@ -199,6 +234,7 @@ def write_comparison(
         group=group, job_type="compare", name=f"compare/{out_dir.name}",
         config={"runs": [str(r.path) for r in runs], "labels": comparison.labels, "epoch": comparison.epoch,
                 "groups": [r.wandb_group for r in runs], "alpha": comparison.options.alpha,
+                "alpha_sweep": list(comparison.options.alpha_sweep),
                 "shared_bound": comparison.options.shared_bound, "qs": list(comparison.options.qs)},
         summary=logged.summary, tables=logged.tables, charts=logged.charts,
         images={f"compare/{Path(f.src).stem}": (out_dir / f.src, f.caption) for s in sections for f in s.figures},
