@@ -1,4 +1,4 @@
-"""Exact LP oracle for the sparsest AND-OR interactions (SPEC sections 3 and 4), solved with scipy HiGHS.
+"""Exact LP oracle for the sparsest AND-OR interactions (docs/conventions.md, "Sparsest interactions"), solved with scipy HiGHS.
 
 Used by the tests and the benchmark to check the first-order solver against the exact optimum. It builds a
 sparse LP over the effects themselves (``a = I_and``, ``o = I_or`` on nonempty subsets, split into positive and
@@ -7,7 +7,7 @@ negative parts) and the noise ``delta``; the rows are universal matching
     for every nonempty S:  sum_{nonempty T subset S} a_T + sum_{T meets S} o_T + delta_S - delta_empty = v_S - v_empty
 
 with the OR part written as ``Y - sum_{nonempty T subset N\\S} o_T`` and one extra row ``Y = sum_T o_T`` so that
-the matrix has about ``3^n`` nonzeros per model. For K >= 2 models (SPEC 4) it adds the max variables of the
+the matrix has about ``3^n`` nonzeros per model. For K >= 2 models (the joint objective) it adds the max variables of the
 joint objective and the shared-decomposition rows ``gamma^(k) = g + e_k``, ``|e_k| <= bound_k``, where
 ``gamma^(k)_L = sum_{nonempty T subset L} a^(k)_T + c_k - (v^(k)_L - delta^(k)_L) / 2`` and ``c_k`` is the free
 ``u_and[empty]`` (it only moves the empty-set entries, which the objective ignores).
@@ -54,7 +54,7 @@ def solve_lp(
     """Exact optimum for one sample.
 
     Args:
-        rewards: ``[2^n]`` (one model, SPEC 3) or ``[K, 2^n]`` (K models; K >= 2 uses the joint objective of SPEC 4).
+        rewards: ``[2^n]`` (one model) or ``[K, 2^n]`` (K models; K >= 2 uses the joint objective).
         noise_ratio: ``noise_bound_k = noise_ratio * |v_k[N] - v_k[empty]|``.
         alpha: weight of the sum term of the joint objective (ignored for one model).
         shared_bound: ``|gamma_k| <= shared_bound * |v_k[N] - v_k[empty]|`` (ignored for one model).

@@ -16,7 +16,7 @@ COMPUTE_DTYPES = ("auto", "float32", "float64")
 
 @dataclass(frozen=True)
 class SolverOptions:
-    """Settings of the sparse AND-OR solve (SPEC 3; SPEC 4 for the joint one).
+    """Settings of the sparse AND-OR solve (docs/conventions.md, "Sparsest interactions"; the joint one for several models).
 
     Attributes:
         noise_ratio: noise bound ``zeta = noise_ratio * |v(N) - v(empty)|`` (paper 2: 0.01).

@@ -15,7 +15,7 @@ from lit_interactions.modules.sample_losses import SampleLossRecorder, gather_ra
 class TrainingRecords(L.LightningModule):
     """Per-sample clean training losses by sample id (kept in checkpoints), ``gap/loss`` and ``checkpoint/*``.
 
-    ``gap/loss`` is the validation loss minus the epoch's mean clean training loss (the overfitting signal of SPEC 6);
+    ``gap/loss`` is the validation loss minus the epoch's mean clean training loss (the overfitting signal, docs/conventions.md "Two-phase dynamics");
     ``checkpoint/epoch`` and ``checkpoint/step`` the position of the checkpoint a validate/test evaluates.
 
     Subclasses update ``train_loss_mean`` and ``sample_losses`` in their training step.
