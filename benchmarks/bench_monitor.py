@@ -22,6 +22,7 @@ import lightning as L
 import torch
 
 from lit_interactions.callbacks import InteractionMonitor
+from lit_interactions.callbacks.monitor_options import FigureOptions
 from lit_interactions.data import MNIST3DataModule
 from lit_interactions.interactions.solver import extract
 from lit_interactions.interactions.subsets import subset_masks
@@ -78,7 +79,7 @@ def main() -> None:
         rewards, _ = compute_rewards(network, batch, players, selection, chunk_size=monitor.chunk_size)
 
         def measure(figures: bool, epoch: int) -> None:
-            monitor.figures = figures
+            monitor.figures = FigureOptions.from_value(figures)
             monitor.measure(trainer, module, epoch)
 
         parts: dict[str, Callable[[], object]] = {

@@ -21,20 +21,24 @@ from lit_interactions.callbacks.monitor import (
     Measurement,
     find_monitor,
 )
+from lit_interactions.callbacks.monitor_options import AnalysisOptions, FigureOptions, ProbeOptions
 from lit_interactions.callbacks.predictions import PredictionCSVWriter
 from lit_interactions.callbacks.probe import PlayerOptions
 from lit_interactions.callbacks.probe_samples import ProbeSamples
 from lit_interactions.callbacks.rng import isolated_rng
 
 __all__ = [
+    "AnalysisOptions",
     "BaselineGeneralizability",
     "ConfusingSamples",
+    "FigureOptions",
     "HardSamples",
     "InteractionMonitor",
     "Measurement",
     "MonitorHistory",
     "PlayerOptions",
     "PredictionCSVWriter",
+    "ProbeOptions",
     "ProbeSamples",
     "extract_interactions",
     "extract_sharded",

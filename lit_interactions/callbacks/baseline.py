@@ -110,10 +110,10 @@ class BaselineGeneralizability(Callback):
         with isolated_rng():
             self.baseline = extract_sharded(
                 trainer, self.network, monitor.probe_ids, lambda ids: dm.batch(ids, "train"), monitor.players,
-                monitor.selection, targets=monitor.target_class, description="BaselineGeneralizability: the baseline model",
+                monitor.selection, targets=monitor.probe.target_class, description="BaselineGeneralizability: the baseline model",
                 **monitor.extraction_options(),
             )
-        self.baseline_tau = float(salience_threshold(self.baseline.rewards, monitor.salience_ratio))
+        self.baseline_tau = float(salience_threshold(self.baseline.rewards, monitor.analysis.salience_ratio))
         self.baseline.settings.update({"baseline_checkpoint": self.checkpoint, "tau": self.baseline_tau})
         if trainer.is_global_zero:
             assert self.output_dir is not None

@@ -65,8 +65,7 @@ def extract_interactions(
         status.update()
         status.set_postfix_str(f"solving the AND-OR interactions of {count} samples")
         start = warm_start if warm_start is not None and _same_samples(warm_start, aligned.ids, aligned.players) else None
-        options = solver if solver is not None else SolverOptions()
-        result = extract(rewards.detach().double(), warm_start=start, options=options).to("cpu")
+        result = extract(rewards.detach().double(), solver, warm_start=start).to("cpu")
         status.update()
     extra = {**result.extra, "ids": aligned.ids.cpu(), "players": aligned.players.cpu()}
     return replace(result, extra=extra, settings={**result.settings, "forward": ForwardOptions.from_value(forward).to_dict()})

@@ -179,7 +179,7 @@ class HardSamples(Callback):
                 targets=torch.as_tensor(_train_labels(dm, ids)), description=f"HardSamples epoch {epoch}",
                 **monitor.extraction_options(),
             )
-            tau = float(salience_threshold(result.rewards, monitor.salience_ratio))
+            tau = float(salience_threshold(result.rewards, monitor.analysis.salience_ratio))
             eta = result.eta(tau).numpy()
             relabelled_ids = np.asarray(getattr(dm, "relabelled_ids", []), dtype=np.int64)
             record = hard_easy_summary(epoch, ids, loss, eta, tau, relabelled_ids, self.num_hard)

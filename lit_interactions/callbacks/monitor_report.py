@@ -123,7 +123,8 @@ class MonitorReport:
             rows = [[e, i, eta] for e in history.epochs for i, eta in zip(ids, history.records[e]["eta"])]
             log_table(self.trainer, f"{PREFIX}/eta_per_sample", ["epoch", "sample_id", "eta"], rows)
             log_wandb(self.trainer, monitor_payload(history, m.profile.eta.numpy()))
-            for position in range(min(self.monitor.figure_samples, len(ids))):
+            drawn = self.monitor.figures.samples if self.monitor.figures is not None else 0
+            for position in range(min(drawn, len(ids))):
                 sample_id, labels = self._labels(m, position)
                 rows = salient_rows(m.interactions[position], m.tau, labels, m.epoch, sample_id)
                 columns = ["epoch", "sample_id", "kind", "players", "members", "order", "effect"]
@@ -131,7 +132,8 @@ class MonitorReport:
 
     def write_figures(self, m: Measurement) -> None:
         """The two-phase picture, the eta histogram and the sample pictures (PNG and wandb)."""
-        if not self.monitor.figures:
+        options = self.monitor.figures
+        if options is None:
             return
         figures = self.dir / "figures"
         history = self.monitor.history
@@ -140,14 +142,14 @@ class MonitorReport:
         write_figure(self.trainer, fig, figures / "order_distribution.png", f"{PREFIX}/order_distribution")
         fig = eta_histogram_figure(m.profile.eta.numpy())
         write_figure(self.trainer, fig, figures / f"eta_histogram_epoch_{m.epoch:04d}.png", f"{PREFIX}/eta_histogram")
-        for position in range(min(self.monitor.figure_samples, len(m.ids))):
+        for position in range(min(options.samples, len(m.ids))):
             sample_id = int(m.ids[position])
             fig = sample_figure(
                 self._sample_view(sample_id),
                 self.monitor.players,
                 m.interactions.extra["players"][position],
                 self.monitor.feature_hw,
-                strongest_by_kind(m.interactions[position], self.monitor.strongest),
+                strongest_by_kind(m.interactions[position], options.strongest),
             )
             name = f"sample_{sample_id}_epoch_{m.epoch:04d}.png"
             write_figure(self.trainer, fig, figures / name, f"{PREFIX}/sample_{sample_id}", f"epoch {m.epoch}")

@@ -1,6 +1,6 @@
 """Probe samples given to the monitor directly (image tensors or a dataset) instead of found on the data module.
 
-With ``InteractionMonitor(probe=...)`` the monitor follows these samples (ids ``0..N-1``, their position) and
+With ``InteractionMonitor(probe={"samples": ...})`` the monitor follows these samples (ids ``0..N-1``, their position) and
 needs nothing from the trainer's data module; the model sees ``inputs`` as they are (put any normalisation into
 the model, as for the package's own models). Text probe samples need a tokenizer and word ids: give them through a
 data module (docs/custom_modules.md).
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-WHO = "InteractionMonitor(probe=...)"
+WHO = "InteractionMonitor(probe={'samples': ...})"
 
 
 @dataclass(frozen=True)

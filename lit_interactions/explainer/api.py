@@ -99,9 +99,9 @@ def explain(
                                         chunk_size, max_memory, dtype, device, progress)
     rewards, info = result
     if len(models) == 1:
-        solved = extract(rewards[0], options=options)
+        solved = extract(rewards[0], options)
     else:
-        solved = extract_joint(rewards, alpha=alpha, shared_bound=shared_bound, options=options)
+        solved = extract_joint(rewards, options, alpha=alpha, shared_bound=shared_bound)
     extra = {**solved.extra, **_extras(info.pop("extra"), len(models))}
     solved = replace(solved, extra=extra, settings={**solved.settings, **info})
     if single:

@@ -43,11 +43,11 @@ class SolverOptions:
         who = "solver options: "
         if not check_real("noise_ratio", self.noise_ratio) >= 0:
             raise ValueError(f"{who}noise_ratio must be >= 0, got {self.noise_ratio}")
-        if not check_real("tol", self.tol) > 0:
-            raise ValueError(f"{who}tol must be > 0, got {self.tol}")
-        check_int("max_iter", self.max_iter, 1, allow_none=True, error=ValueError, who=who)
-        check_int("check_every", self.check_every, 1, error=ValueError, who=who)
-        check_int("num_threads", self.num_threads, 1, allow_none=True, error=ValueError, who=who)
+        if not 0 < check_real("tol", self.tol) < 1:
+            raise ValueError(f"{who}tol is a relative duality gap and must be in (0, 1), got {self.tol} (default 1e-3)")
+        check_int("max_iter", self.max_iter, 1, allow_none=True, who=who)
+        check_int("check_every", self.check_every, 1, who=who)
+        check_int("num_threads", self.num_threads, 1, allow_none=True, who=who)
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"{who}compute_dtype={self.compute_dtype!r} is not one of {COMPUTE_DTYPES}")
         if not 0 < check_real("relaxation", self.relaxation) < 2:
@@ -64,13 +64,16 @@ class SolverOptions:
         """
         return options_from_value(cls, value, "solver")
 
+    @classmethod
+    def merged(cls, value: SolverOptions | dict[str, Any] | None, overrides: dict[str, Any]) -> SolverOptions:
+        """Options from ``value`` (as :meth:`from_value`) with some fields replaced by name (keyword settings).
+
+        Raises:
+            ValueError: unknown names, naming the known ones.
+        """
+        base = cls.from_value(value)
+        return cls.from_value({**base.to_dict(), **overrides}) if overrides else base
+
     def to_dict(self) -> dict[str, Any]:
         """The options as plain data (JSON / hparams)."""
         return asdict(self)
-
-    def solver_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``extract`` / ``extract_joint`` (``rho_scale`` only when set)."""
-        values = self.to_dict()
-        if values["rho_scale"] is None:
-            del values["rho_scale"]
-        return values

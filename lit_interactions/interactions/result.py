@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -70,24 +71,7 @@ class Interactions:
     extra: dict[str, Tensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        n = check_n_players(self.n_players)
-        shape = self.rewards.shape
-        if shape[-1:] != (2**n,):
-            raise ValueError(f"rewards of shape {tuple(shape)} must end with 2^n = {2**n} subsets (n_players = {n})")
-        for name in _SUBSET_FIELDS:
-            if getattr(self, name).shape != shape:
-                raise ValueError(
-                    f"{name} has shape {tuple(getattr(self, name).shape)} but rewards have {tuple(shape)}: every "
-                    f"vector over subsets must have the same shape (expand broadcast values first)"
-                )
-        if self.bias.shape != shape[:-1]:
-            raise ValueError(f"bias has shape {tuple(self.bias.shape)}, expected the batch shape {tuple(shape[:-1])}")
-        for key, value in self.extra.items():
-            if not isinstance(value, Tensor) or value.shape[: len(shape) - 1] != shape[:-1]:
-                raise ValueError(
-                    f"extra[{key!r}] must be a tensor whose leading dimensions are the batch shape "
-                    f"{tuple(shape[:-1])} (per-sample metadata), got {getattr(value, 'shape', type(value))}"
-                )
+        _check_shapes(self)
 
     @classmethod
     def from_decomposition(
@@ -208,14 +192,7 @@ class Interactions:
                 f"index {index!r} must address only the {len(self.batch_shape)} batch dimension(s) "
                 f"{tuple(self.batch_shape)}, without None or ...; the subset dimension is never indexed"
             )
-        fields = {name: getattr(self, name)[index] for name in _SUBSET_FIELDS}
-        return replace(
-            self,
-            **fields,
-            bias=self.bias[index],
-            settings=dict(self.settings),
-            extra={key: value[index] for key, value in self.extra.items()},
-        )
+        return self._map(lambda value: value[index])
 
     __getitem__ = select
 
@@ -227,17 +204,12 @@ class Interactions:
         if dtype is not None and not dtype.is_floating_point:
             raise ValueError(f"dtype must be a floating-point dtype such as torch.float64, got {dtype}")
 
-        def move(value: Tensor) -> Tensor:
-            return value.to(device=device, dtype=dtype if value.is_floating_point() else None)
+        return self._map(lambda value: value.to(device=device, dtype=dtype if value.is_floating_point() else None))
 
-        moved: dict[str, Any] = {name: move(getattr(self, name)) for name in _SUBSET_FIELDS}
-        return replace(
-            self,
-            **moved,
-            bias=move(self.bias),
-            settings=dict(self.settings),
-            extra={key: move(value) for key, value in self.extra.items()},
-        )
+    def _map(self, fn: Callable[[Tensor], Tensor]) -> Interactions:
+        """A copy with ``fn`` applied to every tensor (effects, decomposition, bias, extras); settings copied."""
+        fields: dict[str, Any] = {name: fn(getattr(self, name)) for name in (*_SUBSET_FIELDS, "bias")}
+        return replace(self, **fields, settings=dict(self.settings), extra={k: fn(v) for k, v in self.extra.items()})
 
     def strongest(self, k: int = 10) -> list[InteractionRecord]:
         """The ``k`` interactions of largest ``|I|`` over both types, strongest first (nonzero ones only).
@@ -250,20 +222,7 @@ class Interactions:
                 f"strongest() lists one sample's interactions but the batch shape is {tuple(self.batch_shape)}; "
                 f"select a sample first, e.g. result[0].strongest({k})"
             )
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        effects = torch.cat((self.and_effects[1:], self.or_effects[1:])).detach().cpu()
-        order = torch.argsort(effects.abs(), descending=True, stable=True)[:k]
-        size = self.and_effects.shape[-1] - 1
-        records = []
-        for position in order.tolist():
-            effect = float(effects[position])
-            if effect == 0.0:
-                break
-            subset = position % size + 1
-            kind = "AND" if position < size else "OR"
-            records.append(InteractionRecord(kind, subset, subset_players(subset), effect))
-        return records
+        return strongest_records(self.and_effects, self.or_effects, k)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the result (tensors, settings, extras) to a safetensors file atomically; see ``storage.py``."""
@@ -277,3 +236,43 @@ class Interactions:
         from lit_interactions.interactions.storage import load_interactions
 
         return load_interactions(path, device=device)
+
+
+def _check_shapes(result: Interactions) -> None:
+    """Every vector over subsets has the rewards' shape; bias and extras the batch shape (clear errors)."""
+    n = check_n_players(result.n_players)
+    shape = result.rewards.shape
+    if shape[-1:] != (2**n,):
+        raise ValueError(f"rewards of shape {tuple(shape)} must end with 2^n = {2**n} subsets (n_players = {n})")
+    for name in _SUBSET_FIELDS:
+        if getattr(result, name).shape != shape:
+            raise ValueError(
+                f"{name} has shape {tuple(getattr(result, name).shape)} but rewards have {tuple(shape)}: every "
+                f"vector over subsets must have the same shape (expand broadcast values first)"
+            )
+    if result.bias.shape != shape[:-1]:
+        raise ValueError(f"bias has shape {tuple(result.bias.shape)}, expected the batch shape {tuple(shape[:-1])}")
+    for key, value in result.extra.items():
+        if not isinstance(value, Tensor) or value.shape[: len(shape) - 1] != shape[:-1]:
+            raise ValueError(
+                f"extra[{key!r}] must be a tensor whose leading dimensions are the batch shape "
+                f"{tuple(shape[:-1])} (per-sample metadata), got {getattr(value, 'shape', type(value))}"
+            )
+
+
+def strongest_records(and_effects: Tensor, or_effects: Tensor, k: int) -> list[InteractionRecord]:
+    """The ``k`` nonzero interactions of largest ``|I|`` of one sample's ``[2^n]`` effects, strongest first."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    effects = torch.cat((and_effects[1:], or_effects[1:])).detach().cpu()
+    order = torch.argsort(effects.abs(), descending=True, stable=True)[:k]
+    size = and_effects.shape[-1] - 1
+    records = []
+    for position in order.tolist():
+        effect = float(effects[position])
+        if effect == 0.0:
+            break
+        subset = position % size + 1
+        kind = "AND" if position < size else "OR"
+        records.append(InteractionRecord(kind, subset, subset_players(subset), effect))
+    return records

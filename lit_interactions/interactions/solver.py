@@ -24,27 +24,22 @@ from lit_interactions.interactions._certificate import penalty
 from lit_interactions.interactions._graph_admm import Problem, Settings, Start, solve
 from lit_interactions.interactions._prox import project_shared
 from lit_interactions.interactions.checks import check_real, check_subset_vector
-from lit_interactions.interactions.options import ComputeDtype, SolverOptions
+from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import n_players_from_length
 
 SOLVER_NAME = "graph-admm"
 _FLOAT32_MAX_PLAYERS = 12  # beyond, Moebius conditioning (phi^(2n)) exceeds what float32 iterations can resolve
 _STOP_FRACTION = 0.98
+_SINGLE_RHO, _JOINT_RHO = 1.0, 0.4  # default rho_scale of one model and of the joint solve (measured: docs/solver.md)
+
 
 def extract(
     rewards: Tensor,
+    options: SolverOptions | dict[str, Any] | None = None,
     *,
-    noise_ratio: float = 0.01,
-    tol: float = 1e-3,
-    max_iter: int | None = None,
-    check_every: int = 50,
-    compute_dtype: ComputeDtype = "auto",
-    relaxation: float = 1.9,
-    rho_scale: float = 1.0,
-    num_threads: int | None = 1,
     warm_start: Interactions | None = None,
-    options: SolverOptions | None = None,
+    **settings: Any,
 ) -> Interactions:
     """Sparsest AND-OR interactions of rewards (SPEC 3), batched over any leading dimensions.
 
@@ -53,26 +48,14 @@ def extract(
 
     Args:
         rewards: ``[..., 2^n]`` rewards ``v(x_S)`` in the project's subset order, ``1 <= n <= 16``.
-        noise_ratio: noise bound relative to ``|v[N] - v[empty]|`` (paper 2 uses 0.01).
-        tol: certified relative duality gap at which a sample stops; the objective is within ``tol`` of optimal.
-        max_iter: iteration limit (default 20,000 for ``n <= 10``, 100,000 above: iterations grow with ``n``);
-            samples still above ``tol`` then are returned with a warning.
-        check_every: iterations between two certificates (each costs a few iterations).
-        compute_dtype: dtype of the iterations; ``"auto"`` is float32 for ``n <= 12`` (about twice as fast,
-            and a sample whose gap stalls continues in float64) and float64 above. Certificates are always
-            float64 and the result has the dtype of ``rewards``.
-        relaxation: Douglas-Rachford over-relaxation in ``(0, 2)``.
-        rho_scale: initial ADMM penalty parameter relative to ``1 / mean |Moebius(rewards)|`` (scale-free);
-            it is rebalanced per sample every 500 iterations.
-        num_threads: CPU threads for the solve (restored afterwards); ``None`` keeps torch's setting. The
-            iterations are thousands of small tensor operations: with more threads than free cores (a shared
-            machine) each one waits on the scheduler and the solve can become 40x slower, so 1 is the default.
+        options: the solver's settings (:class:`SolverOptions` or a mapping of its fields; None = defaults:
+            noise ratio 0.01, certified gap 1e-3, ``rho_scale`` 1.0). docs/solver.md explains each one.
         warm_start: a result of this solver for the same samples and players (same batch shape and ``n``),
             e.g. the previous epoch's: the solve starts from its decomposition (noise clipped to the new bound)
             and, when it has them, its ``extra["dual"]`` multipliers and ``extra["rho_scale"]``. The result
             is certified exactly as without it; only the iterations change.
-        options: all the settings above (but ``warm_start``) as one :class:`SolverOptions`; when given, they
-            replace the keyword values.
+        **settings: :class:`SolverOptions` fields by name (``noise_ratio=0.02, tol=1e-4``), replacing the
+            values of ``options``.
 
     Returns:
         ``Interactions.from_decomposition(rewards, gamma, noise)`` with the solver's settings (gap and
@@ -80,35 +63,25 @@ def extract(
         ``dual`` (``[..., 2, 2^n]`` multipliers of the AND and OR effects) and ``rho_scale`` (the last
         penalty parameter relative to the rewards' scale), the last two for warm starts.
     """
-    if options is not None:
-        return extract(rewards, warm_start=warm_start, **options.solver_kwargs())
+    opts = SolverOptions.merged(options, settings)
     leading = _check_rewards(rewards, "rewards")
-    _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
-    noise_bound = noise_ratio * (v[..., -1] - v[..., 0]).abs()
-    settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
+    noise_bound = opts.noise_ratio * (v[..., -1] - v[..., 0]).abs()
     problem = Problem(v, noise_bound, None, 0.0)
     return _solve(
-        rewards, problem, settings, num_threads, noise_ratio, None, Interactions.objective,
-        leading, {"problem": "sparsest", "noise_ratio": noise_ratio}, _start(warm_start, rewards, problem),
+        rewards, problem, opts, _SINGLE_RHO, None, Interactions.objective,
+        leading, {"problem": "sparsest", "noise_ratio": opts.noise_ratio}, _start(warm_start, rewards, problem),
     )
 
 
 def extract_joint(
     rewards: Tensor,
+    options: SolverOptions | dict[str, Any] | None = None,
     *,
     alpha: float = 0.1,
     shared_bound: float = 0.5,
-    noise_ratio: float = 0.01,
-    tol: float = 1e-3,
-    max_iter: int | None = None,
-    check_every: int = 50,
-    compute_dtype: ComputeDtype = "auto",
-    relaxation: float = 1.9,
-    rho_scale: float = 0.4,
-    num_threads: int | None = 1,
     warm_start: Interactions | None = None,
-    options: SolverOptions | None = None,
+    **settings: Any,
 ) -> Interactions:
     """Generalizable interactions shared by K >= 2 models on the same samples and players (SPEC 4).
 
@@ -118,13 +91,13 @@ def extract_joint(
 
     Args:
         rewards: ``[K, ..., 2^n]``: model ``k``'s rewards on the same samples (any leading batch dimensions).
+        options: as in :func:`extract`; its ``rho_scale`` None means 0.4 here (the joint problem converges
+            faster with a smaller one, measured).
         alpha: weight of the sum over models (paper 1 default 0.1); ``1 - alpha`` weighs the max.
         shared_bound: bound of the model-specific decomposition relative to ``|v^(k)[N] - v^(k)[empty]|``.
-        noise_ratio, tol, max_iter, check_every, compute_dtype, relaxation, num_threads: as in :func:`extract`.
         warm_start: as in :func:`extract`, a joint result with the same ``[K, ...]`` batch shape (its gamma
             is projected onto the new shared bound).
-        rho_scale: as in :func:`extract`; the joint problem converges faster with a smaller one (measured).
-        options: as in :func:`extract` (its ``rho_scale`` None keeps this function's default).
+        **settings: as in :func:`extract`.
 
     Returns:
         ``Interactions`` with leading dimension ``K`` (``gamma[k]`` is ``gamma^(k)``); settings and extras as
@@ -136,24 +109,19 @@ def extract_joint(
             f"extract_joint needs rewards [K, ..., 2^n] of K >= 2 models on the same samples, got {shape}; "
             f"stack the models' rewards on a new first dimension (torch.stack([v1, v2]))"
         )
-    if options is not None:
-        return extract_joint(
-            rewards, alpha=alpha, shared_bound=shared_bound, warm_start=warm_start, **options.solver_kwargs()
-        )
+    opts = SolverOptions.merged(options, settings)
     leading = _check_rewards(rewards, "rewards")[1:]
-    _check_common(noise_ratio, tol, max_iter, check_every, relaxation, rho_scale)
     _check_fraction("alpha", alpha)
     if not check_real("shared_bound", shared_bound) >= 0:
         raise ValueError(f"shared_bound must be a finite number >= 0, got {shared_bound}")
     n_models = rewards.shape[0]
     v = rewards.detach().to(torch.float64).reshape(n_models, -1, rewards.shape[-1])
     span = (v[..., -1] - v[..., 0]).abs()
-    settings = _settings(v.shape[-1], tol, max_iter, check_every, compute_dtype, relaxation, rho_scale)
-    info = {"problem": "joint", "noise_ratio": noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
+    info = {"problem": "joint", "noise_ratio": opts.noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
             "n_models": n_models}
-    problem = Problem(v, noise_ratio * span, shared_bound * span, alpha)
+    problem = Problem(v, opts.noise_ratio * span, shared_bound * span, alpha)
     return _solve(
-        rewards, problem, settings, num_threads, noise_ratio, shared_bound, lambda result: joint_objective(result, alpha),
+        rewards, problem, opts, _JOINT_RHO, shared_bound, lambda result: joint_objective(result, alpha),
         leading, info, _start(warm_start, rewards, problem),
     )
 
@@ -172,13 +140,14 @@ def joint_objective(interactions: Interactions, alpha: float) -> Tensor:
 
 
 def _solve(
-    rewards: Tensor, problem: Problem, settings: Settings, num_threads: int | None, noise_ratio: float,
-    shared_bound: float | None, objective: Callable[[Interactions], Tensor], leading: torch.Size,
-    info: dict[str, Any], start: Start | None,
+    rewards: Tensor, problem: Problem, opts: SolverOptions, default_rho: float, shared_bound: float | None,
+    objective: Callable[[Interactions], Tensor], leading: torch.Size, info: dict[str, Any], start: Start | None,
 ) -> Interactions:
     """Solve, build the result in the rewards' dtype and record its certificate."""
     v = problem.rewards
-    with torch.no_grad(), _threads(num_threads):
+    noise_ratio = opts.noise_ratio
+    settings = _settings(v.shape[-1], opts, default_rho)
+    with torch.no_grad(), _threads(opts.num_threads):
         sol = solve(problem, settings, start)
         gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
         noise = (v - sol.s - sol.t).reshape(rewards.shape)
@@ -269,40 +238,20 @@ def _check_fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
 
 
-def _check_common(
-    noise_ratio: float, tol: float, max_iter: int | None, check_every: int, relaxation: float, rho_scale: float
-) -> None:
-    if not check_real("noise_ratio", noise_ratio) >= 0:
-        raise ValueError(f"noise_ratio must be a finite number >= 0 (paper 2 uses 0.01), got {noise_ratio}")
-    if not (0 < check_real("tol", tol) < 1):
-        raise ValueError(f"tol is a relative duality gap and must be in (0, 1), got {tol} (default 1e-3)")
-    check_int("max_iter", max_iter, 1, allow_none=True)
-    check_int("check_every", check_every, 1)
-    if not (0 < check_real("relaxation", relaxation) < 2):
-        raise ValueError(f"relaxation must be in (0, 2), got {relaxation} (default 1.9)")
-    if not check_real("rho_scale", rho_scale) > 0:
-        raise ValueError(f"rho_scale must be a finite number > 0, got {rho_scale} (default 1.0)")
-
-
-def _settings(
-    size: int, tol: float, max_iter: int | None, check_every: int, compute_dtype: ComputeDtype, relaxation: float,
-    rho_scale: float,
-) -> Settings:
+def _settings(size: int, opts: SolverOptions, default_rho: float) -> Settings:
+    """The iteration's settings for ``2^n = size`` from the user's options (``rho_scale`` None = ``default_rho``)."""
     n = n_players_from_length(size)
-    choices = {"float32": torch.float32, "float64": torch.float64}
-    if compute_dtype == "auto":
+    if opts.compute_dtype == "auto":
         dtype = torch.float32 if n <= _FLOAT32_MAX_PLAYERS else torch.float64
-    elif compute_dtype in choices:
-        dtype = choices[compute_dtype]
     else:
-        raise ValueError(f"compute_dtype must be 'auto', 'float32' or 'float64', got {compute_dtype!r}")
+        dtype = torch.float32 if opts.compute_dtype == "float32" else torch.float64
     return Settings(
         # Stop slightly inside tol: casting the decomposition to the rewards' dtype moves the objective a little.
-        tol=_STOP_FRACTION * float(tol),
-        max_iter=int(max_iter or (20_000 if n <= 10 else 100_000)),
-        check_every=int(check_every),
-        relaxation=float(relaxation),
-        rho_scale=float(rho_scale),
+        tol=_STOP_FRACTION * float(opts.tol),
+        max_iter=int(opts.max_iter or (20_000 if n <= 10 else 100_000)),
+        check_every=int(opts.check_every),
+        relaxation=float(opts.relaxation),
+        rho_scale=float(default_rho if opts.rho_scale is None else opts.rho_scale),
         average_rate=0.005,
         compute_dtype=dtype,
         stall_iterations=1500,

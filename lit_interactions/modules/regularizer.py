@@ -184,7 +184,7 @@ class InteractionRegularizer:
         with eval_mode(model), torch.no_grad():
             selection = players.select(model, sub)
         rewards = masked_rewards(model, sub, players, selection)
-        solved = extract(rewards.detach().double(), options=self.solver)
+        solved = extract(rewards.detach().double(), self.solver)
         and_eff, or_eff = and_or_transform(
             rewards, solved.gamma.to(rewards.dtype), solved.noise.to(rewards.dtype)
         )
@@ -228,7 +228,7 @@ class InteractionRegularizer:
             return high, high
         assert self.baseline is not None
         base_rewards, _ = compute_rewards(self.baseline, batch, players, selection)
-        base = extract(base_rewards.double(), options=self.solver)
+        base = extract(base_rewards.double(), self.solver)
         tau_main, tau_base = self.probe_thresholds(model, players)
         unshared_and, unshared_or = non_generalizable_mask(solved, base, tau_main.double().cpu(), tau_base.double().cpu())
         non_and = unshared_and.to(rewards.dtype).to(device)

@@ -56,6 +56,12 @@ def compare_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _solver_settings(args: argparse.Namespace) -> dict[str, float]:
+    """The joint extraction's solver settings given on the command line (the noise ratio only when given)."""
+    given = {"noise_ratio": args.noise_ratio, "tol": args.tol}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def report_parser() -> argparse.ArgumentParser:
     """Arguments of ``lit-interactions report``."""
     parser = argparse.ArgumentParser(
@@ -92,7 +98,7 @@ def compare_main(argv: Sequence[str]) -> int:
         for path in skipped:
             print(f"compare: skipped {path}: no complete interaction artifacts (group.html lists what it has)")
         options = CompareOptions(epoch=args.epoch, qs=tuple(args.qs), ratios=TRANSFER_RATIOS, alpha=args.alpha,
-                                 shared_bound=args.shared_bound, noise_ratio=args.noise_ratio, tol=args.tol,
+                                 shared_bound=args.shared_bound, solver=_solver_settings(args),
                                  alpha_sweep=tuple(args.alpha_sweep))
         comparison = compare_runs(runs, options)
         out = write_comparison(comparison, runs, out_dir, sample_id=args.sample,

@@ -11,7 +11,7 @@ For K >= 2 runs measured on the same probe samples and players, at one epoch:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lit_interactions.analysis import DEFAULT_QS, EtaAgreement, eta_agreement
-from lit_interactions.interactions import Interactions, extract_joint
+from lit_interactions.interactions import Interactions, SolverOptions, extract_joint
 from lit_interactions.interactions.transfer import TRANSFER_RATIOS, SharedByOrder, shared_by_order
 from lit_interactions.reports.artifacts import RunArtifacts
 from lit_interactions.reports.compare_sparsity import (
@@ -51,8 +51,8 @@ class CompareOptions:
         ratios: ``k / 2^n`` of the transferability curves.
         alpha: :func:`extract_joint`'s weight of the sum over models.
         shared_bound: :func:`extract_joint`'s bound of the model-specific decomposition.
-        noise_ratio: the joint extraction's noise bound; None = the runs' own (their monitor's).
-        tol: certified relative duality gap of the joint extraction.
+        solver: :class:`SolverOptions` fields of the joint extraction (e.g. ``{"tol": 1e-4}``); the noise ratio
+            not given here is the runs' own (their monitor's), the other fields the solver's defaults.
         alpha_sweep: alphas of an extra joint extraction each (paper 1 App. J); empty = no sweep.
     """
 
@@ -61,8 +61,7 @@ class CompareOptions:
     ratios: tuple[float, ...] = TRANSFER_RATIOS
     alpha: float = 0.1
     shared_bound: float = 0.5
-    noise_ratio: float | None = None
-    tol: float = 1e-3
+    solver: Mapping[str, Any] = field(default_factory=dict)
     alpha_sweep: tuple[float, ...] = ()
 
 
@@ -189,7 +188,7 @@ class Comparison:
             },
             "joint_extraction": {
                 "alpha": self.options.alpha, "shared_bound": self.options.shared_bound,
-                "noise_ratio": self.joint.settings.get("noise_ratio"), "tol": self.options.tol,
+                "noise_ratio": self.joint.settings.get("noise_ratio"), "tol": self.joint.settings.get("tol"),
                 "objective_ratio_joint_over_own": self.joint_objective_ratio(),
                 "duality_gap_max": self.joint.settings.get("duality_gap_max"),
             },
@@ -259,7 +258,7 @@ def check_compatible(runs: Sequence[RunArtifacts], results: Sequence[Interaction
         if result.n_players != first_result.n_players:
             raise IncompatibleRunsError(
                 f"{where} have {first_result.n_players} and {result.n_players} players per sample; compare runs "
-                f"monitored with the same players (--interactions.init_args.players_from "
+                f"monitored with the same players (--interactions.init_args.probe.players_from "
                 f"{first.interactions_dir / 'players.pt'})"
             )
         ids_b = result.extra["ids"].tolist()
@@ -275,7 +274,7 @@ def check_compatible(runs: Sequence[RunArtifacts], results: Sequence[Interaction
             raise IncompatibleRunsError(
                 f"{where} chose players of another kind or geometry: A {first.selection.kind} "
                 f"{first.selection.settings}, B {run.selection.kind} {run.selection.settings}; train B with A's "
-                f"players: --interactions.init_args.players_from {first.interactions_dir / 'players.pt'}"
+                f"players: --interactions.init_args.probe.players_from {first.interactions_dir / 'players.pt'}"
             )
         players_a, players_b = first_result.extra["players"], result.extra["players"]
         differ = (players_a != players_b).any(-1)
@@ -285,7 +284,7 @@ def check_compatible(runs: Sequence[RunArtifacts], results: Sequence[Interaction
                 f"{where} used different players on {int(differ.sum())} of {len(ids_a)} probe samples (e.g. sample "
                 f"{ids_a[row]}: A {players_a[row].tolist()}, B {players_b[row].tolist()}): each monitor chose its "
                 f"own players on its initial model. Train B with A's players: "
-                f"--interactions.init_args.players_from {first.interactions_dir / 'players.pt'} (the monitor's "
+                f"--interactions.init_args.probe.players_from {first.interactions_dir / 'players.pt'} (the monitor's "
                 f"players_from option)"
             )
 
@@ -313,17 +312,14 @@ def compare_runs(runs: Sequence[RunArtifacts], options: CompareOptions | None = 
     check_compatible(runs, results)
     own = _stack(results)
     tau = np.array([float(r.settings["tau"]) for r in results])
-    noise_ratio = options.noise_ratio if options.noise_ratio is not None else float(results[0].settings["noise_ratio"])
+    solver = SolverOptions.merged({"noise_ratio": float(results[0].settings["noise_ratio"])}, dict(options.solver))
     models, samples = own.rewards.shape[:2]
     with tqdm(total=1, desc="compare", leave=False, unit="step") as status:  # one long solve: say what runs
         status.set_postfix_str(f"joint extraction of {models} models x {samples} samples")
-        joint = extract_joint(
-            own.rewards, alpha=options.alpha, shared_bound=options.shared_bound, noise_ratio=noise_ratio,
-            tol=options.tol,
-        )
+        joint = extract_joint(own.rewards, solver, alpha=options.alpha, shared_bound=options.shared_bound)
         status.update()
     sweep = alpha_sweep(own, options.alpha_sweep, options.ratios, shared_bound=options.shared_bound,
-                        noise_ratio=noise_ratio, tol=options.tol) if options.alpha_sweep else []
+                        solver=solver) if options.alpha_sweep else []
     threshold = torch.as_tensor(tau, dtype=torch.float64)
     eta = np.stack([r.eta(float(t)).double().numpy() for r, t in zip(results, tau)])
     agreements = {(i, j): eta_agreement(eta[i], eta[j], options.qs) for i, j in combinations(range(len(runs)), 2)}

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from lit_interactions.interactions import Interactions, extract_joint, transferability
+from lit_interactions.interactions import Interactions, SolverOptions, extract_joint, transferability
 from lit_interactions.interactions.transform import and_or_transform
 
 KINDS = ("AND", "OR")
@@ -102,15 +102,14 @@ def check_alphas(alphas: Sequence[float]) -> None:
 
 
 def alpha_sweep(
-    own: Interactions, alphas: Sequence[float], ratios: Sequence[float], *, shared_bound: float, noise_ratio: float,
-    tol: float,
+    own: Interactions, alphas: Sequence[float], ratios: Sequence[float], *, shared_bound: float,
+    solver: SolverOptions,
 ) -> list[AlphaStep]:
     """Run :func:`extract_joint` on the stored rewards at each alpha (App. J), in the given order."""
     check_alphas(alphas)
     steps = []
     for alpha in tqdm(alphas, desc="alpha sweep", leave=False, unit="alpha"):
-        joint = extract_joint(own.rewards, alpha=float(alpha), shared_bound=shared_bound, noise_ratio=noise_ratio,
-                              tol=tol)
+        joint = extract_joint(own.rewards, solver, alpha=float(alpha), shared_bound=shared_bound)
         gap = joint.settings.get("duality_gap_max")
         steps.append(AlphaStep(
             alpha=float(alpha), transfer=transfer_curves(joint, ratios),

@@ -122,7 +122,8 @@ def fit(root: Path, module: TinyCNN, monitor: InteractionMonitor, *others: L.Cal
 
 def monitor(**overrides: Any) -> InteractionMonitor:
     options = {"num_probe": 4, "players": {"n_players": N_PLAYERS, "grid": GRID, "crop": 0}, "figures": False,
-               "probe": images(4, seed=3), "train_loss_key": "fit/loss", "val_loss_key": "fit/val_loss"}
+               "probe": {"samples": images(4, seed=3)},
+               "analysis": {"train_loss_key": "fit/loss", "val_loss_key": "fit/val_loss"}}
     return InteractionMonitor(**{**options, **overrides})
 
 
@@ -216,9 +217,9 @@ def test_a_plain_module_and_data_module_run_the_monitor_and_hard_samples(tmp_pat
 
 
 @pytest.mark.parametrize(("module", "callbacks", "message"), [
-    (lambda: TinyCNN(), lambda: [monitor(val_loss_key="val/loss")],
+    (lambda: TinyCNN(), lambda: [monitor(analysis={"train_loss_key": "fit/loss", "val_loss_key": "val/loss"})],
      r"val_loss_key='val/loss' but the module logged no val/loss \(logged: .*fit/val_loss.*\); set val_loss_key"),
-    (lambda: TinyCNN(), lambda: [monitor(train_loss_key="auto")], r"train_loss_key='auto' but the module logged no "
+    (lambda: TinyCNN(), lambda: [monitor(analysis={"train_loss_key": "auto", "val_loss_key": "fit/val_loss"})], r"train_loss_key='auto' but the module logged no "
      r"train/clean_loss or train/loss_epoch or train/loss"),
     (lambda: TinyCNN(per_sample=False), lambda: [monitor(every_n_epochs=5), HardSamples(3, 3, figures=False)],
      r"HardSamples needs the per-sample training losses: return them from training_step as \{'loss': loss, "
@@ -256,6 +257,6 @@ def test_probe_samples_come_as_tensors_or_a_dataset_and_bad_ones_are_refused() -
     with pytest.raises(ValueError, match="3 inputs and 2 labels"):
         ProbeSamples.from_value((inputs, labels[:2]))
     with pytest.raises(ValueError, match="cannot read probe samples from a str"):
-        InteractionMonitor(probe="digits/")
+        InteractionMonitor(probe={"samples": "digits/"})
     with pytest.raises(ValueError, match="3 probe samples are given but num_probe=50"):
-        InteractionMonitor(probe=(inputs, labels))
+        InteractionMonitor(probe={"samples": (inputs, labels)})

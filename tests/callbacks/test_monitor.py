@@ -31,7 +31,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_path: Path) -> None:
     dm, model = mnist(), resnet()
     initial = copy.deepcopy(model.model)
-    monitor = InteractionMonitor(players=PlayerOptions(n_players=N, layer="layer1.0"), num_probe=PROBE, figure_samples=1, strongest=2)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=N, layer="layer1.0"), num_probe=PROBE, figures={"samples": 1, "strongest": 2})
     fit = trainer(tmp_path, [monitor])
     fit.fit(model, dm)
     out = tmp_path / "run" / "v0" / "interactions"
@@ -92,7 +92,7 @@ def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_pat
 
     # Another run (another initial model, whose own layer players would differ) reuses exactly these players.
     again = InteractionMonitor(num_probe=PROBE, players=PlayerOptions(n_players=N, layer="layer1.0"),
-                               players_from=str(out / "players.pt"), figures=False)
+                               probe={"players_from": str(out / "players.pt")}, figures=False)
     other = resnet(seed=3)
     assert not torch.equal(monitor.players.select(other.model.eval(), batch).players, selection.players)
     trainer(tmp_path, [again], version="v1", max_epochs=1).fit(other, mnist())
@@ -173,7 +173,7 @@ def test_bad_settings_fail_before_the_first_training_step(
 def test_the_reward_and_target_class_options_explain_another_output(tmp_path: Path) -> None:
     # Paper 1's MNIST-3 task explains the pre-softmax score of the digit "3" (class 1) for every sample.
     dm = mnist()
-    monitor = InteractionMonitor(players=PlayerOptions(n_players=3), num_probe=3, reward="logit", target_class=1, figures=False)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=3), num_probe=3, probe={"reward": "logit", "target_class": 1}, figures=False)
     model = resnet()
     trainer(tmp_path, [monitor], max_epochs=1).fit(model, dm)
     result = Interactions.load(tmp_path / "run" / "v0" / "interactions" / "epoch_0001.safetensors")
@@ -186,4 +186,4 @@ def test_the_reward_and_target_class_options_explain_another_output(tmp_path: Pa
     assert torch.allclose(result.rewards[:, -1], logits[:, 1].double(), atol=1e-5)  # v(N) = the class-1 logit
     assert monitor.settings["reward"] == "logit" and monitor.settings["target_class"] == 1
     with pytest.raises(ValueError, match="reward='prob' is not one of"):
-        InteractionMonitor(reward="prob")
+        InteractionMonitor(probe={"reward": "prob"})

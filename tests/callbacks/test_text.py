@@ -53,7 +53,7 @@ def test_word_players_on_probe_sentences_with_enough_words(tmp_path: Path) -> No
     dm.setup()
     usable = eligible_probe_ids(dm, 4)
     assert 3 <= len(usable) < len(dm.probe_ids)  # some probe sentences are too short and are skipped
-    monitor = InteractionMonitor(players=PlayerOptions(n_players=4), num_probe=3, figure_samples=1)
+    monitor = InteractionMonitor(players=PlayerOptions(n_players=4), num_probe=3, figures={"samples": 1})
     hard = HardSamples(num_hard=2, num_easy=2, figures=False)
     trainer(tmp_path, [hard, monitor], max_epochs=1).fit(bert(), dm)
     out = tmp_path / "run" / "v0" / "interactions"

@@ -118,9 +118,9 @@ def test_probe_split_train_follows_the_first_training_samples() -> None:
     assert not set(ids.tolist()) & set(dm.probe_ids.tolist())
     with pytest.raises(ValueError, match="only 32 training samples .* num_probe=40"):
         choose_probe_ids(dm, players, 40, "test", split="train")
-    with pytest.raises(ValueError, match="probe_split='test' is not one of"):
-        InteractionMonitor(probe_split="test")
-    assert InteractionMonitor(probe_split="train").settings["probe_split"] == "train"
+    with pytest.raises(ValueError, match="probe split='test' is not one of"):
+        InteractionMonitor(probe={"split": "test"})
+    assert InteractionMonitor(probe={"split": "train"}).settings["probe_split"] == "train"
     assert "probe_split" not in InteractionMonitor().settings  # older checkpoints resume unchanged
 
 

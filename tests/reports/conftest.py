@@ -30,7 +30,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", "--run.version=a", "--run.group=study"])
     run_a = root / "quickstart" / "a"
     cli_main(["fit", "--config", QUICKSTART, *TINY, f"--run.root={root}", "--run.version=b", "--run.group=study",
-              "--seed_everything=1", f"--interactions.init_args.players_from={run_a / 'interactions' / 'players.pt'}"])
+              "--seed_everything=1", f"--interactions.init_args.probe.players_from={run_a / 'interactions' / 'players.pt'}"])
     return run_a, root / "quickstart" / "b"
 
 

@@ -61,7 +61,7 @@ def test_compare_refuses_runs_with_other_players(two_runs: tuple[Path, Path], tm
     result.save(path)
     assert commands_main(["compare", str(two_runs[0]), str(copy), "--wandb-mode=disabled",
                           "--out", str(tmp_path / "x")]) == 2
-    assert "--interactions.init_args.players_from" in capsys.readouterr().err
+    assert "--interactions.init_args.probe.players_from" in capsys.readouterr().err
 
 
 def test_the_report_shows_every_section(two_runs: tuple[Path, Path], report_dir: Path) -> None:
