@@ -2,7 +2,7 @@
 
 ``interactions`` lists ``(kind, players, effect)`` with ``kind`` ``"and"`` or ``"or"`` (any case),
 ``players`` a tuple of player indices and ``effect`` the interaction's value; the
-:class:`~lit_interactions.interactions.result.InteractionRecord` items of ``Interactions.strongest()`` work
+:class:`~lit_interactions.interactions.salient_readings.InteractionRecord` items of ``Interactions.strongest()`` work
 as they are. Positive effects are drawn in red, negative ones in blue.
 """
 
@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 
 from lit_interactions.analysis._arrays import as_array
 from lit_interactions.analysis.figures import NEGATIVE, POSITIVE
-from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.salient_readings import InteractionRecord
 
 Record = tuple[str, tuple[int, ...], float]
 _PANEL_INCHES = 2.2

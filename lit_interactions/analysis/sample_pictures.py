@@ -23,7 +23,7 @@ from lit_interactions.analysis.figures_samples import (
     sentence_interactions_figure,
 )
 from lit_interactions.interactions import Interactions
-from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.salient_readings import InteractionRecord
 from lit_interactions.interactions.subsets import subset_players
 from lit_interactions.players import ImagePatchPlayers
 

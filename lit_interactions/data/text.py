@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from lit_interactions.checks import check_int
-from lit_interactions.data.base import SplitDataModule, SplitName
+from lit_interactions.data.base import SplitDataModule
 from lit_interactions.data.errors import DataOptionError
+from lit_interactions.data.serving import SplitName
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -5,21 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from lit_interactions.interactions.salience import (
-    eta_from_strengths,
-    order_strengths,
-    salient_masks,
-)
+from lit_interactions.interactions.salient_readings import SalientReadings
 from lit_interactions.interactions.shapley import shapley_values
 from lit_interactions.interactions.subsets import (
     check_n_players,
     n_players_from_length,
-    subset_players,
     zeta,
 )
 from lit_interactions.interactions.transform import (
@@ -31,17 +26,8 @@ from lit_interactions.interactions.transform import (
 _SUBSET_FIELDS = ("and_effects", "or_effects", "noise", "gamma", "rewards")
 
 
-class InteractionRecord(NamedTuple):
-    """One interaction: its type (``"AND"`` or ``"OR"``), subset index, players and effect."""
-
-    kind: str
-    subset: int
-    players: tuple[int, ...]
-    effect: float
-
-
 @dataclass(eq=False)
-class Interactions:
+class Interactions(SalientReadings):
     """AND-OR interactions of one or many samples (and models), in the project's subset order.
 
     All vectors over subsets have length ``2^n`` along their last dimension; leading dimensions are
@@ -75,10 +61,7 @@ class Interactions:
 
     @classmethod
     def from_decomposition(
-        cls,
-        rewards: Tensor,
-        gamma: Tensor | None = None,
-        noise: Tensor | None = None,
+        cls, rewards: Tensor, gamma: Tensor | None = None, noise: Tensor | None = None,
         settings: dict[str, Any] | None = None,
     ) -> Interactions:
         """Build the result for rewards and a decomposition ``(gamma, noise)`` (zeros when omitted)."""
@@ -86,38 +69,19 @@ class Interactions:
         gamma_ = torch.zeros_like(rewards) if gamma is None else gamma.to(rewards).expand_as(rewards)
         noise_ = torch.zeros_like(rewards) if noise is None else noise.to(rewards).expand_as(rewards)
         and_effects, or_effects = and_or_transform(rewards, gamma_, noise_)
-        return cls(
-            and_effects=and_effects,
-            or_effects=or_effects,
-            bias=bias(rewards, noise_),
-            noise=noise_,
-            gamma=gamma_,
-            rewards=rewards,
-            n_players=n,
-            settings=dict(settings or {}),
-        )
+        return cls(and_effects, or_effects, bias(rewards, noise_), noise_, gamma_, rewards, n, dict(settings or {}))
 
     @classmethod
     def from_effects(
-        cls,
-        and_effects: Tensor,
-        or_effects: Tensor,
-        bias: float | Tensor = 0.0,
-        settings: dict[str, Any] | None = None,
+        cls, and_effects: Tensor, or_effects: Tensor, bias: float | Tensor = 0.0, settings: dict[str, Any] | None = None
     ) -> Interactions:
         """Build the noise-free result whose effects are the given ones (e.g. a synthetic ground truth).
 
         The rewards are the logical model's output and ``gamma = zeta(I_and) - v / 2`` puts exactly these
         effects on each side. Index 0 of the effects is ignored.
         """
-        if and_effects.shape != or_effects.shape:
-            raise ValueError(
-                f"AND effects {tuple(and_effects.shape)} and OR effects {tuple(or_effects.shape)} differ"
-            )
-        b = torch.as_tensor(bias, dtype=and_effects.dtype, device=and_effects.device).expand(and_effects.shape[:-1])
-        rewards = logical_model(and_effects, or_effects, b)
-        and_part = torch.cat((torch.zeros_like(and_effects[..., :1]), and_effects[..., 1:]), dim=-1)
-        return cls.from_decomposition(rewards, gamma=zeta(and_part) - 0.5 * rewards, settings=settings)
+        rewards, gamma = _logical_game(and_effects, or_effects, bias)
+        return cls.from_decomposition(rewards, gamma=gamma, settings=settings)
 
     @property
     def batch_shape(self) -> torch.Size:
@@ -132,49 +96,6 @@ class Interactions:
         """The sparsity objective ``sum_{T nonempty} |I_and[T]| + |I_or[T]|``, one value per batch entry."""
         return self.and_effects[..., 1:].abs().sum(-1) + self.or_effects[..., 1:].abs().sum(-1)
 
-    def salient(
-        self,
-        threshold: float | Tensor | None = None,
-        *,
-        top_k: int | None = None,
-        relative: float | None = None,
-    ) -> tuple[Tensor, Tensor]:
-        """Boolean masks ``(and_mask, or_mask)`` of the salient interactions, by exactly one rule.
-
-        ``threshold``: ``|I| > threshold`` (a number, or one per leading batch entry, e.g. ``[K]``);
-        ``top_k``: the ``top_k`` largest nonzero ``|I|`` per type; ``relative``: ``|I| > relative * max|I|``
-        with the max over both types (paper 1: 0.05). Index 0 is never salient. See
-        :func:`~lit_interactions.interactions.salience.salient_masks`.
-        """
-        return salient_masks(self.and_effects, self.or_effects, threshold, top_k=top_k, relative=relative)
-
-    def strength_by_order(
-        self,
-        threshold: float | Tensor | None = None,
-        *,
-        top_k: int | None = None,
-        relative: float | None = None,
-    ) -> tuple[Tensor, Tensor]:
-        """``(I_pos, I_neg)``, each ``[..., n + 1]``: summed positive / negative salient effects per order.
-
-        AND and OR are summed together; order 0 is 0 and ``I_neg <= 0``. Selection as in :meth:`salient`.
-        """
-        and_mask, or_mask = self.salient(threshold, top_k=top_k, relative=relative)
-        return order_strengths(self.and_effects, self.or_effects, and_mask, or_mask)
-
-    def eta(
-        self,
-        threshold: float | Tensor | None = None,
-        *,
-        top_k: int | None = None,
-        relative: float | None = None,
-    ) -> Tensor:
-        """Average order ``eta^avg`` of the salient interactions, shaped like the batch (paper 2 Eq. 8).
-
-        It is 0 for a sample with no salient interaction (a real eta is >= 1). Selection as in :meth:`salient`.
-        """
-        return eta_from_strengths(*self.strength_by_order(threshold, top_k=top_k, relative=relative))
-
     def shapley(self) -> Tensor:
         """Exact Shapley values ``[..., n]`` of the rewards (noise not removed), from their Harsanyi dividends."""
         return shapley_values(self.rewards)
@@ -184,14 +105,7 @@ class Interactions:
 
         ``result.select(3)`` (or ``result[3]``) is the fourth sample; ``result[0, 2]`` model 0, sample 2.
         """
-        parts = index if isinstance(index, tuple) else (index,)
-        if not self.batch_shape:
-            raise IndexError("this result has no batch dimension to select from")
-        if len(parts) > len(self.batch_shape) or any(p is None or p is Ellipsis for p in parts):
-            raise IndexError(
-                f"index {index!r} must address only the {len(self.batch_shape)} batch dimension(s) "
-                f"{tuple(self.batch_shape)}, without None or ...; the subset dimension is never indexed"
-            )
+        _check_index(self.batch_shape, index)
         return self._map(lambda value: value[index])
 
     __getitem__ = select
@@ -203,26 +117,12 @@ class Interactions:
         """
         if dtype is not None and not dtype.is_floating_point:
             raise ValueError(f"dtype must be a floating-point dtype such as torch.float64, got {dtype}")
-
         return self._map(lambda value: value.to(device=device, dtype=dtype if value.is_floating_point() else None))
 
     def _map(self, fn: Callable[[Tensor], Tensor]) -> Interactions:
         """A copy with ``fn`` applied to every tensor (effects, decomposition, bias, extras); settings copied."""
         fields: dict[str, Any] = {name: fn(getattr(self, name)) for name in (*_SUBSET_FIELDS, "bias")}
         return replace(self, **fields, settings=dict(self.settings), extra={k: fn(v) for k, v in self.extra.items()})
-
-    def strongest(self, k: int = 10) -> list[InteractionRecord]:
-        """The ``k`` interactions of largest ``|I|`` over both types, strongest first (nonzero ones only).
-
-        Raises:
-            ValueError: for a batched result; select one sample first (``result[i].strongest(k)``).
-        """
-        if self.batch_shape:
-            raise ValueError(
-                f"strongest() lists one sample's interactions but the batch shape is {tuple(self.batch_shape)}; "
-                f"select a sample first, e.g. result[0].strongest({k})"
-            )
-        return strongest_records(self.and_effects, self.or_effects, k)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the result (tensors, settings, extras) to a safetensors file atomically; see ``storage.py``."""
@@ -260,19 +160,25 @@ def _check_shapes(result: Interactions) -> None:
             )
 
 
-def strongest_records(and_effects: Tensor, or_effects: Tensor, k: int) -> list[InteractionRecord]:
-    """The ``k`` nonzero interactions of largest ``|I|`` of one sample's ``[2^n]`` effects, strongest first."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    effects = torch.cat((and_effects[1:], or_effects[1:])).detach().cpu()
-    order = torch.argsort(effects.abs(), descending=True, stable=True)[:k]
-    size = and_effects.shape[-1] - 1
-    records = []
-    for position in order.tolist():
-        effect = float(effects[position])
-        if effect == 0.0:
-            break
-        subset = position % size + 1
-        kind = "AND" if position < size else "OR"
-        records.append(InteractionRecord(kind, subset, subset_players(subset), effect))
-    return records
+def _logical_game(and_effects: Tensor, or_effects: Tensor, bias: float | Tensor) -> tuple[Tensor, Tensor]:
+    """Rewards of the logical model with these effects, and the gamma that puts exactly them on each side."""
+    if and_effects.shape != or_effects.shape:
+        raise ValueError(
+            f"AND effects {tuple(and_effects.shape)} and OR effects {tuple(or_effects.shape)} differ"
+        )
+    b = torch.as_tensor(bias, dtype=and_effects.dtype, device=and_effects.device).expand(and_effects.shape[:-1])
+    rewards = logical_model(and_effects, or_effects, b)
+    and_part = torch.cat((torch.zeros_like(and_effects[..., :1]), and_effects[..., 1:]), dim=-1)
+    return rewards, zeta(and_part) - 0.5 * rewards
+
+
+def _check_index(batch_shape: torch.Size, index: Any) -> None:
+    """An index of the batch dimensions only (never the subset dimension), with a clear error otherwise."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not batch_shape:
+        raise IndexError("this result has no batch dimension to select from")
+    if len(parts) > len(batch_shape) or any(p is None or p is Ellipsis for p in parts):
+        raise IndexError(
+            f"index {index!r} must address only the {len(batch_shape)} batch dimension(s) "
+            f"{tuple(batch_shape)}, without None or ...; the subset dimension is never indexed"
+        )

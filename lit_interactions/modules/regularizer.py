@@ -28,18 +28,15 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.interactions.generalization import non_generalizable_mask
 from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.interactions.result import Interactions
-from lit_interactions.interactions.salience import salience_threshold
 from lit_interactions.interactions.solver import extract
 from lit_interactions.interactions.subsets import subset_orders
 from lit_interactions.interactions.transform import and_or_transform
+from lit_interactions.modules.baseline_comparison import BaselineComparison
+from lit_interactions.modules.batches import seeded_rows
 from lit_interactions.players import (
     Players,
-    TextWordPlayers,
-    compute_rewards,
-    filter_by_eligible_words,
     masked_rewards,
 )
 from lit_interactions.players.base import eval_mode
@@ -96,69 +93,23 @@ class InteractionRegularizer:
             )
         if not 1 <= min_order <= n_players:
             raise ValueError(f"min_order must be in 1..n_players={n_players}, got {min_order}")
-        self.weight = weight
-        self.remove = remove
-        self.min_order = min_order
-        self.num_samples = num_samples
-        self.n_players = n_players
-        self.layer = self.options.layer
-        self.seed = self.options.seed
-        self.every_n_steps = every_n_steps
-        self.warmup_steps = warmup_steps
-        self.salience_ratio = salience_ratio
-        self.scale_invariant = scale_invariant
-        self.probe_samples = probe_samples
-        self.baseline: nn.Module | None = None
-        self.probe: dict[str, Any] | None = None
+        self.weight, self.remove, self.min_order, self.num_samples = weight, remove, min_order, num_samples
+        self.n_players, self.layer, self.seed = n_players, self.options.layer, self.options.seed
+        self.every_n_steps, self.warmup_steps, self.scale_invariant = every_n_steps, warmup_steps, scale_invariant
+        self.comparison = BaselineComparison(n_players, self.solver, salience_ratio, probe_samples)
 
     def attach_baseline(self, baseline: nn.Module) -> None:
         """Set the baseline DNN that decides which interactions generalize (frozen, eval mode)."""
-        baseline.eval().requires_grad_(False)
-        self.baseline = baseline
+        self.comparison.attach_baseline(baseline)
 
     def attach_probe(self, batch: dict[str, Any]) -> None:
         """Set the probe samples whose rewards give the salience thresholds (only their first ``probe_samples``)."""
-        size = len(batch["ids"])
-        keep = torch.arange(min(size, self.probe_samples))
-        self.probe = {key: _take(value, keep, size) for key, value in batch.items()}
+        self.comparison.attach_probe(batch)
 
     def check(self) -> None:
         """Raise before training if the configuration cannot work."""
-        if self.remove != "high_order" and self.baseline is None:
-            raise ValueError(
-                f"remove={self.remove!r} needs a baseline DNN: set the classifier's regularizer.baseline to the "
-                f"checkpoint of the same model trained on the baseline split (train_subset=1)"
-            )
-        if self.remove != "high_order" and self.probe is None:
-            raise ValueError(
-                f"remove={self.remove!r} takes its salience thresholds from probe samples: train with a data module "
-                f"of lit_interactions.data (it has a probe set), or call attach_probe(batch) first"
-            )
-
-    def probe_thresholds(self, model: nn.Module, players: Players) -> tuple[Tensor, Tensor]:
-        """``(tau of the model, tau of the baseline)`` on the probe samples, players chosen by ``model`` now.
-
-        ``tau = salience_ratio * mean |v(x_N) - v(x_empty)|`` over the probe samples (paper 2 Eq. 6), each model on
-        the same players; only the two end masks are evaluated (no gradients).
-        """
-        if self.probe is None or self.baseline is None:
-            raise RuntimeError("probe_thresholds needs attach_probe(batch) and attach_baseline(model) first")
-        rows = _usable(self.probe, players, self.n_players)
-        if len(rows) < 1:
-            raise ValueError(
-                f"no probe sample has {self.n_players} eligible players: use fewer n_players or other probe samples"
-            )
-        device = next(iter(model.parameters()), torch.zeros(())).device
-        size = len(self.probe["ids"])
-        probe = {key: _take(value, rows, size) for key, value in self.probe.items()}
-        probe = {key: value.to(device) if torch.is_tensor(value) else value for key, value in probe.items()}
-        ends = [0, (1 << self.n_players) - 1]
-        with eval_mode(model), torch.no_grad():
-            selection = players.select(model, probe)
-            main = masked_rewards(model, probe, players, selection, ends)
-            base = masked_rewards(self.baseline, probe, players, selection, ends)
-        # [B, 2] rewards on (empty, N): salience_threshold reads exactly these two columns.
-        return salience_threshold(main, self.salience_ratio), salience_threshold(base, self.salience_ratio)
+        if self.remove != "high_order":
+            self.comparison.check(self.remove)
 
     def active(self, step: int) -> bool:
         """Whether the penalty applies at this global training step."""
@@ -177,7 +128,7 @@ class InteractionRegularizer:
         ``regularizer/samples`` (samples used; 0 = skipped, no eligible sample) and ``regularizer/seconds``.
         """
         start = time.perf_counter()
-        sub = self._subbatch(batch, step, players)
+        sub = seeded_rows(batch, players, self.n_players, self.num_samples, self.seed * 1_000_003 + step)
         if sub is None:
             zero = torch.zeros((), device=batch["ids"].device)
             return zero, {"regularizer/samples": 0.0, "regularizer/seconds": time.perf_counter() - start}
@@ -189,11 +140,7 @@ class InteractionRegularizer:
             rewards, solved.gamma.to(rewards.dtype), solved.noise.to(rewards.dtype)
         )
         and_mask, or_mask = self._removal_masks(model, solved, sub, players, selection, rewards)
-        ones = torch.ones_like(and_eff)
-        total = (_strength(and_eff, ones) + _strength(or_eff, ones)).clamp_min(1e-12)
-        total = total if self.scale_invariant else total.detach()
-        removable = _strength(and_eff, and_mask) + _strength(or_eff, or_mask)
-        share = (removable / total).mean()
+        share = _removable_share(and_eff, or_eff, and_mask, or_mask, self.scale_invariant)
         logs = {
             "regularizer/share": float(share.detach()),
             "regularizer/samples": float(len(sub["ids"])),
@@ -201,63 +148,27 @@ class InteractionRegularizer:
         }
         return self.weight * share, logs
 
-    def _subbatch(self, batch: dict[str, Tensor], step: int, players: Players) -> dict[str, Tensor] | None:
-        """``num_samples`` seeded samples of the batch that can carry the players (None if there are none)."""
-        size = len(batch["ids"])
-        candidates = _usable(batch, players, self.n_players)
-        if len(candidates) == 0:
-            return None
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        order = torch.randperm(len(candidates), generator=generator)[: self.num_samples]
-        pick = candidates[order].to(batch["ids"].device)
-        return {key: _take(value, pick, size) for key, value in batch.items()}
-
     def _removal_masks(
-        self,
-        model: nn.Module,
-        solved: Interactions,
-        batch: dict[str, Tensor],
-        players: Players,
-        selection: Any,
+        self, model: nn.Module, solved: Interactions, batch: dict[str, Tensor], players: Players, selection: Any,
         rewards: Tensor,
     ) -> tuple[Tensor, Tensor]:
-        n = solved.n_players
-        device = rewards.device
-        high = (subset_orders(n, device) >= self.min_order).to(rewards.dtype).expand_as(rewards)
+        """Float ``(AND, OR)`` masks of the effects to remove (``remove``), in the rewards' dtype and device."""
+        high = (subset_orders(solved.n_players, rewards.device) >= self.min_order).to(rewards.dtype).expand_as(rewards)
         if self.remove == "high_order":
             return high, high
-        assert self.baseline is not None
-        base_rewards, _ = compute_rewards(self.baseline, batch, players, selection)
-        base = extract(base_rewards.double(), self.solver)
-        tau_main, tau_base = self.probe_thresholds(model, players)
-        unshared_and, unshared_or = non_generalizable_mask(solved, base, tau_main.double().cpu(), tau_base.double().cpu())
-        non_and = unshared_and.to(rewards.dtype).to(device)
-        non_or = unshared_or.to(rewards.dtype).to(device)
+        unshared = self.comparison.masks(model, solved, batch, players, selection)
+        non_and, non_or = (mask.to(device=rewards.device, dtype=rewards.dtype) for mask in unshared)
         if self.remove == "non_generalizable":
             return non_and, non_or
         return torch.maximum(non_and, high), torch.maximum(non_or, high)
 
 
-def _usable(batch: dict[str, Any], players: Players, n_players: int) -> Tensor:
-    """Rows of the batch that can carry ``n_players`` players (text: enough eligible words; images: all)."""
-    size = len(batch["ids"])
-    if not isinstance(players, TextWordPlayers):
-        return torch.arange(size)
-    rows = (
-        [{"words": list(words)} for words in batch["words"]] if "words" in batch
-        else [{key: batch[key][b].cpu() for key in ("input_ids", "word_ids", "attention_mask")} for b in range(size)]
-    )
-    usable = filter_by_eligible_words(rows, n_players, players.tokenizer, players.extra_stop_words)
-    return torch.tensor(usable, dtype=torch.long)
-
-
-def _take(value: Any, pick: Tensor, size: int) -> Any:
-    """Rows ``pick`` of a per-sample batch entry (tensor or list); other entries unchanged."""
-    if torch.is_tensor(value) and len(value) == size:
-        return value[pick]
-    if isinstance(value, (list, tuple)) and len(value) == size:
-        return [value[i] for i in pick.tolist()]
-    return value
+def _removable_share(and_eff: Tensor, or_eff: Tensor, and_mask: Tensor, or_mask: Tensor, scale_invariant: bool) -> Tensor:
+    """Mean over samples of the removable share of strength; ``scale_invariant`` differentiates the total too."""
+    ones = torch.ones_like(and_eff)
+    total = (_strength(and_eff, ones) + _strength(or_eff, ones)).clamp_min(1e-12)
+    total = total if scale_invariant else total.detach()
+    return ((_strength(and_eff, and_mask) + _strength(or_eff, or_mask)) / total).mean()
 
 
 def _strength(effects: Tensor, mask: Tensor, dead_zone: float = 1e-3) -> Tensor:

@@ -73,8 +73,8 @@ class InteractionPenalty(InteractionRegularizer, TrainingPart):
 
     def on_fit_start(self, module: Any) -> None:
         """Move the baseline DNN (if any) to the module's device."""
-        if self.baseline is not None:
-            self.baseline.to(module.device)
+        if self.comparison.baseline is not None:
+            self.comparison.baseline.to(module.device)
 
     def extra_loss(self, module: Any, batch: dict[str, Tensor]) -> Tensor | float:
         """The weighted penalty of this training step (0 when it is not due), logged."""
@@ -140,7 +140,7 @@ def prepare_regularizer(
         baseline = build_baseline(checkpoint, module, channels, WHO, same_model=True)
         regularizer.attach_baseline(baseline)
     if regularizer.remove != "high_order" and hasattr(datamodule, "probe_ids"):
-        regularizer.attach_probe(datamodule.batch(datamodule.probe_ids[: regularizer.probe_samples]))
+        regularizer.attach_probe(datamodule.batch(datamodule.probe_ids[: regularizer.comparison.probe_samples]))
     regularizer.check()
     return players
 

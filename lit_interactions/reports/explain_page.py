@@ -27,7 +27,7 @@ from lit_interactions.analysis import (
     transferability_figure,
 )
 from lit_interactions.interactions import Interactions, salience_threshold, transferability
-from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.salient_readings import InteractionRecord
 from lit_interactions.interactions.transfer import TRANSFER_RATIOS, shared_by_order
 from lit_interactions.io.files import write_json
 from lit_interactions.players import ImagePatchPlayers

@@ -9,7 +9,7 @@ from typing import Any
 from torch import Tensor
 
 from lit_interactions.analysis import sample_figure, save_figure
-from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.salient_readings import InteractionRecord
 from lit_interactions.reports.artifacts import RunArtifacts
 from lit_interactions.reports.html import FigureRef
 

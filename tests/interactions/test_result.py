@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from lit_interactions.interactions import Interactions
-from lit_interactions.interactions.result import InteractionRecord
+from lit_interactions.interactions.salient_readings import InteractionRecord
 from lit_interactions.interactions.subsets import subset_masks
 
 F64 = torch.float64

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from lit_interactions.modules import ImageClassifier, TextClassifier
+from lit_interactions.modules.batches import seeded_rows
 from lit_interactions.modules.parts import build_part
 from lit_interactions.modules.regularizer_option import InteractionPenalty
 from lit_interactions.players import ImagePatchPlayers, TextWordPlayers
@@ -64,9 +65,9 @@ def test_non_generalizable_mode_with_a_baseline_of_the_same_model_penalises_thro
     reg = classifier.parts.given["regularizer"]
     with_probe = SimpleNamespace(task="image", input_shape=(1, 28, 28), probe_ids=[0, 1, 2], batch=lambda ids: batch(len(ids)))
     reg.setup(classifier, with_probe, "fit")  # the thresholds' probe samples come from the data module
-    assert reg.probe is not None and reg.probe["ids"].tolist() == [0, 1, 2]
+    assert reg.comparison.probe is not None and reg.comparison.probe["ids"].tolist() == [0, 1, 2]
     players = reg.player_type
-    assert reg.baseline is not None and not any(p.requires_grad for p in reg.baseline.parameters())
+    assert reg.comparison.baseline is not None and not any(p.requires_grad for p in reg.comparison.baseline.parameters())
     penalty, logs = reg.penalty(classifier.model, batch(), players, step=0)
     penalty.backward()
     assert 0.0 <= logs["regularizer/share"] <= 1.0 and logs["regularizer/samples"] == 2
@@ -137,7 +138,7 @@ def test_text_penalty_uses_only_samples_with_enough_words_and_skips_a_step_witho
         "labels": torch.tensor([1, 0, 1]),
         "ids": torch.tensor([5, 6, 7]),
     }
-    sub = reg._subbatch({**text, "words": words}, step=0, players=players)
+    sub = seeded_rows({**text, "words": words}, players, reg.n_players, reg.num_samples, seed=0)
     assert sub is not None and sorted(sub["ids"].tolist()) == [5, 7]
     short = {key: value[1:2] for key, value in text.items()}
     penalty, logs = reg.penalty(classifier.model, {**short, "words": [words[1]]}, players, step=0)

@@ -97,9 +97,9 @@ def test_tau_comes_from_the_probe_samples_not_from_the_step() -> None:
     model, baseline = Game(a=2.0, b=1.5, c=0.0), Game(a=0.0, b=1.5, c=0.0)
     probe = diagonal_batch([1.0, 0.5, 1.0])
     reg = regularizer(baseline, probe, salience_ratio=0.02)
-    reg.probe_samples = 2  # only the first two probe samples count
+    reg.comparison.probe_samples = 2  # only the first two probe samples count
     reg.attach_probe(probe)
-    tau_main, tau_base = reg.probe_thresholds(model, PLAYERS)
+    tau_main, tau_base = reg.comparison.probe_thresholds(model, PLAYERS)
     # |v(N) - v(empty)| per probe sample: model 3.5 and 2 * 0.5^4 + 1.5 * 0.5 = 0.875; baseline 1.5 and 0.75
     assert float(tau_main) == pytest.approx(0.02 * (3.5 + 0.875) / 2, rel=1e-6)
     assert float(tau_base) == pytest.approx(0.02 * (1.5 + 0.75) / 2, rel=1e-6)
