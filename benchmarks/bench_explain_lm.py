@@ -17,18 +17,10 @@ import time
 from collections.abc import Callable
 
 import torch
-from transformers import (
-    GPT2Config,
-    GPT2LMHeadModel,
-    LlamaConfig,
-    LlamaForCausalLM,
-    OPTConfig,
-    OPTForCausalLM,
-)
 
 from lit_interactions.explainer.memory import rows_per_chunk
 from lit_interactions.interactions.solver import extract
-from lit_interactions.models.tiny_lms import byte_level_tokenizer, metaspace_tokenizer
+from lit_interactions.models.tiny_lms import BUILDERS, byte_level_tokenizer, metaspace_tokenizer
 from lit_interactions.players import TextWordPlayers, compute_rewards
 from lit_interactions.players.next_token import NextTokenLM
 from lit_interactions.players.word_spans import encode_words
@@ -38,16 +30,9 @@ SENTENCE = ("Architecturally, the school has a Catholic character. Atop the Main
 
 
 def build(kind: str, vocab: int, hidden: int, layers: int) -> torch.nn.Module:
-    """A random causal LM of the given size."""
+    """A random causal LM of the given size (8 attention heads, MLP 4x the hidden size)."""
     torch.manual_seed(0)
-    if kind == "llama":
-        return LlamaForCausalLM(LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=4 * hidden,
-                                            num_hidden_layers=layers, num_attention_heads=8, num_key_value_heads=8))
-    if kind == "opt":
-        return OPTForCausalLM(OPTConfig(vocab_size=vocab, hidden_size=hidden, ffn_dim=4 * hidden,
-                                        num_hidden_layers=layers, num_attention_heads=8, word_embed_proj_dim=hidden))
-    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=8, bos_token_id=0,
-                                      eos_token_id=0))
+    return BUILDERS[kind][0](vocab, hidden=hidden, layers=layers, heads=8, mlp_ratio=4)
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:

@@ -27,6 +27,7 @@ interrupted run resumes where it stopped; the table is printed from whatever fin
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import statistics
@@ -71,26 +72,7 @@ class Claim:
     margin: str
 
 
-CLAIMS = [
-    Claim("joint_transfer", "P1 Sec. 3", "joint extraction gives more transferable interactions than own extraction",
-          "s_joint - s_own (mean over AND/OR, ratios 0.05..0.45, probe digits; models A, B)"),
-    Claim("low_orders_shared", "P1 Fig. 4", "low-order interactions are shared more than high-order ones",
-          "shared share of strength, orders 1-2 minus orders 5-8 (joint A, B)"),
-    Claim("h_low_high", "P2 Sec. 2.2", "H_low > H_high: low-order interactions generalize better",
-          "H(orders 1-2) - H(orders 6-8) of A against baseline B, pooled over probe digits"),
-    Claim("turn_near_gap", "P2 Sec. 2.2", "the two-phase turn is near the epoch the loss gap starts widening",
-          "2.5 - abs(turn - gap widening) (epochs; A's monitor history; none found = fails)"),
-    Claim("confusing_non_generalizable", "P2 Sec. 3", "confusing samples carry the non-generalizable interactions",
-          "mean H of the other probe digits - mean H of the confusing ones (top 10% eta^avg of A)"),
-    Claim("low_layers_decide", "P2 Fig. 6-7", "low layers decide the confusing samples",
-          "Pearson(eta A, eta C) - Pearson(eta A, eta B): C shares A's frozen low layers, B shares none"),
-    Claim("hard_not_confusing", "P2 Sec. 3", "hard samples are not the confusing samples",
-          "0.5 - abs(Spearman(loss, eta^avg)) of A on the probe digits"),
-    Claim("appd_non_generalizable", "P2 App. D", "removing non-generalizable interactions raises H",
-          "H(non_generalizable fine-tune) - H(plain fine-tune), against B, same probe digits"),
-    Claim("appd_high_order", "P2 App. D", "(beside it) removing high-order interactions raises H",
-          "H(high_order fine-tune) - H(plain fine-tune), against B, same probe digits"),
-]
+CLAIMS = [Claim(**row) for row in csv.DictReader((ROOT / "benchmarks" / "reproduce_claims.csv").open(encoding="utf-8"))]
 
 
 @dataclass(frozen=True)

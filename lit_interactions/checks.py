@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
@@ -15,49 +15,16 @@ def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-@overload
 def check_int(
-    name: str,
-    value: Any,
-    minimum: int,
-    maximum: int | None = None,
-    *,
-    allow_none: Literal[False] = False,
-    error: type[Exception] | None = None,
+    name: str, value: Any, minimum: int, maximum: int | None = None, *, error: type[Exception] | None = None,
     who: str = "",
-) -> int: ...
-
-
-@overload
-def check_int(
-    name: str,
-    value: Any,
-    minimum: int,
-    maximum: int | None = None,
-    *,
-    allow_none: bool,
-    error: type[Exception] | None = None,
-    who: str = "",
-) -> int | None: ...
-
-
-def check_int(
-    name: str,
-    value: Any,
-    minimum: int,
-    maximum: int | None = None,
-    *,
-    allow_none: bool = False,
-    error: type[Exception] | None = None,
-    who: str = "",
-) -> int | None:
-    """``value`` as an int if it is an integer in ``[minimum, maximum]`` (None passes with ``allow_none``).
+) -> int:
+    """``value`` as an int if it is an integer in ``[minimum, maximum]`` (:func:`check_optional_int` also accepts None).
 
     Args:
         name: the option's name, for the message.
         value: the value given.
         minimum, maximum: the allowed range (``maximum`` None = no upper bound).
-        allow_none: accept None (returned as None).
         error: the error type to raise; default TypeError for a value that is not an integer (``1.5``, ``True``,
             ``"5"``) and ValueError for one out of range.
         who: prefix of the message (``"InteractionMonitor: "``).
@@ -65,8 +32,20 @@ def check_int(
     Raises:
         ``error`` (or TypeError / ValueError): ``"<who><name>=<value> is not valid: expected an int >= ..."``.
     """
-    if value is None and allow_none:
-        return None
+    return _checked_int(name, value, minimum, maximum, False, error, who)
+
+
+def check_optional_int(
+    name: str, value: Any, minimum: int, maximum: int | None = None, *, error: type[Exception] | None = None,
+    who: str = "",
+) -> int | None:
+    """As :func:`check_int`, but None passes (returned as None): an optional integer option."""
+    return None if value is None else _checked_int(name, value, minimum, maximum, True, error, who)
+
+
+def _checked_int(
+    name: str, value: Any, minimum: int, maximum: int | None, allow_none: bool, error: type[Exception] | None, who: str
+) -> int:
     if is_int(value) and value >= minimum and (maximum is None or value <= maximum):
         return int(value)
     upper = "" if maximum is None else f" and <= {maximum}"
@@ -97,3 +76,26 @@ def options_from_value(cls: type[T], value: Any, what: str) -> T:
     if unknown:
         raise ValueError(f"{what} options have unknown keys {unknown}; known: {known}")
     return cls(**value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Base of the frozen options dataclasses (solver, players, forwards, monitor groups): one way to build them.
+
+    A config gives them as a mapping of their fields; :meth:`from_value` also takes an instance or None (defaults).
+    """
+
+    what: ClassVar[str] = "these"  # the options' name in messages ("solver options have unknown keys ...")
+
+    @classmethod
+    def from_value(cls, value: Any) -> Self:
+        """Options from themselves, a mapping of their fields (configs, JSON, hparams) or None (the defaults).
+
+        Raises:
+            ValueError: a value that is not a mapping, or unknown keys, naming the known ones.
+        """
+        return options_from_value(cls, value, cls.what)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as plain data (JSON, hparams)."""
+        return dataclasses.asdict(self)

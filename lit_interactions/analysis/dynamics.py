@@ -17,7 +17,7 @@ from torch import Tensor
 from lit_interactions.analysis._arrays import as_epochs, as_vector, same_length
 from lit_interactions.interactions.generalization import GeneralizationByOrder
 from lit_interactions.interactions.result import Interactions
-from lit_interactions.interactions.salience import eta_from_strengths, order_strengths
+from lit_interactions.interactions.salience import OrderVectors, eta_from_strengths, order_strengths
 
 
 def default_high_from(n_players: int) -> int:
@@ -26,7 +26,7 @@ def default_high_from(n_players: int) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class OrderProfile:
+class OrderProfile(OrderVectors):
     """One epoch's interactions on ``B`` probe samples, reduced to per-order and scalar summaries.
 
     Attributes:
@@ -54,11 +54,6 @@ class OrderProfile:
     eta_mean: float
     eta_std: float
     num_empty: int
-
-    @property
-    def n_players(self) -> int:
-        """Number of players ``n`` (the highest order)."""
-        return self.I_pos.shape[-1] - 1
 
     @classmethod
     def from_interactions(

@@ -31,7 +31,7 @@ from lit_interactions.callbacks.monitor_report import MonitorReport
 from lit_interactions.callbacks.probe_tracker import WHO, ProbeTracker
 from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.callbacks.user_module import network_of
-from lit_interactions.checks import check_int
+from lit_interactions.checks import check_int, check_optional_int
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.interactions.options import SolverOptions
 from lit_interactions.players.forward import ForwardOptions
@@ -98,8 +98,8 @@ class InteractionMonitor(ProbeTracker):
             check_int(name, value, low, error=ValueError, who=f"{WHO}: ")
         try:
             player_options = PlayerOptions.from_value(players)
-            check_int("high_from", AnalysisOptions.from_value(analysis).high_from, 1, player_options.n_players,
-                      allow_none=True, error=ValueError, who="analysis: ")
+            check_optional_int("high_from", AnalysisOptions.from_value(analysis).high_from, 1, player_options.n_players,
+                      error=ValueError, who="analysis: ")
             super().__init__(num_probe, player_options, ProbeOptions.from_value(probe),
                              AnalysisOptions.from_value(analysis), SolverOptions.from_value(solver))
             self.figures = FigureOptions.from_value(figures)
@@ -164,7 +164,7 @@ class InteractionMonitor(ProbeTracker):
         start = time.perf_counter()
         dm = self.data_source(trainer)
         with isolated_rng():
-            warm = self._previous_result(epoch) if self.warm_start else None
+            warm = _previous_result(self, epoch) if self.warm_start else None
             result = extract_sharded(
                 trainer, network_of(pl_module), self.probe_ids, lambda ids: dm.batch(ids, "train"),
                 self.players, self.selection, targets=self.probe.target_class, warm_start=warm,
@@ -177,26 +177,10 @@ class InteractionMonitor(ProbeTracker):
             measurement = Measurement(epoch, result, tau, profile)
             self._previous = result
             report = MonitorReport(self, trainer, self.output_dir)  # type: ignore[arg-type]  # set in setup
-            if trainer.is_global_zero:
-                report.write_epoch(measurement)
-            self.history.add(_record(measurement, trainer.global_step, extract_seconds))
-            if trainer.is_global_zero:
-                report.write_figures(measurement)
-            self.history.records[epoch]["seconds"] = time.perf_counter() - start
-            report.log(measurement)
+            report.publish(measurement, _record(measurement, trainer.global_step, extract_seconds), start)
             for listener in self._listeners:
                 listener(trainer, pl_module, measurement)
         return measurement
-
-    def _previous_result(self, epoch: int) -> Interactions | None:
-        """The last measured epoch's result before ``epoch``: in memory, or its file after a resume (same values)."""
-        earlier = [e for e in self.history.epochs if e < epoch]
-        if not earlier:
-            return None
-        if self._previous is not None and self._previous.settings.get("epoch") == earlier[-1]:
-            return self._previous
-        path = Path(str(self.output_dir)) / f"epoch_{earlier[-1]:04d}.safetensors"
-        return Interactions.load(path) if path.is_file() else None
 
 
 def find_monitor(trainer: Trainer, who: str) -> InteractionMonitor:
@@ -258,3 +242,14 @@ def _result_settings(monitor: InteractionMonitor, trainer: Trainer, epoch: int, 
         "target": "label" if target is None else f"class {target}",
         "reward": monitor.probe.reward,
     }
+
+
+def _previous_result(monitor: InteractionMonitor, epoch: int) -> Interactions | None:
+    """The last measured epoch's result before ``epoch``: in memory, or its file after a resume (same values)."""
+    earlier = [e for e in monitor.history.epochs if e < epoch]
+    if not earlier:
+        return None
+    if monitor._previous is not None and monitor._previous.settings.get("epoch") == earlier[-1]:
+        return monitor._previous
+    path = Path(str(monitor.output_dir)) / f"epoch_{earlier[-1]:04d}.safetensors"
+    return Interactions.load(path) if path.is_file() else None

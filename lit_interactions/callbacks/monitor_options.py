@@ -7,18 +7,18 @@ here, so the monitor's constructor stays short and every setting has one home.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from lit_interactions.callbacks.probe import PROBE_SPLITS
 from lit_interactions.callbacks.probe_samples import ProbeSamples
 from lit_interactions.callbacks.user_module import AUTO
-from lit_interactions.checks import check_int, options_from_value
+from lit_interactions.checks import Options, check_int, check_optional_int
 
 REWARDS = ("log_odds", "logit")
 
 
 @dataclass(frozen=True)
-class ProbeOptions:
+class ProbeOptions(Options):
     """Which samples the monitor follows, on which players, and which output of them it explains.
 
     Attributes:
@@ -32,6 +32,8 @@ class ProbeOptions:
         players_from: a ``players.pt`` written by another run's monitor: use exactly those players.
     """
 
+    what: ClassVar[str] = "probe"
+
     split: str = "held_out"
     samples: Any = None
     reward: str = "log_odds"
@@ -43,16 +45,11 @@ class ProbeOptions:
             raise ValueError(f"probe split={self.split!r} is not one of {PROBE_SPLITS}")
         if self.reward not in REWARDS:
             raise ValueError(f"probe reward={self.reward!r} is not one of {REWARDS}")
-        check_int("target_class", self.target_class, 0, allow_none=True, error=ValueError, who="probe: ")
+        check_optional_int("target_class", self.target_class, 0, error=ValueError, who="probe: ")
         object.__setattr__(self, "samples", ProbeSamples.from_value(self.samples))
         if self.samples is not None and self.split != "held_out":
             raise ValueError(f"probe samples are given, so split={self.split!r} cannot apply; leave split at "
                              f"'held_out' or give no samples")
-
-    @classmethod
-    def from_value(cls, value: ProbeOptions | dict[str, Any] | None) -> ProbeOptions:
-        """Options from themselves, a mapping of their fields or None (the defaults)."""
-        return options_from_value(cls, value, "probe")
 
     def settings(self) -> dict[str, Any]:
         """The settings a resumed run must share, those left at their defaults omitted (older checkpoints)."""
@@ -64,7 +61,7 @@ class ProbeOptions:
 
 
 @dataclass(frozen=True)
-class AnalysisOptions:
+class AnalysisOptions(Options):
     """How a measured epoch is summarised.
 
     Attributes:
@@ -76,6 +73,8 @@ class AnalysisOptions:
         val_loss_key: the logged validation loss kept per epoch; None = not kept.
     """
 
+    what: ClassVar[str] = "analysis"
+
     salience_ratio: float = 0.02
     high_from: int | None = None
     train_loss_key: str | None = AUTO
@@ -84,22 +83,20 @@ class AnalysisOptions:
     def __post_init__(self) -> None:
         if not (isinstance(self.salience_ratio, (int, float)) and self.salience_ratio > 0):
             raise ValueError(f"salience_ratio must be > 0, got {self.salience_ratio!r}")
-        check_int("high_from", self.high_from, 1, allow_none=True, error=ValueError)
+        check_optional_int("high_from", self.high_from, 1, error=ValueError)
 
-    @classmethod
-    def from_value(cls, value: AnalysisOptions | dict[str, Any] | None) -> AnalysisOptions:
-        """Options from themselves, a mapping of their fields or None (the defaults)."""
-        return options_from_value(cls, value, "analysis")
 
 
 @dataclass(frozen=True)
-class FigureOptions:
+class FigureOptions(Options):
     """The figures written (PNG, and wandb images) every measured epoch.
 
     Attributes:
         samples: probe samples drawn with their strongest interactions (the first ones).
         strongest: strongest AND and strongest OR interactions drawn per sample.
     """
+
+    what: ClassVar[str] = "figures"
 
     samples: int = 1
     strongest: int = 3
@@ -109,8 +106,8 @@ class FigureOptions:
         check_int("strongest", self.strongest, 1, error=ValueError, who="figures: ")
 
     @classmethod
-    def from_value(cls, value: FigureOptions | dict[str, Any] | bool | None) -> FigureOptions | None:
+    def from_value(cls, value: Any) -> Self | None:  # type: ignore[override]  # False / None: no figures
         """Options from themselves, a mapping of their fields, True (the defaults), or False / None (no figures)."""
         if value is False or value is None:
             return None
-        return cls() if value is True else options_from_value(cls, value, "figures")
+        return cls() if value is True else super().from_value(value)

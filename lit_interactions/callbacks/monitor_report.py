@@ -11,6 +11,7 @@ Layout of ``<run dir>/interactions/``:
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from lit_interactions.io.files import write_json
 from lit_interactions.players import ImagePatchPlayers
 
 if TYPE_CHECKING:
+    from lit_interactions.callbacks.history import MonitorHistory
     from lit_interactions.callbacks.monitor import InteractionMonitor, Measurement
 
 PREFIX = "interactions"
@@ -66,6 +68,16 @@ class MonitorReport:
             "subset_order": "bit i of a subset index <=> player i (column i of players) present",
         })
 
+    def publish(self, m: Measurement, record: dict[str, Any], start: float) -> None:
+        """Write the epoch's results and figures (rank 0), add ``record`` to the history, log everything."""
+        if self.trainer.is_global_zero:
+            self.write_epoch(m)
+        self.monitor.history.add(record)
+        if self.trainer.is_global_zero:
+            self.write_figures(m)
+        self.monitor.history.records[m.epoch]["seconds"] = time.perf_counter() - start
+        self.log(m)
+
     def write_epoch(self, m: Measurement) -> None:
         """The epoch's full results (safetensors)."""
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -90,30 +102,9 @@ class MonitorReport:
         if self.monitor.history.epochs:
             self.write_history()
 
-    def scalars(self, m: Measurement) -> dict[str, float]:
-        """The epoch's metrics with stable keys under ``interactions/``."""
-        history = self.monitor.history
-        record = history.records[m.epoch]
-        metrics = m.profile.to_scalars(PREFIX)
-        metrics.update({
-            f"{PREFIX}/epoch": float(m.epoch),
-            f"{PREFIX}/tau": m.tau,
-            f"{PREFIX}/num_empty": float(m.profile.num_empty),
-            f"{PREFIX}/seconds": float(record.get("seconds", record["extract_seconds"])),
-            f"{PREFIX}/n_unconverged": float(record.get("n_unconverged", 0)),
-        })
-        turn, gap = history.turn_epoch(), history.gap_widening_epoch()
-        if turn is not None:
-            metrics[f"{PREFIX}/turn_epoch"] = float(turn)
-        if gap is not None:
-            metrics[f"{PREFIX}/gap_widening_epoch"] = float(gap)
-        if turn is not None and gap is not None:
-            metrics[f"{PREFIX}/turn_minus_gap_widening"] = float(turn - gap)
-        return metrics
-
     def log(self, m: Measurement) -> None:
         """Scalars to every logger; the history file and wandb tables on rank 0."""
-        log_scalars(self.trainer, self.scalars(m), prog_bar=PROGRESS_BAR_KEYS)
+        log_scalars(self.trainer, epoch_scalars(self.monitor.history, m), prog_bar=PROGRESS_BAR_KEYS)
         if not self.trainer.is_global_zero:
             return
         self.write_history()
@@ -173,3 +164,24 @@ def players_location(kind: str, layer: str | None) -> str:
     if layer is not None:
         return f"output of module {layer!r} (masked there; earlier layers see the unmasked input)"
     return "input image pixels" if kind == "image_patch" else "word embeddings"
+
+
+def epoch_scalars(history: MonitorHistory, m: Measurement) -> dict[str, float]:
+    """The epoch's metrics with stable keys under ``interactions/``."""
+    record = history.records[m.epoch]
+    metrics = m.profile.to_scalars(PREFIX)
+    metrics.update({
+        f"{PREFIX}/epoch": float(m.epoch),
+        f"{PREFIX}/tau": m.tau,
+        f"{PREFIX}/num_empty": float(m.profile.num_empty),
+        f"{PREFIX}/seconds": float(record.get("seconds", record["extract_seconds"])),
+        f"{PREFIX}/n_unconverged": float(record.get("n_unconverged", 0)),
+    })
+    turn, gap = history.turn_epoch(), history.gap_widening_epoch()
+    if turn is not None:
+        metrics[f"{PREFIX}/turn_epoch"] = float(turn)
+    if gap is not None:
+        metrics[f"{PREFIX}/gap_widening_epoch"] = float(gap)
+    if turn is not None and gap is not None:
+        metrics[f"{PREFIX}/turn_minus_gap_widening"] = float(turn - gap)
+    return metrics

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import lightning as L
 from torch.utils.data import default_collate
 
-from lit_interactions.checks import check_int
+from lit_interactions.checks import check_int, check_optional_int
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.serving import SampleServing, SplitName
 from lit_interactions.data.sources import SampleDataset, SourceSplit
@@ -63,8 +63,8 @@ class SplitDataModule(SampleServing, L.LightningDataModule):
         check_int("num_workers", num_workers, 0, error=DataOptionError)
         check_int("split_seed", split_seed, 0, error=DataOptionError)
         check_int("num_probe", num_probe, 0, error=DataOptionError)
-        check_int("train_subset", train_subset, 0, 1, allow_none=True, error=DataOptionError)
-        check_int("train_subset_size", train_subset_size, 1, allow_none=True, error=DataOptionError)
+        check_optional_int("train_subset", train_subset, 0, 1, error=DataOptionError)
+        check_optional_int("train_subset_size", train_subset_size, 1, error=DataOptionError)
         check_int("relabel_per_class", relabel_per_class, 0, error=DataOptionError)
         check_int("relabel_target", relabel_target, 0, error=DataOptionError)
         self.batch_size = batch_size

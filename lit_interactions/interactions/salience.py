@@ -149,3 +149,14 @@ def eta_from_strengths(pos: Tensor, neg: Tensor) -> Tensor:
     k = torch.arange(weight.shape[-1], dtype=weight.dtype, device=weight.device)
     total = weight.sum(-1)
     return torch.where(total > 0, (k * weight).sum(-1) / torch.where(total > 0, total, 1.0), 0.0)
+
+
+class OrderVectors:
+    """Base of results holding per-order strengths ``I_pos`` ``[..., n + 1]`` (order 0 first): their ``n``."""
+
+    I_pos: Tensor
+
+    @property
+    def n_players(self) -> int:
+        """Number of players ``n`` (the highest order)."""
+        return self.I_pos.shape[-1] - 1

@@ -51,22 +51,25 @@ def metaspace_tokenizer(vocab_size: int = 150) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
 
 
-def tiny_llama(vocab_size: int) -> LlamaForCausalLM:
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+def tiny_llama(vocab_size: int, hidden: int = 32, layers: int = 2, heads: int = 4, mlp_ratio: int = 2) -> LlamaForCausalLM:
+    """A random LLaMA (grouped-query attention: half as many key-value heads as heads)."""
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=mlp_ratio * hidden, num_hidden_layers=layers,
+                         num_attention_heads=heads, num_key_value_heads=max(heads // 2, 1), max_position_embeddings=512,
                          bos_token_id=1, eos_token_id=2, initializer_range=0.2)
     return LlamaForCausalLM(config)
 
 
-def tiny_opt(vocab_size: int) -> OPTForCausalLM:
-    config = OPTConfig(vocab_size=vocab_size, hidden_size=32, ffn_dim=64, num_hidden_layers=2,
-                       num_attention_heads=4, max_position_embeddings=512, word_embed_proj_dim=32,
+def tiny_opt(vocab_size: int, hidden: int = 32, layers: int = 2, heads: int = 4, mlp_ratio: int = 2) -> OPTForCausalLM:
+    """A random OPT."""
+    config = OPTConfig(vocab_size=vocab_size, hidden_size=hidden, ffn_dim=mlp_ratio * hidden, num_hidden_layers=layers,
+                       num_attention_heads=heads, max_position_embeddings=512, word_embed_proj_dim=hidden,
                        bos_token_id=1, eos_token_id=2, pad_token_id=0, init_std=0.2)
     return OPTForCausalLM(config)
 
 
-def tiny_gpt2(vocab_size: int) -> GPT2LMHeadModel:
-    config = GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=512,
+def tiny_gpt2(vocab_size: int, hidden: int = 32, layers: int = 2, heads: int = 4, mlp_ratio: int = 4) -> GPT2LMHeadModel:
+    """A random GPT-2."""
+    config = GPT2Config(vocab_size=vocab_size, n_embd=hidden, n_layer=layers, n_head=heads, n_positions=512, n_inner=mlp_ratio * hidden,
                         bos_token_id=0, eos_token_id=0, initializer_range=0.2)
     return GPT2LMHeadModel(config)
 

@@ -114,8 +114,7 @@ class ClassifierModule(TrainingRecords):
         self.parts = Parts({name: build_part(value, PART_TYPES[name], name) for name, value in (parts or {}).items()})
         self.save_hyperparameters(ignore=["parts", *self.parts.given])
         self.hparams.update(self.parts.hparams())
-        self.model_name = key
-        self.num_classes = num_classes
+        self.model_name, self.num_classes = key, num_classes
         self.lr = lr if lr is not None else DEFAULT_LR.get(key, 0.01)
         self.hparams["lr"] = self.lr  # checkpoints record the learning rate used, also when it was the default
         self.model = create_model(key, num_classes=num_classes, **(model_kwargs or {}))
@@ -143,8 +142,7 @@ class ClassifierModule(TrainingRecords):
 
     def setup(self, stage: str) -> None:
         """Check that the data fits the model, then let the parts prepare: errors before training."""
-        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if dm is not None:
+        if (dm := getattr(self.trainer, "datamodule", None) if self._trainer is not None else None) is not None:
             self.check_data(dm)
         self.parts.setup(self, dm, stage)
 
@@ -201,10 +199,9 @@ class ClassifierModule(TrainingRecords):
         return {"ids": batch["ids"].cpu(), "labels": batch["labels"].cpu(), "probs": self(batch).softmax(-1).cpu()}
 
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.SGD(
-            self.parameters(), lr=self.lr, momentum=self.hparams["momentum"], weight_decay=self.hparams["weight_decay"]
-        )
-        if self.hparams["scheduler"] == "constant":
+        hp = self.hparams
+        optimizer = torch.optim.SGD(self.parameters(), lr=self.lr, momentum=hp["momentum"], weight_decay=hp["weight_decay"])
+        if hp["scheduler"] == "constant":
             return optimizer
         epochs = max(int(self.trainer.max_epochs or 1), 1)
         return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)}

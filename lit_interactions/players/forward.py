@@ -18,21 +18,23 @@ import copy
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.checks import options_from_value
+from lit_interactions.checks import Options
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _PREPARED: weakref.WeakKeyDictionary[nn.Module, dict[tuple[bool, bool], nn.Module]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
-class ForwardOptions:
+class ForwardOptions(Options):
     """Opt-in speed options of the masked forwards (defaults: the eager float32 floor)."""
+
+    what: ClassVar[str] = "forward"
 
     precision: str = "float32"
     channels_last: bool = False
@@ -48,13 +50,7 @@ class ForwardOptions:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
-    @classmethod
-    def from_value(cls, value: ForwardOptions | dict[str, Any] | None) -> ForwardOptions:
-        """Options from a dict (configs), an instance, or None (defaults), with one clear error for bad keys."""
-        return options_from_value(cls, value, "forward")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def model(self, forward_func: Callable[..., Any]) -> Callable[..., Any]:
         """The forward to run: ``forward_func`` itself, or its channels-last copy and/or compiled version.

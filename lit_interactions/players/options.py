@@ -4,9 +4,9 @@ regularizer and ``explain`` (a YAML mapping under ``players:`` in a config)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from lit_interactions.checks import check_int, options_from_value
+from lit_interactions.checks import Options, check_int
 from lit_interactions.interactions.subsets import MAX_PLAYERS
 from lit_interactions.players.base import Players
 from lit_interactions.players.image import ImagePatchPlayers
@@ -16,7 +16,7 @@ TASKS = ("image", "text")
 
 
 @dataclass(frozen=True)
-class PlayerOptions:
+class PlayerOptions(Options):
     """How players are chosen, for either data task (the options of the other task are ignored).
 
     Attributes:
@@ -31,6 +31,8 @@ class PlayerOptions:
             token id.
         seed: text: seed of the word choice.
     """
+
+    what: ClassVar[str] = "player"
 
     n_players: int = 10
     grid: int = 5
@@ -54,14 +56,6 @@ class PlayerOptions:
         if self.layer is not None and not isinstance(self.layer, str):
             raise ValueError(f"layer={self.layer!r} is not valid: expected a module name (str) or None")
 
-    @classmethod
-    def from_value(cls, value: PlayerOptions | dict[str, Any] | None) -> PlayerOptions:
-        """Options from themselves, a mapping of their fields (e.g. a checkpoint's hparams) or None (defaults).
-
-        Raises:
-            ValueError: unknown keys, naming the known ones.
-        """
-        return options_from_value(cls, value, "player")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able options (``crop`` as a list)."""

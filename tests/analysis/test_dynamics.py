@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lit_interactions.analysis.dynamics import (
-    OrderProfile,
-    default_high_from,
-    find_gap_widening,
-    find_turn,
-    generalization_scalars,
-    moving_average,
-)
+from lit_interactions.analysis import OrderProfile, find_gap_widening, find_turn, generalization_scalars, moving_average
+from lit_interactions.analysis.dynamics import default_high_from
 from lit_interactions.interactions import Interactions, generalization_by_order
 
 F64 = torch.float64
