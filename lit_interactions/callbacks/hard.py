@@ -43,7 +43,7 @@ from lit_interactions.callbacks.rng import isolated_rng
 from lit_interactions.callbacks.user_module import SampleLossHook, network_of
 from lit_interactions.interactions import Interactions, salience_threshold
 from lit_interactions.io.files import write_json
-from lit_interactions.players import PlayerSelection, TextWordPlayers
+from lit_interactions.players import Players, PlayerSelection, TextWordPlayers
 
 PREFIX = "hard_samples"
 WHO = "HardSamples"
@@ -68,11 +68,7 @@ class HardSamples(Callback):
         figures: bool = True, sample_loss_key: str = "sample_losses",
     ) -> None:
         super().__init__()
-        for name, value in (("num_hard", num_hard), ("num_easy", num_easy)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{WHO}: {name}={value!r} must be an int >= 1")
-        if every_n_epochs is not None and (not isinstance(every_n_epochs, int) or every_n_epochs < 1):
-            raise ValueError(f"{WHO}: every_n_epochs={every_n_epochs!r} must be an int >= 1 or None (end of fit only)")
+        _check_counts(num_hard, num_easy, every_n_epochs)
         self.num_hard, self.num_easy = num_hard, num_easy
         self.every_n_epochs = every_n_epochs
         self.seed = seed
@@ -86,36 +82,15 @@ class HardSamples(Callback):
         self.hook: SampleLossHook | None = None  # the losses from training_step, for modules without a recorder
         self._hook_state: dict[str, Any] | None = None
 
-    # -- hooks -----------------------------------------------------------------------------------------------
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Check before training: a monitor, per-sample losses, enough training samples."""
         if stage != "fit":
             return
         self.monitor = find_monitor(trainer, WHO)
         if not hasattr(pl_module, "sample_losses") and self.hook is None:
-            self.hook = SampleLossHook(self.sample_loss_key, WHO)
-            if self._hook_state is not None:
-                self.hook.recorder.load_state_dict(self._hook_state)
+            self.hook = _loss_hook(self.sample_loss_key, self._hook_state)
         dm = trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets trainer.datamodule at run time
-        missing = [name for name in ("task", "train_ids", "batch") if not hasattr(dm, name)]
-        if dm is None or missing:
-            raise ValueError(
-                f"{WHO} analyses training samples: it needs the trainer's data module to have task, train_ids and "
-                f"batch(ids, 'train') (docs/custom_modules.md); "
-                + ("there is no data module: pass trainer.fit(model, datamodule=dm)" if dm is None else
-                   f"{type(dm).__name__} has no {', '.join(missing)}")
-            )
-        train_ids = np.asarray(dm.train_ids)
-        if dm.task == "text":  # the monitor's own setup may come later: build its players here
-            players = cast(TextWordPlayers, self.monitor.options.build("text", dm.tokenizer))
-            train_ids = ids_with_enough_words(dm, train_ids, players)
-            self.candidates = train_ids
-        if len(train_ids) < self.num_hard + self.num_easy:
-            raise ValueError(
-                f"{WHO}: {len(train_ids)} training samples can be analysed (text: those with at least n_players "
-                f"eligible words) but num_hard + num_easy = {self.num_hard + self.num_easy}; use fewer hard/easy "
-                f"samples or players, or more training data"
-            )
+        self.candidates = _train_candidates(dm, self.monitor, self.num_hard + self.num_easy)
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir) / "interactions"
 
     def on_train_batch_end(
@@ -142,25 +117,12 @@ class HardSamples(Callback):
         if epoch > 0 and epoch not in self.records:
             self.analyse(trainer, pl_module, epoch)
 
-    # -- the analysis ----------------------------------------------------------------------------------------
     def choose(self, pl_module: LightningModule) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(hard ids, hard losses, easy ids, easy losses)``; hard by decreasing loss (ties: smaller id)."""
         source = self.hook if self.hook is not None else cast(SampleLossHook, pl_module.sample_losses)  # same protocol
-        id_tensor, loss_tensor = source.mean_losses()
-        ids, losses = id_tensor.numpy(), loss_tensor.double().numpy()
-        known = np.isfinite(losses)
-        if self.candidates is not None:
-            known &= np.isin(ids, self.candidates)
-        ids, losses = ids[known], losses[known]
-        if len(ids) < self.num_hard + self.num_easy:
-            raise ValueError(
-                f"{WHO}: training losses are recorded for {len(ids)} samples, fewer than num_hard + num_easy"
-            )
-        order = np.lexsort((ids, -losses))
-        hard = order[: self.num_hard]
-        rest = np.sort(order[self.num_hard :])
-        easy = np.sort(np.random.default_rng(self.seed).choice(rest, self.num_easy, replace=False))
-        return ids[hard], losses[hard], ids[easy], losses[easy]
+        ids, losses = source.mean_losses()
+        return hard_and_easy(ids.numpy(), losses.double().numpy(), self.candidates, self.num_hard, self.num_easy,
+                             self.seed)
 
     def analyse(self, trainer: Trainer, pl_module: LightningModule, epoch: int) -> dict[str, Any]:
         """Extract the interactions of the hard and easy samples and compare them; record, write and log."""
@@ -172,68 +134,16 @@ class HardSamples(Callback):
         loss = np.concatenate([hard_loss, easy_loss])
         with isolated_rng():
             network = network_of(pl_module)
-            self._extend_players(network, dm, ids)
-            assert monitor.players is not None and self.selection is not None
-            result = extract_sharded(
-                trainer, network, ids, lambda i: dm.batch(i, "train"), monitor.players, self.selection,
-                targets=torch.as_tensor(_train_labels(dm, ids)), description=f"HardSamples epoch {epoch}",
-                **monitor.extraction_options(),
-            )
-            tau = float(salience_threshold(result.rewards, monitor.analysis.salience_ratio))
-            eta = result.eta(tau).numpy()
-            relabelled_ids = np.asarray(getattr(dm, "relabelled_ids", []), dtype=np.int64)
-            record = hard_easy_summary(epoch, ids, loss, eta, tau, relabelled_ids, self.num_hard)
+            self.selection = _with_players(self.selection, monitor.players, network, dm, ids)
+            result, record = _compare(trainer, monitor, network, dm, self.selection, epoch, ids, loss, self.num_hard)
             self.records[epoch] = record
             if trainer.is_global_zero:
-                self._write(trainer, epoch, result, record)
+                assert self.output_dir is not None
+                settings = {"num_hard": self.num_hard, "num_easy": self.num_easy, "seed": self.seed}
+                _write_epoch(trainer, self.output_dir, result, epoch, settings, self.records, self.figures)
             log_scalars(trainer, {f"{PREFIX}/{k}": v for k, v in record["scalars"].items()})
         return record
 
-    def _extend_players(self, network: torch.nn.Module, dm: Any, ids: np.ndarray) -> None:
-        """Give players to the samples that have none yet (earlier ones keep theirs)."""
-        monitor = self.monitor
-        assert monitor is not None and monitor.players is not None
-        known = set() if self.selection is None else set(self.selection.ids.tolist())
-        new = np.array([i for i in ids.tolist() if i not in known], dtype=np.int64)
-        if len(new) == 0:
-            return
-        device = next(network.parameters()).device
-        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in dm.batch(new, "train").items()}
-        try:
-            with torch.no_grad():
-                chosen = monitor.players.select(network, batch)
-        except ValueError as error:
-            raise ValueError(f"{WHO} cannot choose players for training samples {new[:10].tolist()}: {error}") from None
-        self.selection = chosen if self.selection is None else PlayerSelection.cat([self.selection, chosen])
-
-    def _write(self, trainer: Trainer, epoch: int, result: Interactions, record: dict[str, Any]) -> None:
-        assert self.output_dir is not None
-        result.settings.update({"epoch": epoch, "num_hard": self.num_hard, "target": "training label"})
-        (self.output_dir / PREFIX).mkdir(parents=True, exist_ok=True)
-        result.save(self.output_dir / PREFIX / f"epoch_{epoch:04d}.safetensors")
-        write_json(self.output_dir / "hard_samples.json", {
-            "num_hard": self.num_hard, "num_easy": self.num_easy, "seed": self.seed,
-            "records": [self.records[e] for e in sorted(self.records)],
-        })
-        if self.figures:
-            hard = np.arange(len(record["loss"])) < self.num_hard
-            fig = loss_eta_figure(
-                np.array(record["loss"]), np.array(record["eta"]), hard, np.array(record["relabelled"]),
-                f"epoch {epoch}: Spearman {record['scalars']['loss_eta_spearman']:.2f}",
-            )
-            write_figure(trainer, fig, self.output_dir / "figures" / f"hard_samples_epoch_{epoch:04d}.png",
-                         f"{PREFIX}/loss_vs_eta")
-        if wandb_loggers(trainer):
-            rows = [
-                [epoch, i, "hard" if k < self.num_hard else "easy", lo, e, r, i in set(record["top_eta_ids"])]
-                for k, (i, lo, e, r) in enumerate(
-                    zip(record["hard_ids"] + record["easy_ids"], record["loss"], record["eta"], record["relabelled"])
-                )
-            ]
-            columns = ["epoch", "sample_id", "group", "loss", "eta", "relabelled", "top_eta"]
-            log_table(trainer, f"{PREFIX}/samples", columns, rows)
-
-    # -- checkpointing ---------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
             "records": [self.records[e] for e in sorted(self.records)],
@@ -248,6 +158,147 @@ class HardSamples(Callback):
         self._hook_state = state_dict.get("sample_losses")
         if self.hook is not None and self._hook_state is not None:
             self.hook.recorder.load_state_dict(self._hook_state)
+
+
+def _check_counts(num_hard: Any, num_easy: Any, every_n_epochs: Any) -> None:
+    """Raise a clear error for sample counts that are not ints >= 1, or an analysis period that is not one or None."""
+    for name, value in (("num_hard", num_hard), ("num_easy", num_easy)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{WHO}: {name}={value!r} must be an int >= 1")
+    if every_n_epochs is not None and (not isinstance(every_n_epochs, int) or every_n_epochs < 1):
+        raise ValueError(f"{WHO}: every_n_epochs={every_n_epochs!r} must be an int >= 1 or None (end of fit only)")
+
+
+def _train_candidates(dm: Any, monitor: InteractionMonitor, needed: int) -> np.ndarray | None:
+    """The training ids hard and easy samples may be chosen from: None (all) for images, the ids with at least
+    ``n_players`` eligible words for text.
+
+    Raises:
+        ValueError: the data module lacks the protocol (``task``, ``train_ids``, ``batch``), or fewer than ``needed``
+            training samples can be analysed.
+    """
+    missing = [name for name in ("task", "train_ids", "batch") if not hasattr(dm, name)]
+    if dm is None or missing:
+        raise ValueError(
+            f"{WHO} analyses training samples: it needs the trainer's data module to have task, train_ids and "
+            f"batch(ids, 'train') (docs/custom_modules.md); "
+            + ("there is no data module: pass trainer.fit(model, datamodule=dm)" if dm is None else
+               f"{type(dm).__name__} has no {', '.join(missing)}")
+        )
+    train_ids = np.asarray(dm.train_ids)
+    candidates = None
+    if dm.task == "text":  # the monitor's own setup may come later: build its players here
+        players = cast(TextWordPlayers, monitor.options.build("text", dm.tokenizer))
+        train_ids = candidates = ids_with_enough_words(dm, train_ids, players)
+    if len(train_ids) < needed:
+        raise ValueError(
+            f"{WHO}: {len(train_ids)} training samples can be analysed (text: those with at least n_players "
+            f"eligible words) but num_hard + num_easy = {needed}; use fewer hard/easy "
+            f"samples or players, or more training data"
+        )
+    return candidates
+
+
+def hard_and_easy(
+    ids: np.ndarray, losses: np.ndarray, candidates: np.ndarray | None, num_hard: int, num_easy: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(hard ids, hard losses, easy ids, easy losses)`` from the mean training loss of every sample ``ids``.
+
+    Hard: the ``num_hard`` largest losses, by decreasing loss (ties: smaller id); easy: ``num_easy`` of the others
+    drawn with ``seed``. Samples without a finite loss, or outside ``candidates`` (when given), are never chosen.
+    """
+    known = np.isfinite(losses)
+    if candidates is not None:
+        known &= np.isin(ids, candidates)
+    ids, losses = ids[known], losses[known]
+    if len(ids) < num_hard + num_easy:
+        raise ValueError(f"{WHO}: training losses are recorded for {len(ids)} samples, fewer than num_hard + num_easy")
+    order = np.lexsort((ids, -losses))
+    hard = order[:num_hard]
+    rest = np.sort(order[num_hard:])
+    easy = np.sort(np.random.default_rng(seed).choice(rest, num_easy, replace=False))
+    return ids[hard], losses[hard], ids[easy], losses[easy]
+
+
+def _with_players(
+    selection: PlayerSelection | None, players: Players, network: torch.nn.Module, dm: Any, ids: np.ndarray
+) -> PlayerSelection:
+    """``selection`` with players for those of the training samples ``ids`` that have none yet (earlier samples
+    keep theirs, so that repeated analyses of a sample use the same players)."""
+    known = set() if selection is None else set(selection.ids.tolist())
+    new = np.array([i for i in ids.tolist() if i not in known], dtype=np.int64)
+    if len(new) == 0:
+        assert selection is not None  # every id is known
+        return selection
+    device = next(network.parameters()).device
+    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in dm.batch(new, "train").items()}
+    try:
+        with torch.no_grad():
+            chosen = players.select(network, batch)
+    except ValueError as error:
+        raise ValueError(f"{WHO} cannot choose players for training samples {new[:10].tolist()}: {error}") from None
+    return chosen if selection is None else PlayerSelection.cat([selection, chosen])
+
+
+def _compare(
+    trainer: Trainer, monitor: InteractionMonitor, network: torch.nn.Module, dm: Any, selection: PlayerSelection,
+    epoch: int, ids: np.ndarray, loss: np.ndarray, num_hard: int,
+) -> tuple[Interactions, dict[str, Any]]:
+    """The interactions of the training samples ``ids`` (the first ``num_hard`` hard) and their epoch's record.
+
+    The monitor's players, noise ratio and salience ratio are used; the target is the label the model trains on,
+    and tau is computed over these samples.
+    """
+    assert monitor.players is not None  # the monitor's setup has built them
+    result = extract_sharded(
+        trainer, network, ids, lambda i: dm.batch(i, "train"), monitor.players, selection,
+        targets=torch.as_tensor(_train_labels(dm, ids)), description=f"HardSamples epoch {epoch}",
+        **monitor.extraction_options(),
+    )
+    tau = float(salience_threshold(result.rewards, monitor.analysis.salience_ratio))
+    eta = result.eta(tau).numpy()
+    relabelled_ids = np.asarray(getattr(dm, "relabelled_ids", []), dtype=np.int64)
+    return result, hard_easy_summary(epoch, ids, loss, eta, tau, relabelled_ids, num_hard)
+
+
+def _loss_hook(key: str, state: dict[str, Any] | None) -> SampleLossHook:
+    """The recorder of the per-sample losses ``training_step`` returns under ``key``, with those of a checkpoint
+    loaded before setup (``state``, None without one)."""
+    hook = SampleLossHook(key, WHO)
+    if state is not None:
+        hook.recorder.load_state_dict(state)
+    return hook
+
+
+def _write_epoch(
+    trainer: Trainer, out_dir: Path, result: Interactions, epoch: int, settings: dict[str, Any],
+    records: dict[int, dict[str, Any]], figures: bool,
+) -> None:
+    """Write the analysis of ``epoch`` (``result``, ``records[epoch]``): its interactions, ``hard_samples.json`` (the
+    ``settings`` and the records of every epoch), the loss-vs-eta figure (with ``figures``) and, with a wandb logger,
+    the table of the samples."""
+    record, num_hard = records[epoch], settings["num_hard"]
+    result.settings.update({"epoch": epoch, "num_hard": num_hard, "target": "training label"})
+    (out_dir / PREFIX).mkdir(parents=True, exist_ok=True)
+    result.save(out_dir / PREFIX / f"epoch_{epoch:04d}.safetensors")
+    write_json(out_dir / "hard_samples.json", {**settings, "records": [records[e] for e in sorted(records)]})
+    if figures:
+        hard = np.arange(len(record["loss"])) < num_hard
+        fig = loss_eta_figure(
+            np.array(record["loss"]), np.array(record["eta"]), hard, np.array(record["relabelled"]),
+            f"epoch {epoch}: Spearman {record['scalars']['loss_eta_spearman']:.2f}",
+        )
+        figure_path = out_dir / "figures" / f"hard_samples_epoch_{epoch:04d}.png"
+        write_figure(trainer, fig, figure_path, f"{PREFIX}/loss_vs_eta")
+    if wandb_loggers(trainer):
+        rows = [
+            [epoch, i, "hard" if k < num_hard else "easy", lo, e, r, i in set(record["top_eta_ids"])]
+            for k, (i, lo, e, r) in enumerate(
+                zip(record["hard_ids"] + record["easy_ids"], record["loss"], record["eta"], record["relabelled"])
+            )
+        ]
+        columns = ["epoch", "sample_id", "group", "loss", "eta", "relabelled", "top_eta"]
+        log_table(trainer, f"{PREFIX}/samples", columns, rows)
 
 
 def hard_easy_summary(

@@ -124,6 +124,31 @@ def replace_output(module: nn.Module, fn: Callable[[Any], Any]) -> Iterator[None
         handle.remove()
 
 
+def check_layer_name(layer: Any) -> str | None:
+    """``layer`` if it is a module name or None (players at the input); a clear error for anything else."""
+    if layer is not None and not isinstance(layer, str):
+        raise TypeError(f"layer must be a module name (str) or None, got {type(layer).__name__}")
+    return layer
+
+
+def masked_at_layer(
+    module: nn.Module, mask: Callable[[Any, Tensor, Tensor], Any], run: Callable[[Tensor], Any]
+) -> MaskedForward:
+    """A masked forward for players in a layer's output: the model runs on unmasked samples, a hook masks the layer.
+
+    Args:
+        module: the layer whose output holds the players.
+        mask: ``(output, sample_index, keep) -> masked output`` of the layer (its rows are the samples run).
+        run: ``sample_index -> model outputs`` on the unmasked samples ``sample_index``.
+    """
+
+    def forward(sample_index: Tensor, keep: Tensor) -> Any:
+        with replace_output(module, lambda output: mask(output, sample_index, keep)):
+            return run(sample_index)
+
+    return forward
+
+
 @contextmanager
 def eval_mode(forward_func: Callable[..., Any]) -> Iterator[None]:
     """Put the module behind ``forward_func`` in eval mode; restore every submodule's mode afterwards."""

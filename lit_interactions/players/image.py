@@ -29,9 +29,11 @@ from lit_interactions.players.base import (
     MaskedForward,
     Players,
     batch_tensor,
+    check_layer_name,
     eval_mode,
     get_layer,
     keep_map,
+    masked_at_layer,
     replace_output,
     require_module,
 )
@@ -76,12 +78,8 @@ class ImagePatchPlayers(Players):
     GEOMETRY = ("layer", "grid", "crop")
 
     def __init__(
-        self,
-        n_players: int = 10,
-        grid: int = 5,
-        layer: str | None = None,
-        crop: int | tuple[int, int] | list[int] | None = None,
-        baseline: str | Tensor = "zero",
+        self, n_players: int = 10, grid: int = 5, layer: str | None = None,
+        crop: int | tuple[int, int] | list[int] | None = None, baseline: str | Tensor = "zero",
     ) -> None:
         super().__init__(n_players)
         grid = check_int("grid", grid, 1)
@@ -89,39 +87,16 @@ class ImagePatchPlayers(Players):
             raise ValueError(
                 f"n_players={n_players} > grid*grid={grid * grid} patches; use fewer players or a finer grid"
             )
-        crop_hw: tuple[int, ...] | None = None
-        if crop is not None:
-            crop_hw = (crop, crop) if isinstance(crop, int) else tuple(crop)
-            if len(crop_hw) != 2 or any(not is_int(c) or c < 0 for c in crop_hw):
-                raise ValueError(f"crop must be None, an int >= 0 or (crop_h, crop_w), got {crop_hw!r}")
-        self.baseline_value: Tensor | None = None
-        if isinstance(baseline, Tensor):
-            if not baseline.is_floating_point() or not bool(torch.isfinite(baseline).all()) or baseline.dim() > 3:
-                raise ValueError(
-                    f"a tensor baseline must be a finite float tensor broadcasting to [C, H, W], got dtype "
-                    f"{baseline.dtype} and shape {tuple(baseline.shape)}"
-                )
-            self.baseline_value, baseline = baseline.detach(), "tensor"
-        elif baseline not in IMAGE_BASELINES:
-            raise ValueError(
-                f"unknown image baseline {baseline!r}; choose one of {IMAGE_BASELINES} or pass a float tensor"
-            )
-        if layer is not None and not isinstance(layer, str):
-            raise TypeError(f"layer must be a module name (str) or None, got {type(layer).__name__}")
+        self.crop = _crop_pair(crop)
+        self.baseline, self.baseline_value = _image_baseline(baseline)
+        self.layer = check_layer_name(layer)
         self.grid = grid
-        self.layer = layer
-        self.crop: tuple[int, int] | None = None if crop_hw is None else (crop_hw[0], crop_hw[1])
-        self.baseline = baseline
 
     def settings(self) -> dict[str, Any]:
         """JSON-able settings (``crop`` as a list or None)."""
-        return {
-            "n_players": self.n_players,
-            "grid": self.grid,
-            "layer": self.layer,
-            "crop": list(self.crop) if self.crop is not None else None,
-            "baseline": self.baseline,
-        }
+        crop = list(self.crop) if self.crop is not None else None
+        return {"n_players": self.n_players, "grid": self.grid, "layer": self.layer, "crop": crop,
+                "baseline": self.baseline}
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> ImagePatchPlayers:
@@ -134,8 +109,6 @@ class ImagePatchPlayers(Players):
             )
         return cls(**{k: settings[k] for k in keys if k in settings})
 
-    # -- geometry ---------------------------------------------------------------------------------
-
     def patch_map(self, height: int, width: int, device: torch.device | str | None = None) -> Tensor:
         """``LongTensor[H, W]``: the patch index (row-major) of every cell, ``-1`` in the cropped border."""
         crop = self.crop if self.crop is not None else (height // 8, width // 8)
@@ -143,23 +116,13 @@ class ImagePatchPlayers(Players):
 
     def player_map(self, players: Tensor, height: int, width: int) -> Tensor:
         """``LongTensor[k, H, W]``: the player index of every cell for rows with ``players [k, n]``, else -1."""
-        k, n = players.shape
-        patches = self.patch_map(height, width, players.device)
-        owner = torch.full((k, self.grid * self.grid + 1), -1, dtype=torch.long, device=players.device)
-        owner.scatter_(1, players, torch.arange(n, device=players.device).expand(k, n))
-        index = torch.where(patches < 0, self.grid * self.grid, patches).reshape(1, -1).expand(k, -1)
-        return owner.gather(1, index).reshape(k, height, width)
+        return _cell_players(self.patch_map(height, width, players.device), players, self.grid * self.grid)
 
     def patch_scores(self, features: Tensor) -> Tensor:
         """``[B, grid*grid]`` mean absolute value of every patch (over channels and the patch's cells)."""
-        b, _, h, w = features.shape
-        patches = self.patch_map(h, w, features.device).reshape(-1)
-        inside = patches >= 0
-        cell_l1 = features.detach().abs().sum(dim=1).reshape(b, -1)[:, inside]
-        index = patches[inside].expand(b, -1)
-        sums = cell_l1.new_zeros(b, self.grid * self.grid).scatter_add_(1, index, cell_l1)
-        area = torch.bincount(patches[inside], minlength=self.grid * self.grid).to(sums.dtype)
-        return sums / area
+        _, _, h, w = features.shape
+        patches = self.patch_map(h, w, features.device)
+        return _patch_means(features.detach().abs().sum(dim=1), patches, self.grid * self.grid)
 
     def mask_features(self, features: Tensor, players: Tensor, keep: Tensor) -> Tensor:
         """Masked feature maps: player ``i``'s patch of row ``r`` set to the baseline unless ``keep[r, i]``.
@@ -171,47 +134,15 @@ class ImagePatchPlayers(Players):
         """
         _, _, h, w = features.shape
         keep_cells = keep_map(self.player_map(players.to(features.device), h, w), keep.to(features.device))
-        if self.baseline == "zero":
-            base = features.new_zeros(())
-        elif self.baseline_value is not None:
-            base = self._tensor_baseline(features)
-        else:
-            base = features.mean(dim=(2, 3), keepdim=True)
+        base = _patch_baseline(self.baseline, self.baseline_value, features)
         return torch.where(keep_cells.unsqueeze(1), features, base)
-
-    def _tensor_baseline(self, features: Tensor) -> Tensor:
-        assert self.baseline_value is not None  # set with the tensor baseline
-        value = self.baseline_value.to(device=features.device, dtype=features.dtype)
-        try:
-            torch.broadcast_shapes(value.shape, features.shape[1:])
-        except RuntimeError:
-            raise ValueError(
-                f"the baseline tensor of shape {tuple(value.shape)} does not broadcast to the feature map "
-                f"{tuple(features.shape[1:])} [C, H, W]; give [C, H, W], [C, 1, 1] or a scalar"
-            ) from None
-        return value
-
-    # -- players ----------------------------------------------------------------------------------
 
     def features(self, forward_func: Callable[..., Any], inputs: Tensor) -> Tensor:
         """The unmasked feature map of ``inputs``: the inputs themselves or the hooked layer's output."""
         if self.layer is None:
             return inputs
         module = get_layer(require_module(forward_func, f"players at layer {self.layer!r}"), self.layer)
-        captured: list[Tensor] = []
-
-        def capture(output: Tensor) -> Tensor:
-            captured.append(output)
-            raise _Captured
-
-        with torch.no_grad(), eval_mode(forward_func), replace_output(module, _on_feature_map(capture, self.layer)):
-            try:
-                forward_func(inputs)
-            except _Captured:
-                pass
-        if not captured:
-            raise RuntimeError(f"layer {self.layer!r} was not called during the forward pass of the model")
-        return captured[0]
+        return _layer_output(forward_func, module, self.layer, inputs)
 
     def select(self, forward_func: Callable[..., Any], batch: Batch) -> PlayerSelection:
         """The ``n`` brightest patches of every sample (see the module docstring)."""
@@ -230,21 +161,83 @@ class ImagePatchPlayers(Players):
             raise ValueError(f"selection has patch indices outside 0..{self.grid * self.grid - 1}")
         if self.layer is None:
             self.patch_map(inputs.shape[2], inputs.shape[3])  # fail early if the grid does not fit
-
-            def run_input(sample_index: Tensor, keep: Tensor) -> Any:
-                return forward_func(self.mask_features(inputs[sample_index], players[sample_index], keep))
-
-            return run_input
+            return lambda rows, keep: forward_func(self.mask_features(inputs[rows], players[rows], keep))
 
         layer = self.layer
         module = get_layer(require_module(forward_func, f"players at layer {layer!r}"), layer)
 
-        def run_layer(sample_index: Tensor, keep: Tensor) -> Any:
-            rows = players[sample_index]
-            with replace_output(module, _on_feature_map(lambda out: self.mask_features(out, rows, keep), layer)):
-                return forward_func(inputs[sample_index])
+        def mask_layer(output: Any, sample_index: Tensor, keep: Tensor) -> Tensor:
+            return self.mask_features(_check_4d(output, layer), players[sample_index], keep)
 
-        return run_layer
+        return masked_at_layer(module, mask_layer, lambda sample_index: forward_func(inputs[sample_index]))
+
+
+def _crop_pair(crop: int | tuple[int, int] | list[int] | None) -> tuple[int, int] | None:
+    """The border ``(crop_h, crop_w)`` to remove, from an int or a pair; None (the default border) stays None."""
+    if crop is None:
+        return None
+    crop_hw = (crop, crop) if isinstance(crop, int) else tuple(crop)
+    if len(crop_hw) != 2 or any(not is_int(c) or c < 0 for c in crop_hw):
+        raise ValueError(f"crop must be None, an int >= 0 or (crop_h, crop_w), got {crop_hw!r}")
+    return (crop_hw[0], crop_hw[1])
+
+
+def _image_baseline(baseline: str | Tensor) -> tuple[str, Tensor | None]:
+    """``(name, tensor)`` of a baseline: ``("zero" | "mean", None)``, or ``("tensor", the detached tensor)``.
+
+    The name is what the settings record (a tensor is not JSON-able); the tensor is checked to be a finite float one.
+    """
+    if isinstance(baseline, Tensor):
+        if not baseline.is_floating_point() or not bool(torch.isfinite(baseline).all()) or baseline.dim() > 3:
+            raise ValueError(
+                f"a tensor baseline must be a finite float tensor broadcasting to [C, H, W], got dtype "
+                f"{baseline.dtype} and shape {tuple(baseline.shape)}"
+            )
+        return "tensor", baseline.detach()
+    if baseline not in IMAGE_BASELINES:
+        raise ValueError(
+            f"unknown image baseline {baseline!r}; choose one of {IMAGE_BASELINES} or pass a float tensor"
+        )
+    return baseline, None
+
+
+def _patch_baseline(name: str, value: Tensor | None, features: Tensor) -> Tensor:
+    """What the masked cells of ``features [k, C, H, W]`` become: zero, each row's per-channel mean over ``H x W``,
+    or the tensor ``value`` (on the features' device and dtype, checked to broadcast to one feature map)."""
+    if name == "zero":
+        return features.new_zeros(())
+    if value is None:
+        return features.mean(dim=(2, 3), keepdim=True)
+    value = value.to(device=features.device, dtype=features.dtype)
+    try:
+        torch.broadcast_shapes(value.shape, features.shape[1:])
+    except RuntimeError:
+        raise ValueError(
+            f"the baseline tensor of shape {tuple(value.shape)} does not broadcast to the feature map "
+            f"{tuple(features.shape[1:])} [C, H, W]; give [C, H, W], [C, 1, 1] or a scalar"
+        ) from None
+    return value
+
+
+def _layer_output(forward_func: Callable[..., Any], module: torch.nn.Module, name: str, inputs: Tensor) -> Tensor:
+    """The feature map ``module`` (named ``name``) outputs on ``inputs``, in eval mode without gradients.
+
+    The forward pass stops once the layer has run: the layers after it are not needed to choose players.
+    """
+    captured: list[Tensor] = []
+
+    def capture(output: Tensor) -> Tensor:
+        captured.append(output)
+        raise _Captured
+
+    with torch.no_grad(), eval_mode(forward_func), replace_output(module, _on_feature_map(capture, name)):
+        try:
+            forward_func(inputs)
+        except _Captured:
+            pass
+    if not captured:
+        raise RuntimeError(f"layer {name!r} was not called during the forward pass of the model")
+    return captured[0]
 
 
 @lru_cache(maxsize=32)
@@ -268,6 +261,29 @@ def _patch_map(grid: int, crop: tuple[int, int], height: int, width: int) -> Ten
     rows, cols = cells(inner_h, crop_h, height), cells(inner_w, crop_w, width)
     patch = rows[:, None] * grid + cols[None, :]
     return torch.where((rows[:, None] < 0) | (cols[None, :] < 0), -1, patch)
+
+
+def _cell_players(patches: Tensor, players: Tensor, n_patches: int) -> Tensor:
+    """``LongTensor[k, H, W]``: for rows with ``players [k, n]`` (patch indices), the player index of every cell of
+    the patch map ``patches [H, W]``, ``-1`` for cells of unchosen patches and of the cropped border."""
+    k, n = players.shape
+    owner = torch.full((k, n_patches + 1), -1, dtype=torch.long, device=players.device)
+    owner.scatter_(1, players, torch.arange(n, device=players.device).expand(k, n))
+    index = torch.where(patches < 0, n_patches, patches).reshape(1, -1).expand(k, -1)
+    return owner.gather(1, index).reshape(k, *patches.shape)
+
+
+def _patch_means(cell_values: Tensor, patches: Tensor, n_patches: int) -> Tensor:
+    """``[B, n_patches]``: the mean of ``cell_values [B, H, W]`` over the cells of every patch of ``patches [H, W]``.
+
+    A mean, not a sum: patches of an uneven split differ in area and the larger ones must not be favoured.
+    """
+    flat = patches.reshape(-1)
+    inside = flat >= 0
+    values = cell_values.reshape(cell_values.shape[0], -1)[:, inside]
+    index = flat[inside].expand(values.shape[0], -1)
+    sums = values.new_zeros(values.shape[0], n_patches).scatter_add_(1, index, values)
+    return sums / torch.bincount(flat[inside], minlength=n_patches).to(sums.dtype)
 
 
 def _inputs(batch: Batch) -> Tensor:

@@ -59,12 +59,7 @@ class PlayerSelection:
             KeyError: if some ids have no players in this selection.
             ValueError: if an id appears twice here with different players.
         """
-        own = self.ids.tolist()
-        rows: dict[int, int] = {}
-        for row, sample_id in enumerate(own):
-            first = rows.setdefault(sample_id, row)
-            if first != row and not torch.equal(self.players[first], self.players[row]):
-                raise ValueError(f"sample id {sample_id} appears twice in the selection with different players")
+        rows = _row_of_id(self.ids, self.players)
         wanted = [int(i) for i in ids.reshape(-1).tolist()]
         missing = sorted({i for i in wanted if i not in rows})
         if missing:
@@ -120,21 +115,45 @@ class PlayerSelection:
             FileNotFoundError: no file at ``path``.
             ValueError: the file is not a players file (another checkpoint, a damaged or hostile file).
         """
-        file = Path(path)
-        if not file.is_file():
-            raise FileNotFoundError(f"no players file at {str(path)!r}: give the players.pt a monitor wrote "
-                                    f"(runs/<name>/<version>/interactions/players.pt)")
-        fix = ("give the players.pt a monitor wrote (runs/<name>/<version>/interactions/players.pt); the file is "
-               "never read in a way that could run code")
-        try:
-            state: Any = torch.load(file, map_location="cpu", weights_only=True)
-        except Exception as error:  # noqa: BLE001 - any failure means the same thing to the user
-            # torch's message suggests weights_only=False, which would run the file's code: not repeated here
-            raise ValueError(f"{file} is not a players file: it cannot be read as plain tensors "
-                             f"({type(error).__name__}); {fix}") from None
-        meta = state.get("meta") if isinstance(state, dict) else None
-        if (not isinstance(meta, dict) or not isinstance(state.get("ids"), Tensor)
-                or not isinstance(state.get("players"), Tensor) or not {"kind", "settings"} <= set(meta)):
-            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{file} is not a players file: it holds {keys}, not ids, players and meta; {fix}")
-        return cls.from_state_dict(state)
+        return cls.from_state_dict(_read_players_file(path))
+
+
+def _row_of_id(ids: Tensor, players: Tensor) -> dict[int, int]:
+    """The first row of every sample id; an id may repeat only with the same players (one sample, one choice).
+
+    Raises:
+        ValueError: if an id appears twice with different players.
+    """
+    rows: dict[int, int] = {}
+    for row, sample_id in enumerate(ids.tolist()):
+        first = rows.setdefault(sample_id, row)
+        if first != row and not torch.equal(players[first], players[row]):
+            raise ValueError(f"sample id {sample_id} appears twice in the selection with different players")
+    return rows
+
+
+def _read_players_file(path: str | Path) -> dict[str, Any]:
+    """The state dict in a players file, read as plain tensors only (no code runs) and checked for its keys.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a players file (another checkpoint, a damaged or hostile file).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no players file at {str(path)!r}: give the players.pt a monitor wrote "
+                                f"(runs/<name>/<version>/interactions/players.pt)")
+    fix = ("give the players.pt a monitor wrote (runs/<name>/<version>/interactions/players.pt); the file is "
+           "never read in a way that could run code")
+    try:
+        state: Any = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure means the same thing to the user
+        # torch's message suggests weights_only=False, which would run the file's code: not repeated here
+        raise ValueError(f"{file} is not a players file: it cannot be read as plain tensors "
+                         f"({type(error).__name__}); {fix}") from None
+    meta = state.get("meta") if isinstance(state, dict) else None
+    if (not isinstance(meta, dict) or not isinstance(state.get("ids"), Tensor)
+            or not isinstance(state.get("players"), Tensor) or not {"kind", "settings"} <= set(meta)):
+        keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{file} is not a players file: it holds {keys}, not ids, players and meta; {fix}")
+    return state

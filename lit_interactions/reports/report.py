@@ -32,7 +32,7 @@ from lit_interactions.analysis.figures_orders import (
 )
 from lit_interactions.io.files import write_json
 from lit_interactions.reports.artifacts import Evaluation, RunArtifacts
-from lit_interactions.reports.html import Section, Table, write_page
+from lit_interactions.reports.html import FigureRef, Section, Table, write_page
 from lit_interactions.reports.samples import SampleDrawer, describe, save
 
 _CURVE = re.compile(r"^(train|val|test)/.*(acc|loss)")
@@ -120,200 +120,77 @@ class RunReport:
         self.drawer = SampleDrawer(run, out_dir)
         self.data: dict[str, Any] = {"run": str(run.path), "epoch": self.epoch}
 
-    # -- sections ----------------------------------------------------------------------------------------------
     def overview(self) -> Section:
         history = self.run.history
-        config = self.run.config
-        model = (config.get("model") or {}).get("init_args", {}).get("model", "?")
-        data = str((config.get("data") or {}).get("class_path", "?")).rsplit(".", 1)[-1]
-        records = history.get("records", [])
-        losses = {int(e["epoch"]): e for e in history.get("losses", [])}
-        rows = [[r["epoch"], r["tau"], r["high_order_share"], r["mean_order"], r["num_salient"], r["eta_mean"],
-                 r["eta_std"], losses.get(int(r["epoch"]), {}).get("train_loss"),
-                 losses.get(int(r["epoch"]), {}).get("val_loss"), r.get("n_unconverged", "?")] for r in records]
-        self.data.update({"turn_epoch": history.get("turn_epoch"),
-                          "gap_widening_epoch": history.get("gap_widening_epoch"), "measured_epochs": self.run.epochs})
-        unconverged = {int(r["epoch"]): int(r["n_unconverged"]) for r in records if r.get("n_unconverged")}
-        self.data["unconverged"] = unconverged
-        warning = [] if not unconverged else [
-            f"WARNING: the solver did not certify every sample: {', '.join(f'epoch {e}: {n}' for e, n in unconverged.items())} "
-            f"probe samples stopped at the iteration limit above the duality-gap tolerance (their interactions are "
-            f"not the certified sparsest ones; column 'unconverged'). Raise the monitor's max_iter."]
-        return Section("Run", "run", paragraphs=[
-            f"{self.run.path}: model {model}, data {data}, {len(self.run.probe_ids)} probe samples with "
-            f"{self.run.selection.n_players} players ({self.run.selection.kind}). Measured epochs: {self.run.epochs} "
-            f"(0 = the initial model). Turn epoch: {_found(history.get('turn_epoch'))}; gap-widening epoch: "
-            f"{_found(history.get('gap_widening_epoch'))}.", *warning],
-            tables=[Table(["epoch", "tau", "high-order share", "mean order", "salient", "eta mean", "eta std",
-                           "train loss", "val loss", "unconverged"], rows, "The monitor's record per measured epoch")])
+        unconverged = {int(r["epoch"]): int(r["n_unconverged"]) for r in history.get("records", [])
+                       if r.get("n_unconverged")}
+        self.data.update({key: history.get(key) for key in ("turn_epoch", "gap_widening_epoch")})
+        self.data.update({"measured_epochs": self.run.epochs, "unconverged": unconverged})
+        return Section("Run", "run", paragraphs=[run_summary(self.run), *unconverged_warning(unconverged)],
+                       tables=[monitor_table(history)])
 
     def training_curves(self) -> Section:
         section = Section("Accuracy and loss", "curves")
         epochs, curves = epoch_curves(self.run.metrics)
         if epochs:
             self.data["curves"] = {"epochs": epochs, **{k: v.tolist() for k, v in curves.items()}}
-            self._curve_figures(section, epochs, curves)
+            section.figures += curve_figures(self.out, epochs, curves)
         else:
             section.missing = (f"{self.run.path / 'metrics.csv'} is absent or has no per-epoch accuracy or loss: "
                                f"the run was trained without the CSV logger (the lit-interactions CLI always adds it)")
-        rows = evaluation_rows(self.run.evaluations)
-        if rows:
-            section.tables.append(Table(["file", "checkpoint", "metric", "value"], rows,
-                                        "The last lit-interactions validate / test of a checkpoint of this run"))
+        table = evaluation_table(self.run.evaluations)
+        if table is not None:
+            section.tables.append(table)
             self.data["evaluations"] = {stage: {"ckpt_path": e.ckpt_path, "metrics": e.metrics}
                                         for stage, e in self.run.evaluations.items()}
         return section
 
-    def _curve_figures(self, section: Section, epochs: list[int], curves: dict[str, np.ndarray]) -> None:
-        """One figure of the accuracies (plain and balanced) and one of the losses, labelled readably."""
-        for name, kind, wanted in (("accuracy", "acc", lambda metric: metric in _ACCURACIES),
-                                   ("loss", "loss", lambda metric: metric.startswith("loss"))):
-            series = {metric_label(k): v for k, v in curves.items() if wanted(k.rsplit("/", 1)[-1])}
-            if series:
-                fig = curves_figure(epochs, series, f"{name} per epoch", ylabel=name)
-                section.figures.append(save(fig, self.out, f"curves_{kind}",
-                                            f"{name} from metrics.csv (epoch e = after e training epochs)"))
-
     def dynamics(self) -> Section:
-        history = self.run.history
-        records = history.get("records", [])
-        epochs = [int(r["epoch"]) for r in records]
         section = Section("Two-phase dynamics", "dynamics", paragraphs=[
             "Share of the salient interaction strength per order over the measured epochs (paper 2 Fig. 2): in the first "
             "phase the strength moves to low orders; from the turn on, higher orders grow again."])
-        turn = history.get("turn_epoch")
-        i_pos = np.array([r["I_pos"] for r in records])
-        i_neg = np.array([r["I_neg"] for r in records])
-        section.figures.append(save(order_distribution_figure(epochs, i_pos, i_neg, turn), self.out,
-                                    "order_distribution", "Positive and negative strength per order and epoch"))
-        figure, self.data["order_strengths"] = order_strengths(self.run, self.out, epochs, i_pos, i_neg)
-        section.figures.append(figure)
-        marks = {"turn": turn} if turn is not None else None
-        fig = curves_figure(epochs, {"high-order share": [r["high_order_share"] for r in records]},
-                            "High-order share", marks=marks)
-        section.figures.append(save(fig, self.out, "high_order_share", "Share of strength at high orders"))
-        loss_epochs = [int(e["epoch"]) for e in history.get("losses", [])
-                       if e.get("train_loss") is not None and e.get("val_loss") is not None]
-        if len(loss_epochs) >= 1:
-            losses = {int(e["epoch"]): e for e in history["losses"]}
-            gap = history.get("gap_widening_epoch")
-            fig = curves_figure(loss_epochs, {
-                "train loss": [losses[e]["train_loss"] for e in loss_epochs],
-                "val loss": [losses[e]["val_loss"] for e in loss_epochs],
-                "gap (val - train)": [losses[e]["val_loss"] - losses[e]["train_loss"] for e in loss_epochs],
-            }, "Losses and their gap", marks={"gap widens": gap} if gap is not None else None)
-            section.figures.append(save(fig, self.out, "loss_gap", "The monitor's losses per epoch"))
+        figures, self.data["order_strengths"] = dynamics_figures(self.run, self.out)
+        section.figures += figures
         return section
 
     def eta(self) -> Section:
-        record = self.run.record(self.epoch)
-        eta = np.array(record["eta"])
-        fraction = float((self.run.confusing or {}).get("fraction", 0.1))
-        confusing = top_fraction(eta, fraction)
-        stored = stored_threshold(self.run.confusing, self.epoch)
-        threshold = float(eta[confusing].min()) if stored is None else stored
-        source = ("eta_threshold in confusing_samples.json" if stored is not None
-                  else "computed here: no ConfusingSamples record of this epoch")
-        epochs = [int(r["epoch"]) for r in self.run.history.get("records", [])]
-        section = Section("eta^avg distribution", "eta", paragraphs=[
-            f"eta^avg of each probe sample at epoch {self.epoch}: the average order of its salient interactions "
-            f"(0 when it has none). The confusing samples are the top {percent(fraction)} by eta^avg "
-            f"({len(confusing)} of {len(eta)}, ties broken by position); the smallest eta^avg among them is "
-            f"{exact_number(threshold)} ({source})."])
-        others = np.delete(eta, confusing)
-        line = (threshold + others[others <= threshold].max()) / 2 if (others <= threshold).any() else threshold
-        fig = eta_histogram_figure(eta, line)  # the line separates the confusing samples from the others
-        section.figures.append(save(fig, self.out, f"eta_histogram_epoch_{self.epoch:04d}", f"epoch {self.epoch}"))
-        records = self.run.history["records"]
-        fig = curves_figure(epochs, {"eta mean": [r["eta_mean"] for r in records],
-                                     "eta mean + std": [r["eta_mean"] + r["eta_std"] for r in records]},
-                            "eta^avg over epochs")
-        section.figures.append(save(fig, self.out, "eta_over_epochs", "Mean eta^avg of the probe samples"))
-        section.tables.append(Table(["sample id", "eta^avg", "confusing"],
-                                    [[i, e, bool(p in set(confusing.tolist()))]
-                                     for p, (i, e) in enumerate(zip(self.run.probe_ids, eta))]))
-        self.data["eta"] = {"ids": self.run.probe_ids, "eta": eta.tolist(), "fraction": fraction,
-                            "threshold": threshold}
+        eta = np.array(self.run.record(self.epoch)["eta"])
+        cut = ConfusingCut.of(self.run, self.epoch, eta)
+        section = Section("eta^avg distribution", "eta", paragraphs=[cut.describe(self.epoch)])
+        section.figures += eta_figures(self.run.history, self.out, cut, self.epoch)
+        section.tables.append(Table(["sample id", "eta^avg", "confusing"], [
+            [i, e, bool(p in set(cut.positions.tolist()))] for p, (i, e) in enumerate(zip(self.run.probe_ids, eta))]))
+        self.data["eta"] = {"ids": self.run.probe_ids, "eta": eta.tolist(), "fraction": cut.fraction,
+                            "threshold": cut.threshold}
         h_vs_eta = h_against_eta(self.run, self.out, section, eta, self.epoch)
         if h_vs_eta is not None:
             self.data["H_vs_eta"] = h_vs_eta
         return section
 
     def confusing(self) -> Section:
-        section = Section("Confusing samples", "confusing")
-        info = self.run.confusing
-        if info is None:
-            section.missing = (f"No {self.run.interactions_dir / 'confusing_samples.json'}: the run was trained "
-                               f"without the ConfusingSamples callback (add --config callbacks/confusing_samples.yaml)")
-            return section
-        per_epoch = {int(e): ids for e, ids in info.get("confusing", {}).items()}
-        section.paragraphs.append(
-            f"The ConfusingSamples callback's confusing sets (top {percent(info.get('fraction', 0.1))} by eta^avg) "
-            f"per measured epoch; the first {self.samples} of epoch {self.epoch} drawn with their strongest "
-            f"interactions.")
-        section.tables.append(Table(["epoch", "confusing sample ids"], [[e, ids] for e, ids in sorted(per_epoch.items())]))
-        self.data["confusing"] = {str(e): ids for e, ids in sorted(per_epoch.items())}
-        ids = per_epoch.get(self.epoch, [])[: self.samples]
-        result = self.run.interactions(self.epoch)
-        positions = {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
-        self._draw(section, "confusing", ids, result, positions)
+        section, per_epoch = confusing_sets(self.run, self.epoch, self.samples)
+        if per_epoch is not None:
+            self.data["confusing"] = {str(e): ids for e, ids in sorted(per_epoch.items())}
+            ids = per_epoch.get(self.epoch, [])[: self.samples]
+            draw_strongest(self.drawer, section, "confusing", ids, self.run.interactions(self.epoch), self.strongest)
         return section
 
     def hard(self) -> Section:
-        section = Section("Hard samples", "hard")
-        info = self.run.hard
-        if info is None or not info.get("records"):
-            section.missing = (f"No {self.run.interactions_dir / 'hard_samples.json'}: the run was trained without "
-                               f"the HardSamples callback (add --config callbacks/hard_samples.yaml)")
+        section, record = hard_summary(self.run, self.out, self.samples)
+        if record is None:
             return section
-        record = info["records"][-1]
-        epoch = int(record["epoch"])
-        scalars = record["scalars"]
-        section.paragraphs.append(
-            f"The {info['num_hard']} training samples of largest mean training loss (hard) against {info['num_easy']} "
-            f"random others (easy), analysed at epoch {epoch}; the {self.samples} hardest drawn with their strongest "
-            f"interactions.")
-        section.tables.append(Table(["quantity", "value"], [[k, v] for k, v in scalars.items()],
-                                    "HardSamples summary (docs/monitoring.md)"))
-        ids = record["hard_ids"] + record["easy_ids"]
-        hard = np.arange(len(ids)) < len(record["hard_ids"])
-        section.tables.append(Table(["sample id", "group", "loss", "eta^avg", "relabelled"], [
-            [i, "hard" if h else "easy", lo, e, r]
-            for i, h, lo, e, r in zip(ids, hard, record["loss"], record["eta"], record["relabelled"])]))
-        fig = loss_eta_figure(np.array(record["loss"]), np.array(record["eta"]), hard, np.array(record["relabelled"]),
-                              f"epoch {epoch}: Spearman {scalars.get('loss_eta_spearman', float('nan')):.2f}")
-        section.figures.append(save(fig, self.out, f"hard_samples_epoch_{epoch:04d}", "Training loss against eta^avg"))
         self.data["hard"] = record
+        epoch = int(record["epoch"])
         result = self.run.hard_interactions(epoch)
         if result is None:
             section.paragraphs.append(f"No {self.run.interactions_dir / 'hard_samples'}/epoch_{epoch:04d}.safetensors:"
                                       f" the hard samples' interactions are not drawn.")
             return section
-        positions = {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
-        groups = four_groups(self.run, self.out, section, record, result, positions)
+        groups = four_groups(self.run, self.out, section, record, result, id_positions(result))
         if groups is not None:
             self.data["four_groups"] = groups
-        self._draw(section, "hard", record["hard_ids"][: self.samples], result, positions)
+        draw_strongest(self.drawer, section, "hard", record["hard_ids"][: self.samples], result, self.strongest)
         return section
-
-    def _draw(self, section: Section, kind: str, ids: list[int], result: Any, positions: dict[int, int]) -> None:
-        rows = []
-        for sample_id in ids:
-            position = positions[int(sample_id)]
-            records = strongest_by_kind(result[position], self.strongest)
-            row = result.extra["players"][position]
-            figure = self.drawer.draw(f"{kind}_sample_{sample_id}", int(sample_id), row, records,
-                                      f"{kind} sample {sample_id}: strongest AND and OR interactions")
-            if figure is not None:
-                section.figures.append(figure)
-            labels = None
-            if self.drawer.available and self.run.players() is None:
-                labels = player_labels(None, row, cast(list[str], self.drawer.view(int(sample_id))))  # a text run: words
-            rows.append([sample_id, describe(records, labels)])
-        if rows:
-            section.tables.append(Table(["sample id", "strongest interactions"], rows))
-        if self.drawer.error and not section.missing:
-            section.missing = self.drawer.error
 
     def write(self) -> ReportOutput:
         """Write the figures, ``report.html`` and ``report.json``."""
@@ -327,6 +204,217 @@ class RunReport:
         html = write_page(self.out / "report.html", f"Run report: {self.run.label}",
                           f"{self.run.path}, epoch {self.epoch}", sections)
         return ReportOutput(html, json_path)
+
+
+def run_summary(run: RunArtifacts) -> str:
+    """The run in one paragraph: model, data, probe samples, players, measured epochs and the rules' epochs."""
+    history, config = run.history, run.config
+    model = (config.get("model") or {}).get("init_args", {}).get("model", "?")
+    data = str((config.get("data") or {}).get("class_path", "?")).rsplit(".", 1)[-1]
+    return (f"{run.path}: model {model}, data {data}, {len(run.probe_ids)} probe samples with "
+            f"{run.selection.n_players} players ({run.selection.kind}). Measured epochs: {run.epochs} "
+            f"(0 = the initial model). Turn epoch: {_found(history.get('turn_epoch'))}; gap-widening epoch: "
+            f"{_found(history.get('gap_widening_epoch'))}.")
+
+
+def unconverged_warning(unconverged: dict[int, int]) -> list[str]:
+    """A warning (as a list of one paragraph) when the solver left probe samples uncertified; none otherwise."""
+    return [] if not unconverged else [
+        f"WARNING: the solver did not certify every sample: {', '.join(f'epoch {e}: {n}' for e, n in unconverged.items())} "
+        f"probe samples stopped at the iteration limit above the duality-gap tolerance (their interactions are "
+        f"not the certified sparsest ones; column 'unconverged'). Raise the monitor's max_iter."]
+
+
+def monitor_table(history: dict[str, Any]) -> Table:
+    """The monitor's record per measured epoch (history.json), with the epoch's losses."""
+    losses = {int(e["epoch"]): e for e in history.get("losses", [])}
+    rows = [[r["epoch"], r["tau"], r["high_order_share"], r["mean_order"], r["num_salient"], r["eta_mean"],
+             r["eta_std"], losses.get(int(r["epoch"]), {}).get("train_loss"),
+             losses.get(int(r["epoch"]), {}).get("val_loss"), r.get("n_unconverged", "?")]
+            for r in history.get("records", [])]
+    return Table(["epoch", "tau", "high-order share", "mean order", "salient", "eta mean", "eta std", "train loss",
+                  "val loss", "unconverged"], rows, "The monitor's record per measured epoch")
+
+
+def curve_figures(out: Path, epochs: list[int], curves: dict[str, np.ndarray]) -> list[FigureRef]:
+    """One figure of the accuracies (plain and balanced) and one of the losses, labelled readably."""
+    figures = []
+    for name, kind, wanted in (("accuracy", "acc", lambda metric: metric in _ACCURACIES),
+                               ("loss", "loss", lambda metric: metric.startswith("loss"))):
+        series = {metric_label(k): v for k, v in curves.items() if wanted(k.rsplit("/", 1)[-1])}
+        if series:
+            fig = curves_figure(epochs, series, f"{name} per epoch", ylabel=name)
+            caption = f"{name} from metrics.csv (epoch e = after e training epochs)"
+            figures.append(save(fig, out, f"curves_{kind}", caption))
+    return figures
+
+
+def evaluation_table(evaluations: dict[str, Evaluation]) -> Table | None:
+    """The table of :func:`evaluation_rows`; None when no evaluation has an accuracy or a loss."""
+    rows = evaluation_rows(evaluations)
+    if not rows:
+        return None
+    return Table(["file", "checkpoint", "metric", "value"], rows,
+                 "The last lit-interactions validate / test of a checkpoint of this run")
+
+
+def dynamics_figures(run: RunArtifacts, out: Path) -> tuple[list[FigureRef], dict[str, Any]]:
+    """The figures of the two-phase dynamics (strength per order, the high-order share with the turn, the losses
+    and their gap with the epoch it widens) and the values of :func:`order_strengths` for report.json."""
+    history = run.history
+    records = history.get("records", [])
+    epochs = [int(r["epoch"]) for r in records]
+    turn = history.get("turn_epoch")
+    i_pos = np.array([r["I_pos"] for r in records])
+    i_neg = np.array([r["I_neg"] for r in records])
+    figures = [save(order_distribution_figure(epochs, i_pos, i_neg, turn), out,
+                    "order_distribution", "Positive and negative strength per order and epoch")]
+    figure, data = order_strengths(run, out, epochs, i_pos, i_neg)
+    marks = {"turn": turn} if turn is not None else None
+    fig = curves_figure(epochs, {"high-order share": [r["high_order_share"] for r in records]},
+                        "High-order share", marks=marks)
+    figures += [figure, save(fig, out, "high_order_share", "Share of strength at high orders")]
+    loss_epochs = [int(e["epoch"]) for e in history.get("losses", [])
+                   if e.get("train_loss") is not None and e.get("val_loss") is not None]
+    if len(loss_epochs) >= 1:
+        losses = {int(e["epoch"]): e for e in history["losses"]}
+        gap = history.get("gap_widening_epoch")
+        fig = curves_figure(loss_epochs, {
+            "train loss": [losses[e]["train_loss"] for e in loss_epochs],
+            "val loss": [losses[e]["val_loss"] for e in loss_epochs],
+            "gap (val - train)": [losses[e]["val_loss"] - losses[e]["train_loss"] for e in loss_epochs],
+        }, "Losses and their gap", marks={"gap widens": gap} if gap is not None else None)
+        figures.append(save(fig, out, "loss_gap", "The monitor's losses per epoch"))
+    return figures, data
+
+
+@dataclass(frozen=True)
+class ConfusingCut:
+    """The confusing probe samples of one epoch: the top ``fraction`` by eta^avg, and the threshold that marks them.
+
+    Attributes:
+        eta: eta^avg of the probe samples (in probe order).
+        fraction: ConfusingSamples' ``fraction`` (0.1 without its file).
+        positions: positions of the confusing samples in ``eta`` (ties broken by position).
+        threshold: ConfusingSamples' stored ``eta_threshold`` of the epoch, else the smallest eta^avg at ``positions``.
+        stored: whether the threshold is the stored one.
+    """
+
+    eta: np.ndarray
+    fraction: float
+    positions: np.ndarray
+    threshold: float
+    stored: bool
+
+    @classmethod
+    def of(cls, run: RunArtifacts, epoch: int, eta: np.ndarray) -> ConfusingCut:
+        """The cut of ``run``'s probe samples at ``epoch``, whose eta^avg are ``eta``."""
+        fraction = float((run.confusing or {}).get("fraction", 0.1))
+        positions = top_fraction(eta, fraction)
+        stored = stored_threshold(run.confusing, epoch)
+        threshold = float(eta[positions].min()) if stored is None else stored
+        return cls(eta, fraction, positions, threshold, stored is not None)
+
+    def describe(self, epoch: int) -> str:
+        """The paragraph of the report's eta section: what eta^avg is and which samples are confusing."""
+        source = ("eta_threshold in confusing_samples.json" if self.stored
+                  else "computed here: no ConfusingSamples record of this epoch")
+        return (f"eta^avg of each probe sample at epoch {epoch}: the average order of its salient interactions "
+                f"(0 when it has none). The confusing samples are the top {percent(self.fraction)} by eta^avg "
+                f"({len(self.positions)} of {len(self.eta)}, ties broken by position); the smallest eta^avg among "
+                f"them is {exact_number(self.threshold)} ({source}).")
+
+
+def eta_figures(history: dict[str, Any], out: Path, cut: ConfusingCut, epoch: int) -> list[FigureRef]:
+    """The eta^avg histogram of ``epoch`` (a line separating the confusing samples) and the mean eta^avg over
+    the measured epochs."""
+    eta, threshold = cut.eta, cut.threshold
+    epochs = [int(r["epoch"]) for r in history.get("records", [])]
+    others = np.delete(eta, cut.positions)
+    line = (threshold + others[others <= threshold].max()) / 2 if (others <= threshold).any() else threshold
+    fig = eta_histogram_figure(eta, line)  # the line separates the confusing samples from the others
+    figures = [save(fig, out, f"eta_histogram_epoch_{epoch:04d}", f"epoch {epoch}")]
+    records = history["records"]
+    fig = curves_figure(epochs, {"eta mean": [r["eta_mean"] for r in records],
+                                 "eta mean + std": [r["eta_mean"] + r["eta_std"] for r in records]},
+                        "eta^avg over epochs")
+    return [*figures, save(fig, out, "eta_over_epochs", "Mean eta^avg of the probe samples")]
+
+
+def confusing_sets(run: RunArtifacts, epoch: int, samples: int) -> tuple[Section, dict[int, list[int]] | None]:
+    """The confusing-samples section with ConfusingSamples' set per measured epoch, and those sets (None, and a
+    section saying how to get them, without confusing_samples.json)."""
+    section = Section("Confusing samples", "confusing")
+    info = run.confusing
+    if info is None:
+        section.missing = (f"No {run.interactions_dir / 'confusing_samples.json'}: the run was trained "
+                           f"without the ConfusingSamples callback (add --config callbacks/confusing_samples.yaml)")
+        return section, None
+    per_epoch = {int(e): ids for e, ids in info.get("confusing", {}).items()}
+    section.paragraphs.append(
+        f"The ConfusingSamples callback's confusing sets (top {percent(info.get('fraction', 0.1))} by eta^avg) "
+        f"per measured epoch; the first {samples} of epoch {epoch} drawn with their strongest "
+        f"interactions.")
+    section.tables.append(Table(["epoch", "confusing sample ids"], [[e, ids] for e, ids in sorted(per_epoch.items())]))
+    return section, per_epoch
+
+
+def hard_summary(run: RunArtifacts, out: Path, samples: int) -> tuple[Section, dict[str, Any] | None]:
+    """The hard-samples section with HardSamples' last record (its scalars, its samples, loss against eta^avg), and
+    that record (None, and a section saying how to get it, without hard_samples.json)."""
+    section = Section("Hard samples", "hard")
+    info = run.hard
+    if info is None or not info.get("records"):
+        section.missing = (f"No {run.interactions_dir / 'hard_samples.json'}: the run was trained without "
+                           f"the HardSamples callback (add --config callbacks/hard_samples.yaml)")
+        return section, None
+    record = info["records"][-1]
+    epoch = int(record["epoch"])
+    scalars = record["scalars"]
+    section.paragraphs.append(
+        f"The {info['num_hard']} training samples of largest mean training loss (hard) against {info['num_easy']} "
+        f"random others (easy), analysed at epoch {epoch}; the {samples} hardest drawn with their strongest "
+        f"interactions.")
+    section.tables.append(Table(["quantity", "value"], [[k, v] for k, v in scalars.items()],
+                                "HardSamples summary (docs/monitoring.md)"))
+    ids = record["hard_ids"] + record["easy_ids"]
+    hard = np.arange(len(ids)) < len(record["hard_ids"])
+    section.tables.append(Table(["sample id", "group", "loss", "eta^avg", "relabelled"], [
+        [i, "hard" if h else "easy", lo, e, r]
+        for i, h, lo, e, r in zip(ids, hard, record["loss"], record["eta"], record["relabelled"])]))
+    fig = loss_eta_figure(np.array(record["loss"]), np.array(record["eta"]), hard, np.array(record["relabelled"]),
+                          f"epoch {epoch}: Spearman {scalars.get('loss_eta_spearman', float('nan')):.2f}")
+    section.figures.append(save(fig, out, f"hard_samples_epoch_{epoch:04d}", "Training loss against eta^avg"))
+    return section, record
+
+
+def id_positions(result: Any) -> dict[int, int]:
+    """The row of every sample id in an interactions result (its ``extra["ids"]``)."""
+    return {int(i): p for p, i in enumerate(result.extra["ids"].tolist())}
+
+
+def draw_strongest(drawer: SampleDrawer, section: Section, kind: str, ids: list[int], result: Any,
+                   strongest: int) -> None:
+    """Draw the samples ``ids`` with their ``strongest`` AND and OR interactions into ``section``, with a table of
+    them (words named for a text run); the drawer's error, if any, says why nothing is drawn."""
+    positions = id_positions(result)
+    rows = []
+    for sample_id in ids:
+        position = positions[int(sample_id)]
+        records = strongest_by_kind(result[position], strongest)
+        row = result.extra["players"][position]
+        figure = drawer.draw(f"{kind}_sample_{sample_id}", int(sample_id), row, records,
+                             f"{kind} sample {sample_id}: strongest AND and OR interactions")
+        if figure is not None:
+            section.figures.append(figure)
+        labels = None
+        if drawer.available and drawer.run.players() is None:
+            labels = player_labels(None, row, cast(list[str], drawer.view(int(sample_id))))  # a text run: words
+        rows.append([sample_id, describe(records, labels)])
+    if rows:
+        section.tables.append(Table(["sample id", "strongest interactions"], rows))
+    if drawer.error and not section.missing:
+        section.missing = drawer.error
 
 
 def order_strengths(run: RunArtifacts, out: Path, epochs: list[int], i_pos: np.ndarray,
@@ -378,9 +466,7 @@ def four_groups(run: RunArtifacts, out: Path, section: Section, record: dict[str
     epoch = int(record["epoch"])
     threshold = stored_threshold(run.confusing, epoch)
     if threshold is None and epoch in run.epochs:
-        eta = np.array(run.record(epoch)["eta"])
-        fraction = float((run.confusing or {}).get("fraction", 0.1))
-        threshold = float(eta[top_fraction(eta, fraction)].min())
+        threshold = ConfusingCut.of(run, epoch, np.array(run.record(epoch)["eta"])).threshold
     if threshold is None:
         section.paragraphs.append(f"No confusing threshold at epoch {epoch}: the four groups are not drawn.")
         return None
