@@ -184,4 +184,4 @@ def _check_options(n_players: Any, seed: Any, grid: Any, chunk_size: Any) -> Non
     check_int("n_players", n_players, 1)
     check_int("seed", seed, 0)
     check_int("grid", grid, 1)
-    check_int("chunk_size", chunk_size, 1, )
+    check_optional_int("chunk_size", chunk_size, 1)
