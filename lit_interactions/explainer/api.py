@@ -16,7 +16,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from lit_interactions.checks import check_int, is_int
+from lit_interactions.checks import check_int, check_optional_int, is_int
 from lit_interactions.explainer.images import image_batch, image_rewards, patch_players
 from lit_interactions.explainer.texts import TextModel, text_rewards
 from lit_interactions.interactions import Interactions, extract, extract_joint
