@@ -64,7 +64,7 @@ def assert_paper2_monitor(config: dict, text: bool) -> None:
     assert monitor["class_path"] == "lit_interactions.callbacks.InteractionMonitor"
     args = monitor["init_args"]
     players, solver = args["players"], args["solver"]
-    assert (args["num_probe"], players["n_players"], solver["noise_ratio"], args["salience_ratio"]) == (200, 10, 0.01, 0.02)
+    assert (args["num_probe"], players["n_players"], solver["noise_ratio"], args["analysis"]["salience_ratio"]) == (200, 10, 0.01, 0.02)
     epochs = config["trainer"]["max_epochs"]
     assert 1 <= args["every_n_epochs"] <= epochs and epochs % args["every_n_epochs"] == 0  # the final model is measured
     if text:
