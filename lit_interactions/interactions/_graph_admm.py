@@ -79,6 +79,7 @@ class Settings:
     stall_iterations: int  # a float32 sample whose gap does not improve by 5% for this long moves to float64
     adapt_every: int  # iterations between two rho adaptations (0: never)
     rebase_every: int  # iterations between two moves of the base point of float32 iterations
+    order_scale: float = 1.0  # the iterations see effects of order |T| multiplied by order_scale^|T|
 
 
 @dataclass
@@ -127,13 +128,18 @@ class _Data:
 
 
 class _Operators:
-    """The fast transforms for one ``(n, dtype, device)``."""
+    """The fast transforms for one ``(n, dtype, device)`` and one per-order scaling ``c`` of the effects.
 
-    def __init__(self, n: int, dtype: torch.dtype, device: torch.device) -> None:
+    The iterations work on scaled effects ``y = D A x``, ``D = diag(c^|T|)`` (a Kronecker product, so the
+    graph projection stays exact); ``forward`` and the adjoints are those of the unscaled ``A`` (certificates).
+    """
+
+    def __init__(self, n: int, dtype: torch.dtype, device: torch.device, order_scale: float = 1.0) -> None:
         m = torch.tensor([[1.0, 0.0], [-1.0, 1.0]], dtype=torch.float64)  # Moebius, one player
         j = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)  # complement, one player
-        evals, q = torch.linalg.eigh(m.T @ m)  # m^T m = [[2, -1], [-1, 1]], eigenvalues phi^-2, phi^2
-        mq, jq = m @ q, j @ q
+        ms = torch.diag(torch.tensor([1.0, order_scale], dtype=torch.float64)) @ m  # scaled Moebius
+        evals, q = torch.linalg.eigh(ms.T @ ms)  # for c = 1: [[2, -1], [-1, 1]], eigenvalues phi^-2, phi^2
+        mq, jq = ms @ q, j @ q
 
         def cast(matrix: Tensor) -> Tensor:
             return matrix.to(dtype=dtype, device=device)
@@ -142,10 +148,12 @@ class _Operators:
         self.to_eigen = KronTransform(cast(torch.stack((q.T, jq.T, mq.T, mq.T))), n)
         self.from_eigen = KronTransform(cast(torch.stack((q, jq, mq, mq))), n)
         self.forward = KronTransform(cast(torch.stack((m, m @ j))), n)  # (s, t) -> (a, o)
+        self.scaled = KronTransform(cast(torch.stack((ms, ms @ j))), n)  # (s, t) -> D (a, o)
         self.adjoint = KronTransform(cast(torch.stack((m.T, m.T))), n)  # superset Moebius
         inv = torch.linalg.inv(m.T)  # superset sum
         self.inverse_adjoint = KronTransform(cast(torch.stack((inv, inv))), n)
         orders = subset_orders(n, device).to(torch.float64)
+        self.order_weight = cast(order_scale**orders)  # D
         lam = evals[0].item() ** (n - orders) * evals[1].item() ** orders
         self.graph_diag = cast(1.0 / (1.0 + lam))
 
@@ -154,6 +162,19 @@ class _Operators:
         v = self.to_eigen(u)
         r = (v[:2] + v[2:]) * self.graph_diag
         return self.from_eigen(torch.cat((r, r), dim=0))
+
+
+def _project_two(z: Tensor, lo: Tensor, hi: Tensor, gamma_diff: Tensor, bound_sum: Tensor, out: Tensor) -> None:
+    """``out = z`` projected onto ``C - x0`` for two models, in closed form: clip ``s + t``, then move the two
+    models' ``(s - t) / 2`` towards each other by half their distance beyond ``bound_0 + bound_1``."""
+    w = z[0] + z[1]
+    torch.add(z, torch.clamp(w, min=lo, max=hi).sub_(w).mul_(0.5), out=out)
+    diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5).add_(gamma_diff)
+    shift = diff.sub_(torch.clamp(diff, min=-bound_sum, max=bound_sum)).mul_(0.5)
+    out[0, 0].sub_(shift)
+    out[1, 0].add_(shift)
+    out[0, 1].add_(shift)
+    out[1, 1].sub_(shift)
 
 
 class _Group:
@@ -205,17 +226,8 @@ class _Group:
     def _project_constraints(self, z: Tensor, out: Tensor) -> None:
         """``out = z`` projected onto ``C - x0`` (see :func:`project_offsets`)."""
         if self.beta is not None and z.shape[1] == 2:
-            # Closed form for two models: clip s + t, then move the two models' (s - t) / 2 towards each
-            # other by half their distance beyond bound_0 + bound_1.
             assert self.gamma_diff is not None and self.bound_sum is not None  # set whenever beta is, K = 2
-            w = z[0] + z[1]
-            torch.add(z, torch.clamp(w, min=self.lo, max=self.hi).sub_(w).mul_(0.5), out=out)
-            diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5).add_(self.gamma_diff)
-            shift = diff.sub_(torch.clamp(diff, min=-self.bound_sum, max=self.bound_sum)).mul_(0.5)
-            out[0, 0].sub_(shift)
-            out[1, 0].add_(shift)
-            out[0, 1].add_(shift)
-            out[1, 1].sub_(shift)
+            _project_two(z, self.lo, self.hi, self.gamma_diff, self.bound_sum, out)
             return
         project_offsets(z, self.lo, self.hi, self.gamma0, self.beta, out)
 
@@ -239,7 +251,7 @@ class _Group:
         return y.sub_(torch.clamp(a, min=-theta, max=theta))
 
     def multipliers(self, averaged: bool) -> tuple[Tensor, Tensor]:
-        """``(nu, mu)``: multipliers of the constraint set (x side) and of ``y = A x`` (y side)."""
+        """``(nu, mu)``: multipliers of the constraint set (x side) and of the scaled ``y = D A x`` (y side)."""
         refl, x, clip = (self.refl_avg, self.x_avg, self.clip_avg) if averaged else (self.refl, self.x, self.clip)
         rho = self.rho.view(1, 1, -1, 1)
         return rho * (refl - x), rho * clip
@@ -254,63 +266,17 @@ class _Group:
     def _set_rho(self, rho: Tensor) -> None:
         """Set the penalty parameter (float64 ``[B]``) and the prox thresholds derived from it.
 
-        Thresholds are 0 on the empty set (left free) and otherwise 1 / rho for K = 1, else alpha / rho (sum
-        part) and (1 - alpha) / rho (max part).
+        Thresholds are 0 on the empty set (left free) and otherwise 1 / (rho c^|T|) for K = 1, else alpha and
+        (1 - alpha) times that (sum and max parts).
         """
         self.data.rho = rho
         self.rho = rho.to(self.dtype)
-        thr = (1.0 / self.rho).view(-1, 1).expand(-1, self.u.shape[-1]).clone()
+        thr = (1.0 / self.rho).view(-1, 1) / self.ops.order_weight.view(1, -1)  # penalty |y_T| / c^|T|
         thr[:, 0] = 0.0
         thr = thr.view(1, 1, *thr.shape)
         self.sum_thr = thr if self.u.shape[1] == 1 else self.alpha * thr
         self.neg_sum_thr = -self.sum_thr
         self.max_thr = (1.0 - self.alpha) * thr
-
-    def adapt_rho(self) -> None:
-        """Rebalance rho towards (distance moved by the multipliers) / (distance moved by x) since the last call.
-
-        The primal-weight update of PDLP (Applegate et al., 2021): geometric mean of the old value and the
-        target, at most a factor 2 per call. The DR state is rescaled so that the current primal point and
-        multipliers are kept: ``u' = z + (rho / rho') (u - z)``, ``z = project_graph(u)``.
-        """
-        nu, mu = self.multipliers(False)
-        x, dual = self.x.clone(), torch.cat((nu, mu), dim=0)
-        if self.snapshot is not None:
-            dx = (x - self.snapshot[0]).square().sum(dim=(0, 1, 3)).sqrt().double()
-            dd = (dual - self.snapshot[1]).square().sum(dim=(0, 1, 3)).sqrt().double()
-            rho = self.data.rho
-            ok = (dx > 0) & (dd > 0) & torch.isfinite(dd / dx.clamp_min(_TINY))
-            target = torch.where(ok, dd / dx.clamp_min(_TINY), rho)
-            factor = torch.where(ok, (target / rho).sqrt().clamp(0.5, 2.0), torch.ones_like(rho))
-            ratio = (1.0 / factor).to(self.dtype).view(1, 1, -1, 1)
-            z = self.ops.project_graph(self.u)
-            self.u = z.add_(self.u.sub(z).mul_(ratio))
-            self.refl_avg = self.x_avg + ratio * (self.refl_avg - self.x_avg)
-            self.refl = self.x + ratio * (self.refl - self.x)
-            self.clip_avg, self.clip = self.clip_avg * ratio, self.clip * ratio
-            self._set_rho(rho * factor)
-        self.snapshot = (x, dual)
-
-    def rebase(self, ops64: _Operators) -> None:
-        """Move the base point to the current graph point (in float64) and re-express the state from it.
-
-        Exact in exact arithmetic (DR commutes with translations along the graph); in float32 it keeps the
-        offsets, hence their rounding, as small as the remaining distance to the solution (mixed-precision
-        refinement): neither the rewards' offset nor the size of the start's effects limits the accuracy.
-        """
-        u = self.u.double()
-        shift_x = ops64.project_graph(u)[:2]
-        d = self.data
-        d.x0 = d.x0 + shift_x
-        d.y0 = ops64.forward(d.x0)
-        d.lo, d.hi = d.lo - (shift_x[0] + shift_x[1]), d.hi - (shift_x[0] + shift_x[1])
-        d.gamma0 = d.gamma0 + 0.5 * (shift_x[0] - shift_x[1])
-        self.u = (u - torch.cat((shift_x, ops64.forward(shift_x)), dim=0)).to(self.dtype)
-        sx = shift_x.to(self.dtype)
-        self.x_avg, self.refl_avg, self.x, self.refl = (t - sx for t in (self.x_avg, self.refl_avg, self.x, self.refl))
-        if self.snapshot is not None:
-            self.snapshot = (self.snapshot[0] - sx, self.snapshot[1])
-        self._cast_base()
 
     def select(self, mask: Tensor, ops: _Operators | None = None) -> _Group:
         """The samples where ``mask`` is true, in the dtype of ``ops`` (default: the same)."""
@@ -323,6 +289,55 @@ class _Group:
         if self.snapshot is not None and ops is self.ops:
             group.snapshot = (self.snapshot[0][:, :, keep], self.snapshot[1][:, :, keep])
         return group
+
+
+def _adapt_rho(group: _Group) -> None:
+    """Rebalance rho towards (distance moved by the multipliers) / (distance moved by x) since the last call.
+
+    The primal-weight update of PDLP (Applegate et al., 2021): geometric mean of the old value and the
+    target, at most a factor 2 per call. The DR state is rescaled so that the current primal point and
+    multipliers are kept: ``u' = z + (rho / rho') (u - z)``, ``z = project_graph(u)``.
+    """
+    nu, mu = group.multipliers(False)
+    x, dual = group.x.clone(), torch.cat((nu, mu), dim=0)
+    if group.snapshot is not None:
+        dx = (x - group.snapshot[0]).square().sum(dim=(0, 1, 3)).sqrt().double()
+        dd = (dual - group.snapshot[1]).square().sum(dim=(0, 1, 3)).sqrt().double()
+        rho = group.data.rho
+        ok = (dx > 0) & (dd > 0) & torch.isfinite(dd / dx.clamp_min(_TINY))
+        target = torch.where(ok, dd / dx.clamp_min(_TINY), rho)
+        factor = torch.where(ok, (target / rho).sqrt().clamp(0.5, 2.0), torch.ones_like(rho))
+        ratio = (1.0 / factor).to(group.dtype).view(1, 1, -1, 1)
+        z = group.ops.project_graph(group.u)
+        group.u = z.add_(group.u.sub(z).mul_(ratio))
+        group.refl_avg = group.x_avg + ratio * (group.refl_avg - group.x_avg)
+        group.refl = group.x + ratio * (group.refl - group.x)
+        group.clip_avg, group.clip = group.clip_avg * ratio, group.clip * ratio
+        group._set_rho(rho * factor)
+    group.snapshot = (x, dual)
+
+
+def _rebase(group: _Group, ops64: _Operators) -> None:
+    """Move the base point to the current graph point (in float64) and re-express the state from it.
+
+    Exact in exact arithmetic (DR commutes with translations along the graph); in float32 it keeps the
+    offsets, hence their rounding, as small as the remaining distance to the solution (mixed-precision
+    refinement): neither the rewards' offset nor the size of the start's effects limits the accuracy.
+    """
+    u = group.u.double()
+    shift_x = ops64.project_graph(u)[:2]
+    d = group.data
+    d.x0 = d.x0 + shift_x
+    d.y0 = ops64.scaled(d.x0)
+    d.lo, d.hi = d.lo - (shift_x[0] + shift_x[1]), d.hi - (shift_x[0] + shift_x[1])
+    d.gamma0 = d.gamma0 + 0.5 * (shift_x[0] - shift_x[1])
+    group.u = (u - torch.cat((shift_x, ops64.scaled(shift_x)), dim=0)).to(group.dtype)
+    sx = shift_x.to(group.dtype)
+    moved = (t - sx for t in (group.x_avg, group.refl_avg, group.x, group.refl))
+    group.x_avg, group.refl_avg, group.x, group.refl = moved
+    if group.snapshot is not None:
+        group.snapshot = (group.snapshot[0] - sx, group.snapshot[1])
+    group._cast_base()
 
 
 @dataclass
@@ -351,6 +366,7 @@ class _Record:
             self.best_x[:, :, idx[better]] = x_feas[:, :, better]
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
         nu, mu = group.multipliers(averaged=True)
+        mu = mu * group.ops.order_weight  # multipliers of the unscaled y = A x
         for lam_and, lam_or in dual_estimates(ops64.adjoint, nu, mu):
             lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.noise_bound, d.beta, alpha)
             better = lb > self.lower[idx]
@@ -386,8 +402,10 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
     if batch == 0:
         empty = torch.zeros(0, dtype=torch.float64, device=device)
         return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool(), x0.clone(), empty)
-    ops64 = _Operators(n, torch.float64, device)
-    ops = ops64 if settings.compute_dtype == torch.float64 else _Operators(n, settings.compute_dtype, device)
+    ops64 = _Operators(n, torch.float64, device, settings.order_scale)
+    ops = ops64
+    if settings.compute_dtype != torch.float64:
+        ops = _Operators(n, settings.compute_dtype, device, settings.order_scale)
 
     # Scale-free penalty parameter: rho * (mean |Moebius effect| of the rewards) = rho_scale.
     typical = ops64.forward(cold)[0, ..., 1:].abs().mean(dim=(0, 2)) * 2.0
@@ -396,7 +414,7 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
     rho = settings.rho_scale / typical
     if start is not None and start.rho_scale is not None:
         rho = torch.where(start.rho_scale > 0, start.rho_scale, settings.rho_scale) / typical
-    y0 = ops64.forward(x0)
+    y0 = ops64.scaled(x0)
     noise_bound = problem.noise_bound.unsqueeze(-1)
     delta0 = v - x0[0] - x0[1]  # the start's noise: the offsets' bounds move by it
     data = _Data(
@@ -409,12 +427,12 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         mu[..., 0] = 0.0
         adjoint = ops64.adjoint(mu)
         scaled = (1.0 / rho).view(1, 1, -1, 1)
-        state = torch.cat((adjoint[:1], adjoint[1:].flip(-1), -mu), dim=0) * scaled
+        state = torch.cat((adjoint[:1], adjoint[1:].flip(-1), -mu / ops64.order_weight), dim=0) * scaled
     zeros = torch.zeros_like(state[:2])
     groups = [_Group(torch.arange(batch, device=device), state, (zeros, zeros, zeros), data, alpha, ops, 0)]
     inf = torch.full((batch,), math.inf, dtype=torch.float64, device=device)
     record = _Record(
-        best_x=x0.clone(), upper=penalty(y0, alpha), lower=torch.zeros_like(inf), gap=inf,
+        best_x=x0.clone(), upper=penalty(ops64.forward(x0), alpha), lower=torch.zeros_like(inf), gap=inf,
         iterations=torch.zeros(batch, dtype=torch.int64, device=device),
         improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
@@ -435,9 +453,9 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
                 next_groups.append(group.select(stalled, ops64))
                 keep = keep & ~stalled
             if _crossed(it, steps, settings.adapt_every):
-                group.adapt_rho()
+                _adapt_rho(group)
             if group.dtype != torch.float64 and _crossed(it, steps, settings.rebase_every):
-                group.rebase(ops64)
+                _rebase(group, ops64)
             if bool(keep.all()):
                 next_groups.append(group)
             elif bool(keep.any()):

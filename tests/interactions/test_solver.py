@@ -110,6 +110,19 @@ def test_float64_compute_and_float32_input_match_oracle() -> None:
     _check_optimal(result32, rewards)
 
 
+@pytest.mark.parametrize("order_scale", [1.0, 1.2, 0.8])
+def test_order_scaling_keeps_the_certified_optimum(order_scale: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Iterating on effects scaled by c^|T| changes the path only: same certified optimum, warm start included."""
+    from lit_interactions.interactions import solver
+
+    monkeypatch.setattr(solver, "_ORDER_SCALE", order_scale)
+    rewards = games.planted_rewards(6, 2, n_effects=3, seed=5)[0]
+    result = extract(rewards)
+    assert result.settings["order_scale"] == order_scale
+    _check_optimal(result, rewards)
+    _check_optimal(extract(rewards, warm_start=result), rewards)
+
+
 def test_small_n_and_closed_form_n1() -> None:
     # n = 1: |a_1| + |o_1| >= |v1 - v0| - 2 noise_bound, and the split is free.
     rewards = torch.tensor([[0.3, 2.3], [1.0, -4.0], [2.0, 2.0]], dtype=torch.float64)
