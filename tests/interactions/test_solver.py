@@ -271,3 +271,15 @@ def test_shared_projection_is_the_nearest_feasible_point() -> None:
         nearest = torch.minimum(torch.maximum(d, grid - bound), grid + bound)
         best = (nearest - d).square().sum(1).amin(0)
         assert bool(((p - d).square().sum(0) <= best + 1e-5).all())
+
+
+def test_unconverged_message_names_the_cause() -> None:
+    from lit_interactions.interactions.solver import _unconverged_message
+
+    gap = torch.tensor([5e-4, 3e-3, 1.02e-3], dtype=torch.float64)
+    iterations = torch.tensor([900, 1000, 700])
+    message = _unconverged_message(gap, iterations, 1e-3, 1000, torch.float32)
+    assert "1 of 3 samples did not reach the relative duality gap tol=0.001 within max_iter=1000 (largest gap 0.003)" in message
+    assert "1 of 3 samples were certified at tol=0.001 but did not reach it once rounded to the rewards' dtype float32" in message
+    assert "(largest gap 0.00102); pass float64 rewards" in message
+    assert "rounded" not in _unconverged_message(gap[:2], iterations[:2], 1e-3, 1000, torch.float32)
