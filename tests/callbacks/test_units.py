@@ -140,3 +140,29 @@ def test_the_gap_uses_the_clean_training_loss_under_adversarial_training() -> No
         logged_loss(clean, "my/loss", "train_loss_key", "M")
     with pytest.raises(ValueError, match="logged nothing|logged: nothing"):
         logged_loss(SimpleNamespace(callback_metrics={}), "auto", "train_loss_key", "M")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"analysis": {"salience_ratio": 0.0}}, "InteractionMonitor: salience_ratio must be > 0, got 0.0"),
+    ({"analysis": {"high_from": 11}}, r"InteractionMonitor: analysis: high_from=11 is not valid: expected an int >= 1 and <= 10"),
+    ({"analysis": {"tau": 1.0}}, r"InteractionMonitor: analysis options have unknown keys \['tau'\]"),
+    ({"probe": {"target_class": -1}}, r"InteractionMonitor: probe: target_class=-1 is not valid"),
+    ({"probe": {"reward": "prob"}}, r"probe reward='prob' is not one of \('log_odds', 'logit'\)"),
+    ({"probe": {"split": "train", "samples": (torch.rand(2, 1, 8, 8), torch.tensor([0, 1]))}},
+     "probe samples are given, so split='train' cannot apply"),
+    ({"figures": {"samples": -1}}, "InteractionMonitor: figures: samples=-1 is not valid"),
+    ({"figures": {"strongest": 0}}, "InteractionMonitor: figures: strongest=0 is not valid"),
+    ({"solver": {"tol": 1.0}}, r"InteractionMonitor: solver options: tol is a relative duality gap and must be in \(0, 1\)"),
+], ids=["salience", "high_from", "unknown", "target_class", "reward", "samples_and_train", "figure_samples",
+        "strongest", "tol"])
+def test_bad_monitor_groups_are_one_clear_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        InteractionMonitor(num_probe=2, **kwargs)
+
+
+def test_monitor_groups_from_mappings_and_figures_false() -> None:
+    monitor = InteractionMonitor(probe={"reward": "logit", "target_class": 1}, analysis={"salience_ratio": 0.05},
+                                 figures=False)
+    assert (monitor.probe.reward, monitor.probe.target_class, monitor.analysis.salience_ratio) == ("logit", 1, 0.05)
+    assert monitor.figures is None and InteractionMonitor(figures=True).figures == InteractionMonitor().figures
+    assert monitor.settings["reward"] == "logit" and monitor.settings["salience_ratio"] == 0.05

@@ -283,3 +283,20 @@ def test_unconverged_message_names_the_cause() -> None:
     assert "1 of 3 samples were certified at tol=0.001 but did not reach it once rounded to the rewards' dtype float32" in message
     assert "(largest gap 0.00102); pass float64 rewards" in message
     assert "rounded" not in _unconverged_message(gap[:2], iterations[:2], 1e-3, 1000, torch.float32)
+
+
+def test_settings_as_options_mapping_or_keywords() -> None:
+    from lit_interactions.interactions import SolverOptions
+
+    rewards = games.random_rewards(5, 2, seed=1)
+    by_options = extract(rewards, SolverOptions(noise_ratio=0.02, tol=1e-4))
+    by_mapping = extract(rewards, {"noise_ratio": 0.02, "tol": 1e-4})
+    by_keywords = extract(rewards, noise_ratio=0.02, tol=1e-4)
+    overridden = extract(rewards, SolverOptions(noise_ratio=0.5), noise_ratio=0.02, tol=1e-4)
+    for result in (by_mapping, by_keywords, overridden):
+        assert torch.equal(result.gamma, by_options.gamma) and result.settings["tol"] == pytest.approx(1e-4)
+    assert by_options.settings["noise_ratio"] == 0.02 and by_options.settings["rho_scale"] == 1.0
+    with pytest.raises(ValueError, match=r"solver options have unknown keys \['tolerance'\]; known: .*'tol'"):
+        extract(rewards, tolerance=1e-4)
+    with pytest.raises(ValueError, match=r"tol is a relative duality gap and must be in \(0, 1\), got 1.5"):
+        extract(rewards, tol=1.5)

@@ -52,6 +52,20 @@ def test_joint_extraction_equals_extract_joint_on_the_stored_rewards(
     assert result.joint_objective_ratio() == pytest.approx(float(direct.objective().sum() / result.own.objective().sum()))
 
 
+def test_the_joint_solver_settings_replace_the_runs_own(tmp_path: Path) -> None:
+    a = load_run(make_run(tmp_path / "a", {1: ETA_A}))
+    b = load_run(make_run(tmp_path / "b", {1: ETA_B}))
+    own = compare_runs([a, b])
+    assert own.joint.settings["noise_ratio"] == a.interactions(1).settings["noise_ratio"]
+    result = compare_runs([a, b], CompareOptions(solver={"noise_ratio": 0.05, "tol": 1e-4}))
+    assert result.joint.settings["noise_ratio"] == 0.05 and result.joint.settings["tol"] == pytest.approx(1e-4)
+    rewards = torch.stack([a.interactions(1).rewards, b.interactions(1).rewards]).double()
+    direct = extract_joint(rewards, noise_ratio=0.05, tol=1e-4)
+    torch.testing.assert_close(result.joint.and_effects, direct.and_effects)
+    with pytest.raises(ValueError, match=r"solver options have unknown keys \['noise'\]"):
+        compare_runs([a, b], CompareOptions(solver={"noise": 0.05}))
+
+
 def test_a_run_with_itself_agrees_perfectly(tmp_path: Path) -> None:
     a = load_run(make_run(tmp_path / "a", {1: ETA_A}))
     result = compare_runs([a, a])
