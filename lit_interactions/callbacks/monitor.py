@@ -97,11 +97,11 @@ class InteractionMonitor(ProbeTracker):
                                  ("chunk_size", chunk_size, 1)):
             check_int(name, value, low, error=ValueError, who=f"{WHO}: ")
         try:
-            player_options = PlayerOptions.from_value(players)
-            check_optional_int("high_from", AnalysisOptions.from_value(analysis).high_from, 1, player_options.n_players,
-                      error=ValueError, who="analysis: ")
-            super().__init__(num_probe, player_options, ProbeOptions.from_value(probe),
-                             AnalysisOptions.from_value(analysis), SolverOptions.from_value(solver))
+            player_options, analysis_options = PlayerOptions.from_value(players), AnalysisOptions.from_value(analysis)
+            check_optional_int("high_from", analysis_options.high_from, 1, player_options.n_players, error=ValueError,
+                               who="analysis: ")
+            super().__init__(num_probe, player_options, ProbeOptions.from_value(probe), analysis_options,
+                             SolverOptions.from_value(solver))
             self.figures = FigureOptions.from_value(figures)
             self.forward = ForwardOptions.from_value(forward)
         except ValueError as error:
