@@ -12,6 +12,7 @@ disjoint halves of the training images for the joint problem), players = the n 2
 norm, baseline 0, held-out images; plus a planted sparse AND/OR game with small noise.
 
 Run:  python benchmarks/bench_solver.py [--quick] [--sizes 10 12 14 16] [--kinds cnn mlp planted] [--models 1 2]
+      [--no-lab] [--crossover on|off|both]
 (--quick: fewer samples and a 2,000-iteration lab loop, for a smoke test; its lab numbers are not the lab's.)
 """
 
@@ -124,6 +125,7 @@ class Run:
     cpu: float
     gap: float = math.nan  # largest certified relative duality gap (ours)
     iterations: float = math.nan  # mean iterations (ours)
+    crossed: int = 0  # samples finished exactly by the crossover (ours)
 
 
 def _timed(fn: Callable[[], tuple[Tensor, Tensor]], batch: int) -> tuple[tuple[Tensor, Tensor], float, float]:
@@ -140,14 +142,14 @@ def _objective(rewards: Tensor, gamma: Tensor, noise: Tensor) -> np.ndarray:
     return joint_objective(result, ALPHA).numpy()
 
 
-def run_ours(rewards: Tensor) -> Run:
+def run_ours(rewards: Tensor, crossover: bool = True) -> Run:
     batch = rewards.shape[1]
 
     settings = {}
 
     def solve() -> tuple[Tensor, Tensor]:
         if rewards.shape[0] == 1:
-            r = extract(rewards[0].float(), noise_ratio=NOISE_RATIO)
+            r = extract(rewards[0].float(), noise_ratio=NOISE_RATIO, crossover=crossover)
             settings.update(r.settings)
             return r.gamma.unsqueeze(0), r.noise.unsqueeze(0)
         r = extract_joint(rewards.float(), alpha=ALPHA, shared_bound=SHARED_BOUND, noise_ratio=NOISE_RATIO)
@@ -155,7 +157,8 @@ def run_ours(rewards: Tensor) -> Run:
         return r.gamma, r.noise
 
     (gamma, noise), wall, cpu = _timed(solve, batch)
-    return Run(_objective(rewards, gamma, noise), wall, cpu, settings["duality_gap_max"], settings["iterations_mean"])
+    return Run(_objective(rewards, gamma, noise), wall, cpu, settings["duality_gap_max"], settings["iterations_mean"],
+               settings["n_crossover"])
 
 
 def run_lab(rewards: Tensor, iterations: int) -> Run:
@@ -189,6 +192,8 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp", "planted"])
     parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: SPEC 3, 2: SPEC 4 (joint)")
     parser.add_argument("--no-lab", action="store_true", help="our solver only (no lab SGD, no LP)")
+    parser.add_argument("--crossover", choices=["on", "off", "both"], default="on",
+                        help="ours with the exact crossover (default), without it, or both side by side")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lab_iterations = 2_000 if args.quick else LAB_ITERATIONS
@@ -203,12 +208,14 @@ def main() -> None:
         plan = {key: (min(a, 8), min(b, 4), min(c, 2 if key[0] <= 8 else 0)) for key, (a, b, c) in plan.items()}
     print(f"lab: lr {LAB_LR}, {lab_iterations} iterations, momentum 0.9; ours: tol 1e-3; 1 CPU thread each")
     header = (
-        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'ours s/smp':>15} {'x n=10':>7} {'iters':>7} {'gap max':>8} "
+        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'xo':>3} {'ours s/smp':>15} {'x n=10':>7} {'iters':>7} {'gap max':>8} "
+        f"{'crossed':>7} "
         f"{'lab s/smp':>10} {'speed x':>8} {'obj ours/lab':>12} {'ours vs LP':>11} {'lab vs LP':>10}"
     )
     print(header)
     print("-" * len(header))
-    at_ten: dict[tuple[int, str], float] = {}
+    at_ten: dict[tuple[int, str, bool], float] = {}
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.crossover]
     for n in args.sizes:
         for n_models in args.models:
             b_ours, b_lab, b_lp = plan[(n, n_models)]
@@ -216,33 +223,48 @@ def main() -> None:
                 b_lab = b_lp = 0
             for kind in args.kinds:
                 rewards = game_rewards(kind, n, b_ours, n_models)
-                ours = run_ours(rewards)
-                if n == 10:
-                    at_ten[(n_models, kind)] = ours.cpu
-                ratio = f"{ours.cpu / at_ten[(n_models, kind)]:.1f}" if (n_models, kind) in at_ten else "-"
-                lab_cells = ["-", "-", "-"]
-                if b_lab:
-                    lab = run_lab(rewards[:, :b_lab], lab_iterations)
-                    obj = float(np.mean(ours.objective[:b_lab] / lab.objective))
-                    lab_cells = [f"{lab.wall:.2f}", f"{lab.wall / ours.wall:.0f}", f"{obj:.4f}"]
-                vs_lp = lab_vs_lp = "-"
-                if b_lp:
-                    opt = run_lp(rewards, b_lp)
-                    vs_lp = f"{np.max(ours.objective[:b_lp] / opt - 1):+.2e}"
-                    k = min(b_lp, b_lab)
-                    lab_vs_lp = f"{np.mean(lab.objective[:k] / opt[:k] - 1):+.2%}"
-                print(
-                    f"{n:>3} {n_models:>2} {kind:>8} {b_ours:>3} {ours.wall:>7.3f} ({ours.cpu:.3f}) {ratio:>7} "
-                    f"{ours.iterations:>7.0f} {ours.gap:>8.2e} {lab_cells[0]:>10} {lab_cells[1]:>8} {lab_cells[2]:>12} "
-                    f"{vs_lp:>11} {lab_vs_lp:>10}",
-                    flush=True,
-                )
+                # The joint solve has no crossover (one model only): one row.
+                for i, crossover in enumerate(modes if n_models == 1 else [True]):
+                    # The lab and the LP do not depend on the crossover: only with the first row.
+                    batches = (b_ours, b_lab, b_lp) if i == 0 else (b_ours, 0, 0)
+                    _print_row(n, n_models, kind, rewards, crossover, at_ten, batches, lab_iterations)
     print("ours s/smp: wall clock (CPU time) per sample; x n=10: CPU time / the n = 10 row's (same K, rewards);")
-    print("iters: mean iterations; gap max: largest certified relative duality gap; speed x: lab wall / ours wall;")
+    print("xo: the exact crossover on or off (crossed: samples it finished); iters: mean iterations (a crossed sample")
+    print("counts the iterations before it); gap max: largest certified relative duality gap; speed x: lab wall / ours wall;")
     print("obj ours/lab: mean ratio on the lab's samples; ours vs LP: largest relative excess over the exact optimum;")
     print("lab vs LP: mean relative excess.")
     if 8 in args.sizes and not (args.quick or args.no_lab):
         lr_sensitivity(lab_iterations, samples=8)
+
+
+def _print_row(
+    n: int, n_models: int, kind: str, rewards: Tensor, crossover: bool, at_ten: dict[tuple[int, str, bool], float],
+    batches: tuple[int, int, int], lab_iterations: int,
+) -> None:
+    """Solve with ours (and the lab, the LP where ``batches`` plan them) and print one table row."""
+    b_ours, b_lab, b_lp = batches
+    ours = run_ours(rewards, crossover)
+    key = (n_models, kind, crossover)
+    if n == 10:
+        at_ten[key] = ours.cpu
+    ratio = f"{ours.cpu / at_ten[key]:.1f}" if key in at_ten else "-"
+    lab_cells = ["-", "-", "-"]
+    if b_lab:
+        lab = run_lab(rewards[:, :b_lab], lab_iterations)
+        obj = float(np.mean(ours.objective[:b_lab] / lab.objective))
+        lab_cells = [f"{lab.wall:.2f}", f"{lab.wall / ours.wall:.0f}", f"{obj:.4f}"]
+    vs_lp = lab_vs_lp = "-"
+    if b_lp:
+        opt = run_lp(rewards, b_lp)
+        vs_lp = f"{np.max(ours.objective[:b_lp] / opt - 1):+.2e}"
+        k = min(b_lp, b_lab)
+        lab_vs_lp = f"{np.mean(lab.objective[:k] / opt[:k] - 1):+.2%}"
+    print(
+        f"{n:>3} {n_models:>2} {kind:>8} {b_ours:>3} {'on' if crossover else 'off':>3} {ours.wall:>7.3f} "
+        f"({ours.cpu:.3f}) {ratio:>7} {ours.iterations:>7.0f} {ours.gap:>8.2e} {ours.crossed:>7} "
+        f"{lab_cells[0]:>10} {lab_cells[1]:>8} {lab_cells[2]:>12} {vs_lp:>11} {lab_vs_lp:>10}",
+        flush=True,
+    )
 
 
 def lr_sensitivity(iterations: int, samples: int) -> None:

@@ -37,6 +37,7 @@ from lit_interactions.interactions._certificate import (
     lower_bound,
     penalty,
 )
+from lit_interactions.interactions._crossover import crossover, exact_decomposition
 from lit_interactions.interactions._kron import KronTransform
 from lit_interactions.interactions._prox import project_offsets
 from lit_interactions.interactions.subsets import subset_orders
@@ -80,6 +81,8 @@ class Settings:
     adapt_every: int  # iterations between two rho adaptations (0: never)
     rebase_every: int  # iterations between two moves of the base point of float32 iterations
     order_scale: float = 1.0  # the iterations see effects of order |T| multiplied by order_scale^|T|
+    crossover_at: int = 0  # iteration at which one-model samples try the exact crossover (0: never)
+    crossover_effects: int = 0  # the crossover gives up beyond this many effects in its restricted LP
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Solution:
     promoted: Tensor
     mu: Tensor  # [2, K, B, 2^n] averaged multipliers of y = A x where the lower bound was best (warm starts)
     rho_scale: Tensor  # [B] last penalty parameter relative to the rewards' scale (warm starts)
+    crossed: Tensor  # [B] finished exactly by the crossover
 
 
 @dataclass
@@ -354,6 +358,8 @@ class _Record:
     floor: Tensor  # gaps below float64 rounding of the rewards count as closed
     mu: Tensor  # multipliers of y = A x where the lower bound was best
     rho: Tensor  # last penalty parameter
+    crossed: Tensor  # samples finished by the exact crossover
+    crossover_effects: int = 0
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -386,6 +392,42 @@ def _crossed(it: int, steps: int, every: int) -> bool:
     return every > 0 and it // every > (it - steps) // every
 
 
+def _cross_over(group: _Group, pending: Tensor, record: _Record, ops64: _Operators, tol: float) -> Tensor:
+    """Try the exact crossover (``_crossover.py``) on the group's ``pending`` samples (one model), started from
+    their best feasible point. A sample whose vertex certifies at ``tol`` (same bounds as the iteration's) is
+    recorded and marked done; the others go on iterating. Returns the done mask over the group."""
+    d, idx = group.data, group.index
+    done = torch.zeros_like(pending)
+    for j in pending.nonzero().flatten().tolist():
+        b = int(idx[j])
+        x = record.best_x[:, 0, b]
+        effects = ops64.forward(x.unsqueeze(1)).squeeze(1).cpu().numpy()
+        v = d.v[0, j]
+        bound = float(d.noise_bound[0, j, 0])
+        noise = (v - x[0] - x[1]).cpu().numpy()
+        vertex = crossover(v.cpu().numpy(), bound, effects[0], effects[1], noise, record.crossover_effects)
+        if vertex is None:
+            continue
+        s_and, noise_exact, dual = (
+            torch.as_tensor(a, dtype=torch.float64, device=v.device)
+            for a in exact_decomposition(v.cpu().numpy(), bound, vertex)
+        )
+        x_new = torch.stack((s_and, v - noise_exact - s_and)).view(2, 1, 1, -1)
+        upper = penalty(ops64.forward(x_new), 0.0)
+        lam = dual.view(1, 1, -1)
+        lower = lower_bound(ops64.inverse_adjoint, lam, lam, v.view(1, 1, -1), d.noise_bound[:, j : j + 1], None, 0.0)
+        excess = (upper - lower).clamp_min(0.0)
+        gap = torch.where(excess <= record.floor[b], torch.zeros_like(upper), excess / upper.clamp_min(_TINY))
+        if float(gap) > tol:
+            continue
+        record.best_x[:, :, b] = x_new[:, :, 0]
+        record.upper[b], record.lower[b], record.gap[b] = upper[0], lower[0], gap[0]
+        record.mu[:, :, b] = ops64.inverse_adjoint(torch.stack((lam, lam.flip(-1))))[:, :, 0]
+        record.crossed[b] = True
+        done[j] = True
+    return done
+
+
 def solve(problem: Problem, settings: Settings, start: Start | None = None) -> Solution:
     """Iterate until every sample's certified relative gap is ``<= tol`` (or ``max_iter`` iterations).
 
@@ -401,7 +443,8 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
     x0 = cold if start is None else start.x0
     if batch == 0:
         empty = torch.zeros(0, dtype=torch.float64, device=device)
-        return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool(), x0.clone(), empty)
+        return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool(), x0.clone(), empty,
+                        empty.bool())
     ops64 = _Operators(n, torch.float64, device, settings.order_scale)
     ops = ops64
     if settings.compute_dtype != torch.float64:
@@ -436,7 +479,8 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         iterations=torch.zeros(batch, dtype=torch.int64, device=device),
         improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
-        mu=torch.zeros_like(x0), rho=rho.clone(),
+        mu=torch.zeros_like(x0), rho=rho.clone(), crossed=torch.zeros(batch, dtype=torch.bool, device=device),
+        crossover_effects=settings.crossover_effects,
     )
 
     it = 0
@@ -447,6 +491,8 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         for group in groups:
             group.run(steps, settings.relaxation, settings.average_rate)
             keep = record.certify(group, ops64, alpha, it) > settings.tol
+            if problem.beta is None and it - steps < settings.crossover_at <= it and bool(keep.any()):
+                keep = keep & ~_cross_over(group, keep, record, ops64, settings.tol)
             stalled = keep & (it - record.improved_at[group.index] >= settings.stall_iterations)
             if group.dtype != torch.float64 and bool(stalled.any()):
                 record.promoted[group.index[stalled]] = True
@@ -463,4 +509,4 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         groups = next_groups
     best = record.best_x
     return Solution(best[0], best[1], record.upper, record.lower, record.gap, record.iterations, record.promoted,
-                    record.mu, record.rho * typical)
+                    record.mu, record.rho * typical, record.crossed)

@@ -28,6 +28,8 @@ class SolverOptions(Options):
         rho_scale: initial ADMM penalty parameter relative to the rewards' scale; None = the solver's default
             (1.0 for one model, 0.4 for the joint solve, measured).
         num_threads: CPU threads of the solve; None keeps torch's setting (1 by default: see docs/solver.md).
+        crossover: one model: after 500 iterations, finish a sample whose optimum looks sparse exactly, with the
+            simplex on the effects the iteration found (certified like the iteration; docs/solver.md).
     """
 
     what: ClassVar[str] = "solver"
@@ -40,6 +42,7 @@ class SolverOptions(Options):
     relaxation: float = 1.9
     rho_scale: float | None = None
     num_threads: int | None = 1
+    crossover: bool = True
 
     def __post_init__(self) -> None:
         who = "solver options: "
@@ -50,6 +53,8 @@ class SolverOptions(Options):
         check_optional_int("max_iter", self.max_iter, 1, who=who)
         check_int("check_every", self.check_every, 1, who=who)
         check_optional_int("num_threads", self.num_threads, 1, who=who)
+        if not isinstance(self.crossover, bool):
+            raise TypeError(f"{who}crossover must be true or false, got {self.crossover!r}")
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"{who}compute_dtype={self.compute_dtype!r} is not one of {COMPUTE_DTYPES}")
         if not 0 < check_real("relaxation", self.relaxation) < 2:

@@ -35,6 +35,9 @@ _SINGLE_RHO, _JOINT_RHO = 1.0, 0.4  # default rho_scale of one model and of the 
 # Iterations on effects scaled by _ORDER_SCALE^|T|. 1.2 saves 14-23% of the iterations at n = 12 on average but
 # made single samples 3.7x slower (n = 11) and n = 14 uncertified (docs/solver.md, "Beyond n = 12"): off.
 _ORDER_SCALE = 1.0
+# A one-model sample still uncertified after _CROSSOVER_AT iterations tries the exact crossover, from n = 10 on
+# (below, the iteration is cheap and a failed try costs more than it saves; docs/solver.md, "Crossover").
+_CROSSOVER_AT, _CROSSOVER_MIN_PLAYERS = 500, 10
 
 
 def extract(
@@ -162,6 +165,8 @@ def _solve(
         value = objective(exact).reshape(-1)
     result = _annotate(result, sol.lower, value, v, sol.iterations, sol.promoted, leading, settings, info)
     result.settings["warm_start"] = start is not None
+    result.settings["crossover"] = opts.crossover
+    result.settings["n_crossover"] = int(sol.crossed.sum())
     device = result.rewards.device
     # Warm-start state: multipliers [2, K, B, N] -> [K, B, 2, N] in the result's batch shape, and rho.
     dual = sol.mu.permute(1, 2, 0, 3).reshape(*result.batch_shape, 2, v.shape[-1])
@@ -261,6 +266,8 @@ def _settings(size: int, opts: SolverOptions, default_rho: float) -> Settings:
         adapt_every=500,
         rebase_every=250,
         order_scale=_ORDER_SCALE,
+        crossover_at=_CROSSOVER_AT if opts.crossover and n >= _CROSSOVER_MIN_PLAYERS else 0,
+        crossover_effects=max(64, min(2048, 2**n // 8)),
     )
 
 
