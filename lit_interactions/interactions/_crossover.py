@@ -32,6 +32,7 @@ import numpy as np
 
 _ROW_FRACTION = 0.99  # a noise entry this close to its bound marks a candidate active row
 _EFFECT_FRACTION = 1e-3  # an effect this large relative to the largest marks a candidate nonzero
+_ROWS_PER_EFFECT = 8  # give up without trying beyond this many candidate rows per effect of the budget
 _ADD_PER_ROUND = 32  # rows, AND effects and OR effects added per round at most
 _MAX_ROUNDS = 60
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
@@ -182,25 +183,30 @@ def crossover(
         noise_bound: the bound of ``|noise|``.
         and_guess, or_guess, noise_guess: ``[2^n]`` an iterate's effects and noise (they only choose the start).
         max_effects: give up (None) when the restricted LP would need more effects than this, or without
-            trying when the iterate has more than half as many candidate effects; the simplex iteration limit
-            per solve is ``20 * max_effects``.
+            trying when the iterate has more than half as many candidate effects (or more than 8 candidate
+            rows per effect); the simplex iteration limit per solve is ``20 * max_effects``.
     """
-    w = rewards - rewards[0]
+    # In units of the rewards' largest change, so that HiGHS's absolute tolerances mean the same at any scale.
+    unit = float(np.abs(rewards - rewards[0]).max())
+    if not unit > 0:
+        return None
+    w, bound = (rewards - rewards[0]) / unit, noise_bound / unit
     size = len(w)
     scale = float(np.abs(and_guess[1:]).max(initial=0.0))
     scale = max(scale, float(np.abs(or_guess[1:]).max(initial=0.0)))
     picked_and = np.nonzero(np.abs(and_guess) > _EFFECT_FRACTION * scale)[0]
     picked_or = np.nonzero(np.abs(or_guess) > _EFFECT_FRACTION * scale)[0]
-    if len(picked_and) + len(picked_or) > max_effects // 2:  # leave the working set room to grow
-        return None
-    lp = _Restricted(w, noise_bound, 20 * max_effects)
     rows = np.nonzero(np.abs(noise_guess) >= _ROW_FRACTION * noise_bound)[0]
+    # Leave the working set room to grow; many rows at their bound (e.g. a zero noise bound) make a large LP.
+    if len(picked_and) + len(picked_or) > max_effects // 2 or len(rows) > _ROWS_PER_EFFECT * max_effects:
+        return None
+    lp = _Restricted(w, bound, 20 * max_effects)
     players = size.bit_length() - 1
     rows = np.concatenate((rows[rows > 0], [size - 1], 1 << np.arange(players)))
     lp.add_rows(rows)
     lp.add_effects(0, picked_and)
     lp.add_effects(1, picked_or)
-    tol_row = 1e-9 * max(float(np.abs(w).max()), 1e-300)
+    tol_row = 1e-9
     everything = np.arange(size)
     for rounds in range(1, _MAX_ROUNDS + 1):
         if lp.n_effects > max_effects:
@@ -210,14 +216,14 @@ def crossover(
             return None
         a, o, d, y = found
         residual = w - subset_sum(a) - meets_sum(o)
-        excess = np.abs(residual + d) - noise_bound
+        excess = np.abs(residual + d) - bound
         excess[0] = -np.inf
         price_and, price_or = np.abs(superset_sum(y)) - 1.0, np.abs(meets_sum(y)) - 1.0
         price_and[0] = price_or[0] = -np.inf
         bad_rows = everything[excess > tol_row]
         bad_and, bad_or = everything[price_and > 1e-9], everything[price_or > 1e-9]
         if not (len(bad_rows) or len(bad_and) or len(bad_or)):
-            return Vertex(a, o, d, y, rounds, lp.iterations)
+            return Vertex(a * unit, o * unit, d * unit, y, rounds, lp.iterations)
         new_rows = _largest(bad_rows, excess)
         lp.add_rows(new_rows)
         lp.add_effects(0, np.concatenate((new_rows, _largest(bad_and, price_and))))

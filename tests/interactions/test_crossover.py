@@ -79,6 +79,15 @@ def test_extract_finishes_planted_games_exactly() -> None:
     assert warm.settings["converged"] and warm.settings["duality_gap_max"] <= 1e-3
 
 
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_crossover_is_scale_free(scale: float) -> None:
+    rewards = games.planted_rewards(10, 2, seed=10)[0]
+    base = extract(rewards)
+    scaled = extract(rewards * scale)
+    assert scaled.settings["n_crossover"] == 2 and scaled.settings["duality_gap_max"] == 0.0
+    assert np.allclose(scaled.objective().numpy(), scale * base.objective().numpy(), rtol=1e-8)
+
+
 def test_only_one_model_crosses_over() -> None:
     rewards = games.planted_rewards(9, 2, seed=9)[0]
     joint = extract_joint(torch.stack((rewards, 1.1 * rewards)))

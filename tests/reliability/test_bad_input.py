@@ -66,6 +66,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], Any], type[Exception], str]] 
     "extract-max_iter-0": (lambda f: extract(V, max_iter=0), ValueError, "max_iter=0 is not valid: expected an int >= 1"),
     "extract-check_every-str": (lambda f: extract(V, check_every="5"), TypeError, "check_every='5' is not valid"),
     "extract-num_threads-float": (lambda f: extract(V, num_threads=1.5), TypeError, "num_threads=1.5 is not valid"),
+    "extract-crossover-str": (lambda f: extract(V, crossover="no"), TypeError, "crossover must be true or false"),
     "extract-tol-nan": (lambda f: extract(V, tol=float("nan")), ValueError, "tol must be a finite number"),
     "extract-noise_ratio-bool": (lambda f: extract(V, noise_ratio=True), TypeError, "noise_ratio must be a real"),
     "extract-rewards-nan": (lambda f: extract(NAN), ValueError, "NaN or infinite"),
