@@ -267,7 +267,7 @@ def _settings(size: int, opts: SolverOptions, default_rho: float) -> Settings:
         rebase_every=250,
         order_scale=_ORDER_SCALE,
         crossover_at=_CROSSOVER_AT if opts.crossover and n >= _CROSSOVER_MIN_PLAYERS else 0,
-        crossover_effects=max(64, min(2048, 2**n // 8)),
+        crossover_effects=max(256, min(2048, 2**n // 8)),
     )
 
 
