@@ -359,7 +359,6 @@ class _Record:
     mu: Tensor  # multipliers of y = A x where the lower bound was best
     rho: Tensor  # last penalty parameter
     crossed: Tensor  # samples finished by the exact crossover
-    crossover_effects: int = 0
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -392,7 +391,9 @@ def _crossed(it: int, steps: int, every: int) -> bool:
     return every > 0 and it // every > (it - steps) // every
 
 
-def _cross_over(group: _Group, pending: Tensor, record: _Record, ops64: _Operators, tol: float) -> Tensor:
+def _cross_over(
+    group: _Group, pending: Tensor, record: _Record, ops64: _Operators, tol: float, max_effects: int
+) -> Tensor:
     """Try the exact crossover (``_crossover.py``) on the group's ``pending`` samples (one model), started from
     their best feasible point. A sample whose vertex certifies at ``tol`` (same bounds as the iteration's) is
     recorded and marked done; the others go on iterating. Returns the done mask over the group."""
@@ -405,7 +406,7 @@ def _cross_over(group: _Group, pending: Tensor, record: _Record, ops64: _Operato
         v = d.v[0, j]
         bound = float(d.noise_bound[0, j, 0])
         noise = (v - x[0] - x[1]).cpu().numpy()
-        vertex = crossover(v.cpu().numpy(), bound, effects[0], effects[1], noise, record.crossover_effects)
+        vertex = crossover(v.cpu().numpy(), bound, effects[0], effects[1], noise, max_effects)
         if vertex is None:
             continue
         s_and, noise_exact, dual = (
@@ -480,7 +481,6 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
         mu=torch.zeros_like(x0), rho=rho.clone(), crossed=torch.zeros(batch, dtype=torch.bool, device=device),
-        crossover_effects=settings.crossover_effects,
     )
 
     it = 0
@@ -492,7 +492,7 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
             group.run(steps, settings.relaxation, settings.average_rate)
             keep = record.certify(group, ops64, alpha, it) > settings.tol
             if problem.beta is None and it - steps < settings.crossover_at <= it and bool(keep.any()):
-                keep = keep & ~_cross_over(group, keep, record, ops64, settings.tol)
+                keep = keep & ~_cross_over(group, keep, record, ops64, settings.tol, settings.crossover_effects)
             stalled = keep & (it - record.improved_at[group.index] >= settings.stall_iterations)
             if group.dtype != torch.float64 and bool(stalled.any()):
                 record.promoted[group.index[stalled]] = True
