@@ -29,6 +29,10 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import torch
+
+from lit_interactions.interactions.subsets import superset_sum as _superset_sum
+from lit_interactions.interactions.subsets import zeta
 
 _ROW_FRACTION = 0.99  # a noise entry this close to its bound marks a candidate active row
 _EFFECT_FRACTION = 1e-3  # an effect this large relative to the largest marks a candidate nonzero
@@ -55,25 +59,13 @@ class Vertex:
 
 
 def subset_sum(x: np.ndarray) -> np.ndarray:
-    """``out[S] = sum_{T subset S} x[T]`` over the last axis of length ``2^n`` (bit ``i`` of ``S`` = player ``i``)."""
-    out = np.array(x, dtype=np.float64, copy=True)
-    size = out.shape[-1]
-    n = size.bit_length() - 1
-    for i in range(n):
-        view = out.reshape(-1, 2 ** (n - 1 - i), 2, 2**i)
-        view[:, :, 1, :] += view[:, :, 0, :]
-    return out
+    """``out[S] = sum_{T subset S} x[T]`` (:func:`~lit_interactions.interactions.subsets.zeta` on a numpy vector)."""
+    return zeta(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
 
 
 def superset_sum(x: np.ndarray) -> np.ndarray:
-    """``out[T] = sum_{S superset T} x[S]`` over the last axis of length ``2^n``."""
-    out = np.array(x, dtype=np.float64, copy=True)
-    size = out.shape[-1]
-    n = size.bit_length() - 1
-    for i in range(n):
-        view = out.reshape(-1, 2 ** (n - 1 - i), 2, 2**i)
-        view[:, :, 0, :] += view[:, :, 1, :]
-    return out
+    """``out[T] = sum_{S superset T} x[S]`` (:func:`~lit_interactions.interactions.subsets.superset_sum`)."""
+    return _superset_sum(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
 
 
 def meets_sum(x: np.ndarray) -> np.ndarray:

@@ -404,14 +404,15 @@ def _cross_over(
         x = record.best_x[:, 0, b]
         effects = ops64.forward(x.unsqueeze(1)).squeeze(1).cpu().numpy()
         v = d.v[0, j]
+        v_np = v.cpu().numpy()
         bound = float(d.noise_bound[0, j, 0])
         noise = (v - x[0] - x[1]).cpu().numpy()
-        vertex = crossover(v.cpu().numpy(), bound, effects[0], effects[1], noise, max_effects)
+        vertex = crossover(v_np, bound, effects[0], effects[1], noise, max_effects)
         if vertex is None:
             continue
         s_and, noise_exact, dual = (
             torch.as_tensor(a, dtype=torch.float64, device=v.device)
-            for a in exact_decomposition(v.cpu().numpy(), bound, vertex)
+            for a in exact_decomposition(v_np, bound, vertex)
         )
         x_new = torch.stack((s_and, v - noise_exact - s_and)).view(2, 1, 1, -1)
         upper = penalty(ops64.forward(x_new), 0.0)

@@ -61,6 +61,17 @@ def test_gives_up_when_the_optimum_is_not_sparse() -> None:
     assert crossover(v, 0.01 * abs(v[-1] - v[0]), *guesses, max_effects=16) is None
 
 
+def test_declines_constant_rewards_and_too_many_rows() -> None:
+    size = 2**7
+    zeros = np.zeros(size)
+    # Nothing changes: no unit to solve in.
+    assert crossover(np.full(size, 2.0), 0.0, zeros, zeros, zeros, max_effects=256) is None
+    # A zero noise bound puts all 128 rows at their bound (no candidate effects): more than 8 per effect of a
+    # budget of 8, so it declines before building any LP.
+    v = games.planted_rewards(7, 1, seed=1)[0][0].numpy()
+    assert crossover(v, 0.0, zeros, zeros, zeros, max_effects=8) is None
+
+
 def test_extract_finishes_planted_games_exactly() -> None:
     rewards = games.planted_rewards(10, 2, seed=10)[0]
     result = extract(rewards)
