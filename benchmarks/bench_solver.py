@@ -152,7 +152,8 @@ def run_ours(rewards: Tensor, crossover: bool = True) -> Run:
             r = extract(rewards[0].float(), noise_ratio=NOISE_RATIO, crossover=crossover)
             settings.update(r.settings)
             return r.gamma.unsqueeze(0), r.noise.unsqueeze(0)
-        r = extract_joint(rewards.float(), alpha=ALPHA, shared_bound=SHARED_BOUND, noise_ratio=NOISE_RATIO)
+        r = extract_joint(rewards.float(), alpha=ALPHA, shared_bound=SHARED_BOUND, noise_ratio=NOISE_RATIO,
+                          crossover=crossover)
         settings.update(r.settings)
         return r.gamma, r.noise
 
@@ -208,13 +209,15 @@ def main() -> None:
         plan = {key: (min(a, 8), min(b, 4), min(c, 2 if key[0] <= 8 else 0)) for key, (a, b, c) in plan.items()}
     print(f"lab: lr {LAB_LR}, {lab_iterations} iterations, momentum 0.9; ours: tol 1e-3; 1 CPU thread each")
     header = (
-        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'xo':>3} {'ours s/smp':>15} {'x n=10':>7} {'iters':>7} {'gap max':>8} "
+        f"{'n':>3} {'K':>2} {'rewards':>8} {'B':>3} {'xo':>3} {'ours s/smp':>15} {'x n=10':>7} {'x K=1':>6} {'iters':>7} "
+        f"{'gap max':>8} "
         f"{'crossed':>7} "
         f"{'lab s/smp':>10} {'speed x':>8} {'obj ours/lab':>12} {'ours vs LP':>11} {'lab vs LP':>10}"
     )
     print(header)
     print("-" * len(header))
     at_ten: dict[tuple[int, str, bool], float] = {}
+    single: dict[tuple[int, str, bool], float] = {}
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.crossover]
     for n in args.sizes:
         for n_models in args.models:
@@ -223,12 +226,13 @@ def main() -> None:
                 b_lab = b_lp = 0
             for kind in args.kinds:
                 rewards = game_rewards(kind, n, b_ours, n_models)
-                # The joint solve has no crossover (one model only): one row.
-                for i, crossover in enumerate(modes if n_models == 1 else [True]):
+                for i, crossover in enumerate(modes):
                     # The lab and the LP do not depend on the crossover: only with the first row.
                     batches = (b_ours, b_lab, b_lp) if i == 0 else (b_ours, 0, 0)
-                    _print_row(n, n_models, kind, rewards, crossover, at_ten, batches, lab_iterations)
+                    _print_row(n, n_models, kind, rewards, crossover, (at_ten, single), batches, lab_iterations)
     print("ours s/smp: wall clock (CPU time) per sample; x n=10: CPU time / the n = 10 row's (same K, rewards);")
+    print("x K=1: a joint row's CPU time / the one-model row's (same n, kind, crossover; mlp and planted: the one")
+    print("model is the pair's first, cnn: one CNN trained on both halves);")
     print("xo: the exact crossover on or off (crossed: samples it finished); iters: mean iterations (a crossed sample")
     print("counts the iterations before it); gap max: largest certified relative duality gap; speed x: lab wall / ours wall;")
     print("obj ours/lab: mean ratio on the lab's samples; ours vs LP: largest relative excess over the exact optimum;")
@@ -238,16 +242,26 @@ def main() -> None:
 
 
 def _print_row(
-    n: int, n_models: int, kind: str, rewards: Tensor, crossover: bool, at_ten: dict[tuple[int, str, bool], float],
+    n: int, n_models: int, kind: str, rewards: Tensor, crossover: bool,
+    references: tuple[dict[tuple[int, str, bool], float], dict[tuple[int, str, bool], float]],
     batches: tuple[int, int, int], lab_iterations: int,
 ) -> None:
-    """Solve with ours (and the lab, the LP where ``batches`` plan them) and print one table row."""
+    """Solve with ours (and the lab, the LP where ``batches`` plan them) and print one table row.
+
+    ``references``: the CPU times of the n = 10 rows (per K, rewards, crossover) and of the one-model rows (per
+    n, rewards, crossover), filled as rows are run, for the ratio columns.
+    """
+    at_ten, single = references
     b_ours, b_lab, b_lp = batches
     ours = run_ours(rewards, crossover)
     key = (n_models, kind, crossover)
     if n == 10:
         at_ten[key] = ours.cpu
+    if n_models == 1:
+        single[(n, kind, crossover)] = ours.cpu
     ratio = f"{ours.cpu / at_ten[key]:.1f}" if key in at_ten else "-"
+    per_single = single.get((n, kind, crossover)) if n_models > 1 else None
+    joint_ratio = f"{ours.cpu / per_single:.1f}" if per_single else "-"
     lab_cells = ["-", "-", "-"]
     if b_lab:
         lab = run_lab(rewards[:, :b_lab], lab_iterations)
@@ -261,7 +275,7 @@ def _print_row(
         lab_vs_lp = f"{np.mean(lab.objective[:k] / opt[:k] - 1):+.2%}"
     print(
         f"{n:>3} {n_models:>2} {kind:>8} {b_ours:>3} {'on' if crossover else 'off':>3} {ours.wall:>7.3f} "
-        f"({ours.cpu:.3f}) {ratio:>7} {ours.iterations:>7.0f} {ours.gap:>8.2e} {ours.crossed:>7} "
+        f"({ours.cpu:.3f}) {ratio:>7} {joint_ratio:>6} {ours.iterations:>7.0f} {ours.gap:>8.2e} {ours.crossed:>7} "
         f"{lab_cells[0]:>10} {lab_cells[1]:>8} {lab_cells[2]:>12} {vs_lp:>11} {lab_vs_lp:>10}",
         flush=True,
     )

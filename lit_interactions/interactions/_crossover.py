@@ -1,19 +1,27 @@
 """Crossover: finish one sample of the sparsest AND-OR problem exactly, from the effects an iteration found.
 
 A first-order iteration finds the support of a sparse optimum (which effects are nonzero, which noise entries
-sit at their bound) long before it certifies a small gap. This solves the problem of one model exactly with
-the simplex (HiGHS) on a restricted LP over those effects and rows, and grows it by row and column generation:
+sit at their bound) long before it certifies a small gap. This solves the problem exactly with the simplex
+(HiGHS) on a restricted LP over those effects and rows, and grows it by row and column generation. For one
+model (K = 1):
 
     minimise    sum_{T in W_and} |a_T| + sum_{T in W_or} |o_T|
     subject to  |w_S - sum_{T in W_and, T subset S} a_T - sum_{T in W_or, T meets S} o_T + d| <= noise_bound
                 for S in R (nonempty),   |d| <= noise_bound,
 
-with ``w_S = v_S - v_empty`` and ``d`` the noise on the empty set. After each solve, the rows of all ``2^n``
-subsets are checked with two fast subset-sum transforms (violated rows join ``R``, with their AND effect so
-the restricted LP stays feasible) and the dual multipliers ``y`` are priced against every effect (an effect
-whose ``|sum_{S superset T} y_S|`` or ``|sum_{S meets T} y_S|`` exceeds 1 joins ``W``). When neither finds
-anything the restricted optimum is the optimum of the full problem: a vertex, with a dual point ``y`` that
-proves it. The caller certifies the result with the same bounds as the iteration's.
+with ``w_S = v_S - v_empty`` and ``d`` the noise on the empty set. For two models (the joint problem) each effect
+``T`` has one value per model, the objective is ``(1 - alpha) max_k |a_kT| + alpha sum_k |a_kT|`` (a max
+variable per effect), the noise rows are per model, and the shared rows bound the difference of the two
+models' ``gamma_k(L) = (AND_k(L) - OR_k(L)) / 2 + e_k`` (``AND``, ``OR`` the subset and meet sums of the
+effects, ``e_k`` a free constant) by ``beta_0 + beta_1``: two gammas lie within ``beta_k`` of one shared value
+exactly when they differ by at most ``beta_0 + beta_1``.
+
+After each solve, the rows of all ``2^n`` subsets are checked with fast subset-sum transforms (violated rows
+join ``R``) and the dual multipliers are priced against every effect (an effect whose prices lie outside the
+unit ball of the penalty's dual norm joins ``W``). A restricted LP that turns out infeasible ends the try
+(None), like one that outgrows its budget.
+When neither finds anything the restricted optimum is the optimum of the full problem: a vertex, with a dual
+point that proves it. The caller certifies the result with the same bounds as the iteration's.
 
 The restricted matrix is dense (an AND effect of order 1 meets half the rows), so this pays only when the
 optimum is sparse, e.g. a few dozen planted effects: :func:`crossover` gives up (returns None) when the
@@ -34,38 +42,46 @@ import torch
 from lit_interactions.interactions.subsets import superset_sum as _superset_sum
 from lit_interactions.interactions.subsets import zeta
 
-_ROW_FRACTION = 0.99  # a noise entry this close to its bound marks a candidate active row
+_ROW_FRACTION = 0.99  # a noise entry (or gamma difference) this close to its bound marks a candidate active row
 _EFFECT_FRACTION = 1e-3  # an effect this large relative to the largest marks a candidate nonzero
 _ROWS_PER_EFFECT = 8  # give up without trying beyond this many candidate rows per effect of the budget
 _ADD_PER_ROUND = 32  # rows, AND effects and OR effects added per round at most
 _MAX_ROUNDS = 60
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
+_NOISE, _SHARED = 0, 1  # row kinds
 
 
 @dataclass
 class Vertex:
-    """Exact optimum of one sample: effects ``[2^n]`` (index 0 unused), the empty set's noise, the dual point.
+    """Exact optimum of one sample of K = 1 or 2 models, and the dual point that proves it.
 
-    ``dual[S]`` is the multiplier of universal matching on ``S`` (0 on the empty set and on rows the LP never
-    needed); ``rounds`` and ``simplex_iterations`` say what the crossover cost.
+    Attributes:
+        and_effects, or_effects: ``[K, 2^n]`` (index 0 unused).
+        empty_noise: ``[K]`` the noise on the empty set.
+        shift: ``gamma_0 - gamma_1`` on the empty set (0 for one model).
+        dual: ``[K, 2^n]`` multipliers of universal matching (0 on the empty set and on rows the LP never needed).
+        shared_dual: ``[2^n]`` multipliers of the shared rows (zeros for one model).
+        rounds, simplex_iterations: what the crossover cost.
     """
 
     and_effects: np.ndarray
     or_effects: np.ndarray
-    empty_noise: float
+    empty_noise: np.ndarray
+    shift: float
     dual: np.ndarray
+    shared_dual: np.ndarray
     rounds: int
     simplex_iterations: int
 
 
 def subset_sum(x: np.ndarray) -> np.ndarray:
-    """``out[S] = sum_{T subset S} x[T]`` (:func:`~lit_interactions.interactions.subsets.zeta` on a numpy vector)."""
-    return zeta(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
+    """``out[S] = sum_{T subset S} x[T]`` (:func:`~lit_interactions.interactions.subsets.zeta` on a numpy array)."""
+    return zeta(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
 
 
 def superset_sum(x: np.ndarray) -> np.ndarray:
     """``out[T] = sum_{S superset T} x[S]`` (:func:`~lit_interactions.interactions.subsets.superset_sum`)."""
-    return _superset_sum(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
+    return _superset_sum(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
 
 
 def meets_sum(x: np.ndarray) -> np.ndarray:
@@ -75,171 +91,298 @@ def meets_sum(x: np.ndarray) -> np.ndarray:
     return sums[..., full : full + 1] - sums[..., full ^ np.arange(x.shape[-1])]
 
 
-class _Restricted:
-    """The restricted LP in HiGHS: column 0 is ``d``, effect ``e`` has columns ``1 + 2e`` (+) and ``2 + 2e`` (-)."""
+def _signs(n_models: int) -> np.ndarray:
+    """How each model's gamma enters the shared rows (``gamma_0 - gamma_1``)."""
+    return np.array([1.0, -1.0])[:n_models]
 
-    def __init__(self, w: np.ndarray, bound: float, simplex_limit: int) -> None:
-        self.w, self.bound = w, bound
+
+class _Restricted:
+    """The restricted LP in HiGHS, for K = 1 or 2 models.
+
+    Columns: ``d_k`` (the empty set's noise, ``k < K``), then for K = 2 the shift ``e_0 - e_1``, then per effect
+    group ``(kind, T)`` the ``(+, -)`` columns of every model and, for K = 2, its max variable (with the rows
+    ``a_k+ + a_k- <= max``). Rows: noise rows ``(k, S)`` and shared rows ``L`` (and the max rows).
+    """
+
+    def __init__(
+        self, w: np.ndarray, bound: np.ndarray, beta: np.ndarray | None, alpha: float, simplex_limit: int
+    ) -> None:
+        self.w, self.bound, self.alpha = w, bound, alpha
+        self.n_models, size = w.shape
+        self.joint = self.n_models == 2
         self.lp = _new_highs()
-        self.iterations = 0
+        self.iterations, self.simplex_limit = 0, simplex_limit
         for name, value in (("output_flag", False), ("threads", 1), ("primal_feasibility_tolerance", _FEASIBILITY),
-                            ("dual_feasibility_tolerance", _FEASIBILITY), ("simplex_iteration_limit", simplex_limit)):
+                            ("dual_feasibility_tolerance", _FEASIBILITY)):
             self.lp.setOptionValue(name, value)
-        self.lp.addCol(0.0, -bound, bound, 0, np.zeros(0, np.int32), np.zeros(0))
-        size = len(w)
-        self.rows = np.zeros(0, np.int64)
+        for k in range(self.n_models):
+            self.lp.addCol(0.0, -bound[k], bound[k], 0, np.zeros(0, np.int32), np.zeros(0))
+        self.shared_bound = 0.0
+        if self.joint:
+            assert beta is not None
+            self.shared_bound = float(beta.sum())
+            self.lp.addCol(0.0, -self.shared_bound, self.shared_bound, 0, np.zeros(0, np.int32), np.zeros(0))
+        self.n_cols = self.lp.getNumCol()
+        # Rows of the LP in order: kind (noise / shared / max: -1), model (noise rows), set.
+        self.row_kind = np.zeros(0, np.int64)
+        self.row_model = np.zeros(0, np.int64)
+        self.row_set = np.zeros(0, np.int64)
         self.effect_kind = np.zeros(0, np.int64)  # 0 AND, 1 OR
         self.effect_set = np.zeros(0, np.int64)
-        self.has = np.zeros((3, size), bool)  # AND effect, OR effect, row
+        self.effect_col = np.zeros((0, self.n_models), np.int64)  # the model's (+) column; (-) is the next one
+        self.has_effect = np.zeros((2, size), bool)
+        self.has_row = np.zeros((self.n_models + 1, size), bool)  # noise rows per model, then shared rows
 
-    @staticmethod
-    def _hits(rows: np.ndarray, kinds: np.ndarray, sets: np.ndarray) -> np.ndarray:
-        """``[rows, effects]``: whether effect (kind, T) enters universal matching on row S."""
-        meet = rows[:, None] & sets[None, :]
-        return np.where(kinds[None, :] == 0, meet == sets[None, :], meet != 0)
+    def _coefficients(
+        self, kinds: np.ndarray, models: np.ndarray, sets: np.ndarray, effect_kinds: np.ndarray,
+        effect_sets: np.ndarray, effect_models: np.ndarray,
+    ) -> np.ndarray:
+        """``[rows, columns]`` coefficient of (+) effect columns in noise or shared rows."""
+        meet = sets[:, None] & effect_sets[None, :]
+        hit = np.where(effect_kinds[None, :] == 0, meet == effect_sets[None, :], meet != 0).astype(float)
+        noise = (kinds[:, None] == _NOISE) & (models[:, None] == effect_models[None, :])
+        # gamma_k = (AND_k - OR_k) / 2 + e_k enters the shared row as sign_k gamma_k.
+        shared = 0.5 * _signs(self.n_models)[effect_models][None, :] * np.where(effect_kinds == 0, 1.0, -1.0)[None, :]
+        return hit * np.where(noise, 1.0, np.where(kinds[:, None] == _SHARED, shared, 0.0))
 
-    def add_rows(self, sets: np.ndarray) -> None:
-        sets = np.unique(sets[~self.has[2, sets]])
+    def add_rows(self, kind: int, model: int, sets: np.ndarray) -> None:
+        """Noise rows of ``model`` (``kind`` 0) or shared rows (``kind`` 1) at ``sets``."""
+        slot = model if kind == _NOISE else self.n_models
+        sets = np.unique(sets[(sets > 0) & ~self.has_row[slot, sets]])
         if not len(sets):
             return
-        hits = self._hits(sets, self.effect_kind, self.effect_set)
-        r, e = np.nonzero(hits)
-        cols = np.stack((1 + 2 * e, 2 + 2 * e), axis=1).reshape(-1)
-        vals = np.tile(np.array([1.0, -1.0]), len(e))
-        # Each row: -d + its effects; entries in row order.
-        counts = 2 * np.bincount(r, minlength=len(sets)) + 1
+        n_rows, n_effects = len(sets), len(self.effect_set)
+        kinds, models = np.full(n_rows, kind), np.full(n_rows, model)
+        effect_kinds = np.repeat(self.effect_kind, self.n_models)
+        effect_sets = np.repeat(self.effect_set, self.n_models)
+        effect_models = np.tile(np.arange(self.n_models), n_effects)
+        coef = self._coefficients(kinds, models, sets, effect_kinds, effect_sets, effect_models)
+        plus = self.effect_col.reshape(-1)
+        r, e = np.nonzero(coef)
+        fixed_col = model if kind == _NOISE else self.n_models  # d_model (-1) or the shift (+1)
+        fixed_val = -1.0 if kind == _NOISE else 1.0
+        counts = 2 * np.bincount(r, minlength=n_rows) + 1
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         index = np.empty(counts.sum(), np.int32)
         value = np.empty(counts.sum())
-        index[starts], value[starts] = 0, -1.0
+        index[starts], value[starts] = fixed_col, fixed_val
         slots = np.ones(counts.sum(), bool)
         slots[starts] = False
-        index[slots], value[slots] = cols, vals
-        w = self.w[sets]
-        self.lp.addRows(len(sets), w - self.bound, w + self.bound, len(index), starts.astype(np.int32), index, value)
-        self.rows = np.concatenate((self.rows, sets))
-        self.has[2, sets] = True
+        index[slots] = np.stack((plus[e], plus[e] + 1), axis=1).reshape(-1)
+        value[slots] = np.stack((coef[r, e], -coef[r, e]), axis=1).reshape(-1)
+        if kind == _NOISE:
+            w = self.w[model, sets]
+            lower, upper = w - self.bound[model], w + self.bound[model]
+        else:
+            lower, upper = np.full(n_rows, -self.shared_bound), np.full(n_rows, self.shared_bound)
+        self.lp.addRows(n_rows, lower, upper, len(index), starts.astype(np.int32), index, value)
+        self.row_kind = np.concatenate((self.row_kind, kinds))
+        self.row_model = np.concatenate((self.row_model, models))
+        self.row_set = np.concatenate((self.row_set, sets))
+        self.has_row[slot, sets] = True
 
     def add_effects(self, kind: int, sets: np.ndarray) -> None:
-        sets = np.unique(sets[~self.has[kind, sets] & (sets > 0)])
+        """Effect groups ``(kind, T)`` for ``T`` in ``sets``: every model's value and, jointly, the max."""
+        sets = np.unique(sets[(sets > 0) & ~self.has_effect[kind, sets]])
         if not len(sets):
             return
-        kinds = np.full(len(sets), kind)
-        e, r = np.nonzero(self._hits(self.rows, kinds, sets).T)  # [effects, rows], in effect order
-        per = np.bincount(e, minlength=len(sets))
-        # Two columns per effect, (+, -), each with the effect's rows: repeat every effect's block twice.
-        block = np.repeat(np.arange(len(sets)), 2)
-        first = np.concatenate(([0], np.cumsum(per)[:-1]))
-        starts = np.concatenate(([0], np.cumsum(per[block])[:-1]))
-        index = np.concatenate([r[first[j] : first[j] + per[j]] for j in block]) if len(r) else r
-        signs = np.tile(np.array([1.0, -1.0]), len(sets))
-        value = np.repeat(signs, per[block])
-        m = 2 * len(sets)
-        self.lp.addCols(m, np.ones(m), np.zeros(m), np.full(m, highspy.kHighsInf), len(index),
-                        starts.astype(np.int32), index.astype(np.int32), value)
-        self.effect_kind = np.concatenate((self.effect_kind, kinds))
+        n_new, n_models = len(sets), self.n_models
+        effect_sets = np.repeat(sets, n_models)
+        effect_models = np.tile(np.arange(n_models), n_new)
+        coef = self._coefficients(self.row_kind, self.row_model, self.row_set, np.full(len(effect_sets), kind),
+                                  effect_sets, effect_models)  # [rows, new (+) columns]
+        per_col = []
+        for j in range(coef.shape[1]):
+            rows = np.nonzero(coef[:, j])[0]
+            per_col += [(rows, coef[rows, j]), (rows, -coef[rows, j])]
+        if self.joint:  # max columns have no entries yet
+            per_col += [(np.zeros(0, np.int64), np.zeros(0))] * n_new
+        counts = np.array([len(rows) for rows, _ in per_col])
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int32)
+        index = np.concatenate([rows for rows, _ in per_col]).astype(np.int32)
+        value = np.concatenate([vals for _, vals in per_col])
+        m = len(per_col)
+        n_effect_cols = 2 * n_models * n_new
+        cost = np.concatenate((np.full(n_effect_cols, 1.0 if not self.joint else self.alpha),
+                               np.full(m - n_effect_cols, 1.0 - self.alpha)))
+        self.lp.addCols(m, cost, np.zeros(m), np.full(m, highspy.kHighsInf), len(index), starts, index, value)
+        first = self.n_cols
+        plus = first + 2 * np.arange(n_models * n_new).reshape(n_new, n_models)
+        self.n_cols += m
+        if self.joint:
+            # a_k+ + a_k- - max <= 0 for every model.
+            max_cols = first + n_effect_cols + np.arange(n_new)
+            rows_plus = plus.reshape(-1)
+            maxes = np.repeat(max_cols, n_models)
+            index = np.stack((rows_plus, rows_plus + 1, maxes), axis=1).reshape(-1).astype(np.int32)
+            value = np.tile(np.array([1.0, 1.0, -1.0]), len(rows_plus))
+            n_rows = len(rows_plus)
+            starts = (3 * np.arange(n_rows)).astype(np.int32)
+            self.lp.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.zeros(n_rows), len(index), starts,
+                            index, value)
+            self.row_kind = np.concatenate((self.row_kind, np.full(n_rows, -1)))
+            self.row_model = np.concatenate((self.row_model, np.full(n_rows, -1)))
+            self.row_set = np.concatenate((self.row_set, np.zeros(n_rows, np.int64)))
+        self.effect_kind = np.concatenate((self.effect_kind, np.full(n_new, kind)))
         self.effect_set = np.concatenate((self.effect_set, sets))
-        self.has[kind, sets] = True
+        self.effect_col = np.concatenate((self.effect_col, plus))
+        self.has_effect[kind, sets] = True
 
-    def solve(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
-        """``(a, o, d, y)`` at the restricted optimum (full-length vectors), None if HiGHS did not reach it."""
+    def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
+        """``(a, o, d, shift, y, z)`` at the restricted optimum (``[K, 2^n]`` effects and noise-row multipliers,
+        ``[K]`` empty-set noise, ``[2^n]`` shared-row multipliers), None if HiGHS did not reach it."""
+        self.lp.setOptionValue("simplex_iteration_limit", max(self.simplex_limit - self.iterations, 0))
         self.lp.run()
         self.iterations += int(self.lp.getInfo().simplex_iteration_count)
         if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.lp.getSolution()
         x = np.asarray(solution.col_value)
-        size = len(self.w)
-        values = x[1::2] - x[2::2]
-        a, o = np.zeros(size), np.zeros(size)
-        a[self.effect_set[self.effect_kind == 0]] = values[self.effect_kind == 0]
-        o[self.effect_set[self.effect_kind == 1]] = values[self.effect_kind == 1]
-        y = np.zeros(size)
-        y[self.rows] = np.asarray(solution.row_dual)
-        return a, o, float(x[0]), y
+        n_models, size = self.w.shape
+        a, o = np.zeros((n_models, size)), np.zeros((n_models, size))
+        values = x[self.effect_col] - x[self.effect_col + 1]  # [effects, K]
+        for kind, out in ((0, a), (1, o)):
+            pick = self.effect_kind == kind
+            out[:, self.effect_set[pick]] = values[pick].T
+        row_dual = np.asarray(solution.row_dual)
+        y, z = np.zeros((n_models, size)), np.zeros(size)
+        noise = self.row_kind == _NOISE
+        y[self.row_model[noise], self.row_set[noise]] = row_dual[noise]
+        shared = self.row_kind == _SHARED
+        z[self.row_set[shared]] = row_dual[shared]
+        shift = float(x[n_models]) if self.joint else 0.0
+        return a, o, x[:n_models].copy(), shift, y, z
 
     @property
     def n_effects(self) -> int:
         return len(self.effect_set)
 
 
+def dual_norm(prices: np.ndarray, alpha: float) -> np.ndarray:
+    """Per column, the dual norm of the penalty over models (dimension 0): ``|.|`` for one model, else
+    ``max(max_k |p_k|, (|p_0| + |p_1|) / (1 + alpha))``."""
+    mag = np.abs(prices)
+    if len(prices) == 1:
+        return mag[0]
+    return np.maximum(mag.max(axis=0), mag.sum(axis=0) / (1.0 + alpha))
+
 
 def crossover(
-    rewards: np.ndarray, noise_bound: float, and_guess: np.ndarray, or_guess: np.ndarray, noise_guess: np.ndarray,
-    max_effects: int,
+    rewards: np.ndarray, noise_bound: np.ndarray, and_guess: np.ndarray, or_guess: np.ndarray,
+    noise_guess: np.ndarray, max_effects: int, beta: np.ndarray | None = None, alpha: float = 0.0,
+    gamma_guess: np.ndarray | None = None,
 ) -> Vertex | None:
-    """Exact optimum of one sample (one model) started from an iterate's effects and noise, or None.
+    """Exact optimum of one sample (one model, or two jointly) started from an iterate, or None.
 
     Args:
-        rewards: ``[2^n]`` float64.
-        noise_bound: the bound of ``|noise|``.
-        and_guess, or_guess, noise_guess: ``[2^n]`` an iterate's effects and noise (they only choose the start).
+        rewards: ``[K, 2^n]`` float64, K = 1 or 2.
+        noise_bound: ``[K]`` the bounds of ``|noise|``.
+        and_guess, or_guess, noise_guess: ``[K, 2^n]`` an iterate's effects and noise (they only choose the
+            start).
         max_effects: give up (None) when the restricted LP would need more effects than this, or without
             trying when the iterate has more than half as many candidate effects (or more than 8 candidate
-            rows per effect); the simplex iteration limit per solve is ``20 * max_effects``.
+            rows per effect), or when its simplex solves together take more than ``20 * max_effects``
+            iterations.
+        beta: ``[K]`` the bounds of the model-specific gamma (two models).
+        alpha: the joint objective's weight of the sum over models (two models).
+        gamma_guess: ``[K, 2^n]`` the iterate's gamma (two models: it chooses the starting shared rows).
     """
+    rewards, noise_bound = np.atleast_2d(rewards), np.atleast_1d(np.asarray(noise_bound, dtype=np.float64))
+    n_models, size = rewards.shape
+    if n_models not in (1, 2) or (n_models == 2) != (beta is not None and gamma_guess is not None):
+        raise ValueError(f"crossover solves one model, or two with beta and gamma_guess; got {n_models} models")
     # In units of the rewards' largest change, so that HiGHS's absolute tolerances mean the same at any scale.
-    unit = float(np.abs(rewards - rewards[0]).max())
+    w_raw = rewards - rewards[:, :1]
+    unit = float(np.abs(w_raw).max())
     if not unit > 0:
         return None
-    w, bound = (rewards - rewards[0]) / unit, noise_bound / unit
-    size = len(w)
-    scale = float(np.abs(and_guess[1:]).max(initial=0.0))
-    scale = max(scale, float(np.abs(or_guess[1:]).max(initial=0.0)))
-    picked_and = np.nonzero(np.abs(and_guess) > _EFFECT_FRACTION * scale)[0]
-    picked_or = np.nonzero(np.abs(or_guess) > _EFFECT_FRACTION * scale)[0]
-    rows = np.nonzero(np.abs(noise_guess) >= _ROW_FRACTION * noise_bound)[0]
+    w, bound = w_raw / unit, noise_bound / unit
+    shared_bound = None if beta is None else np.asarray(beta, dtype=np.float64) / unit
+    and_guess, or_guess = np.atleast_2d(and_guess), np.atleast_2d(or_guess)
+    noise_guess = np.atleast_2d(noise_guess)
+    scale = max(float(np.abs(and_guess[:, 1:]).max(initial=0.0)), float(np.abs(or_guess[:, 1:]).max(initial=0.0)))
+    picked_and = np.nonzero((np.abs(and_guess) > _EFFECT_FRACTION * scale).any(axis=0))[0]
+    picked_or = np.nonzero((np.abs(or_guess) > _EFFECT_FRACTION * scale).any(axis=0))[0]
+    rows = [np.nonzero(np.abs(noise_guess[k]) >= _ROW_FRACTION * noise_bound[k])[0] for k in range(n_models)]
+    shared_rows = np.zeros(0, np.int64)
+    if beta is not None and gamma_guess is not None:
+        diff = gamma_guess[0] - gamma_guess[1]
+        shared_rows = np.nonzero(np.abs(diff) >= _ROW_FRACTION * float(np.sum(beta)))[0]
+    n_rows = sum(len(r) for r in rows) + len(shared_rows)
     # Leave the working set room to grow; many rows at their bound (e.g. a zero noise bound) make a large LP.
-    if len(picked_and) + len(picked_or) > max_effects // 2 or len(rows) > _ROWS_PER_EFFECT * max_effects:
+    if len(picked_and) + len(picked_or) > max_effects // 2 or n_rows > _ROWS_PER_EFFECT * max_effects:
         return None
-    lp = _Restricted(w, bound, 20 * max_effects)
+    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects)
     players = size.bit_length() - 1
-    rows = np.concatenate((rows[rows > 0], [size - 1], 1 << np.arange(players)))
-    lp.add_rows(rows)
+    always = np.concatenate(([size - 1], 1 << np.arange(players)))
+    for k in range(n_models):
+        lp.add_rows(_NOISE, k, np.concatenate((rows[k], always)))
+    if shared_bound is not None:
+        lp.add_rows(_SHARED, 0, shared_rows)
     lp.add_effects(0, picked_and)
     lp.add_effects(1, picked_or)
-    tol_row = 1e-9
+    tol = 1e-9
     everything = np.arange(size)
+    signs = _signs(n_models)[:, None]
     for rounds in range(1, _MAX_ROUNDS + 1):
         if lp.n_effects > max_effects:
             return None
         found = lp.solve()
         if found is None:
             return None
-        a, o, d, y = found
-        residual = w - subset_sum(a) - meets_sum(o)
-        excess = np.abs(residual + d) - bound
-        excess[0] = -np.inf
-        price_and, price_or = np.abs(superset_sum(y)) - 1.0, np.abs(meets_sum(y)) - 1.0
+        a, o, d, shift, y, z = found
+        ands, ors = subset_sum(a), meets_sum(o)
+        excess = np.abs(w - ands - ors + d[:, None]) - bound[:, None]
+        excess[:, 0] = -np.inf
+        bad_rows = [everything[excess[k] > tol] for k in range(n_models)]
+        bad_shared = np.zeros(0, np.int64)
+        shared_excess = np.zeros(size)
+        if shared_bound is not None:
+            diff = 0.5 * ((ands[0] - ors[0]) - (ands[1] - ors[1])) + shift
+            shared_excess = np.abs(diff) - float(shared_bound.sum())
+            shared_excess[0] = -np.inf
+            bad_shared = everything[shared_excess > tol]
+        price_and = dual_norm(superset_sum(y) + 0.5 * signs * superset_sum(z), alpha) - 1.0
+        price_or = dual_norm(meets_sum(y) - 0.5 * signs * meets_sum(z), alpha) - 1.0
         price_and[0] = price_or[0] = -np.inf
-        bad_rows = everything[excess > tol_row]
-        bad_and, bad_or = everything[price_and > 1e-9], everything[price_or > 1e-9]
-        if not (len(bad_rows) or len(bad_and) or len(bad_or)):
-            return Vertex(a * unit, o * unit, d * unit, y, rounds, lp.iterations)
-        new_rows = _largest(bad_rows, excess)
-        lp.add_rows(new_rows)
-        lp.add_effects(0, np.concatenate((new_rows, _largest(bad_and, price_and))))
+        bad_and, bad_or = everything[price_and > tol], everything[price_or > tol]
+        if not (sum(len(r) for r in bad_rows) or len(bad_shared) or len(bad_and) or len(bad_or)):
+            y[:, 0] = -y[:, 1:].sum(axis=1)
+            z[0] = -z[1:].sum()
+            return Vertex(a * unit, o * unit, d * unit, shift * unit, y, z, rounds, lp.iterations)
+        for k in range(n_models):
+            lp.add_rows(_NOISE, k, _largest(bad_rows[k], excess[k]))
+        if shared_bound is not None:
+            lp.add_rows(_SHARED, 0, _largest(bad_shared, shared_excess))
+        lp.add_effects(0, _largest(bad_and, price_and))
         lp.add_effects(1, _largest(bad_or, price_or))
     return None
 
 
-def exact_decomposition(rewards: np.ndarray, noise_bound: float, vertex: Vertex) -> tuple[np.ndarray, ...]:
-    """``(u_and, noise, dual)`` ``[2^n]`` of a vertex, in the solver's terms.
+def exact_decomposition(
+    rewards: np.ndarray, noise_bound: np.ndarray, vertex: Vertex
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(u_and, noise, lam_and, lam_or)`` ``[K, 2^n]`` of a vertex, in the solver's terms.
 
-    ``u_and`` is the subset sums of the AND effects (its value on the empty set chosen so that ``gamma`` is 0
-    there); the noise is universal matching's residual, clipped to the bound (it is within the LP's tolerance);
-    ``u_or = rewards - noise - u_and``. ``dual`` is ``y`` as the Fenchel dual's ``lambda`` (one entry per
-    subset, summing to 0).
+    ``u_and`` is the subset sums of the AND effects, its value on the empty set chosen so that ``gamma`` is 0
+    there for one model and ``+- shift / 2`` for two; the noise is universal matching's residual, clipped to
+    the bound (it is within the LP's tolerance); ``u_or = rewards - noise - u_and``. ``(lam_and, lam_or)`` are
+    the multipliers as the Fenchel dual's ``(l_k, r_k)``: ``(l_k + r_k) / 2`` is model k's universal-matching
+    multiplier and ``l_k - r_k`` its sign times the shared rows' one.
     """
-    w = rewards - rewards[0]
-    noise = w - subset_sum(vertex.and_effects) - meets_sum(vertex.or_effects) + vertex.empty_noise
-    noise[0] = vertex.empty_noise
-    noise = np.clip(noise, -noise_bound, noise_bound)
+    rewards = np.atleast_2d(rewards)
+    n_models = rewards.shape[0]
+    bound = np.atleast_1d(np.asarray(noise_bound, dtype=np.float64))[:, None]
+    w = rewards - rewards[:, :1]
+    d = vertex.empty_noise[:, None]
+    noise = np.clip(w - subset_sum(vertex.and_effects) - meets_sum(vertex.or_effects) + d, -bound, bound)
+    noise[:, 0] = vertex.empty_noise
+    offsets = 0.5 * vertex.shift * _signs(n_models)
     effects = vertex.and_effects.copy()
-    effects[0] = 0.5 * (rewards[0] - noise[0])
-    dual = vertex.dual.copy()
-    dual[0] = -dual[1:].sum()
-    return subset_sum(effects), noise, dual
+    # gamma(empty) = u_and(empty) - (v(empty) - noise(empty)) / 2 = offset_k.
+    effects[:, 0] = 0.5 * (rewards[:, 0] - noise[:, 0]) + offsets
+    half = 0.5 * _signs(n_models)[:, None] * vertex.shared_dual[None, :]
+    return subset_sum(effects), noise, vertex.dual + half, vertex.dual - half
 
 
 def _largest(candidates: np.ndarray, score: np.ndarray) -> np.ndarray:

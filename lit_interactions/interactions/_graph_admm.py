@@ -81,7 +81,7 @@ class Settings:
     adapt_every: int  # iterations between two rho adaptations (0: never)
     rebase_every: int  # iterations between two moves of the base point of float32 iterations
     order_scale: float = 1.0  # the iterations see effects of order |T| multiplied by order_scale^|T|
-    crossover_at: int = 0  # iteration at which one-model samples try the exact crossover (0: never)
+    crossover_at: int = 0  # iteration at which samples of one or two models try the exact crossover (0: never)
     crossover_effects: int = 0  # the crossover gives up beyond this many effects in its restricted LP
 
 
@@ -392,39 +392,45 @@ def _crossed(it: int, steps: int, every: int) -> bool:
 
 
 def _cross_over(
-    group: _Group, pending: Tensor, record: _Record, ops64: _Operators, tol: float, max_effects: int
+    group: _Group, pending: Tensor, record: _Record, ops64: _Operators, tol: float, max_effects: int, alpha: float
 ) -> Tensor:
-    """Try the exact crossover (``_crossover.py``) on the group's ``pending`` samples (one model), started from
-    their best feasible point. A sample whose vertex certifies at ``tol`` (same bounds as the iteration's) is
-    recorded and marked done; the others go on iterating. Returns the done mask over the group."""
+    """Try the exact crossover (``_crossover.py``) on the group's ``pending`` samples (one or two models), started
+    from their best feasible point. A sample whose vertex certifies at ``tol`` (same bounds as the iteration's)
+    is recorded and marked done; the others go on iterating. Returns the done mask over the group."""
     d, idx = group.data, group.index
     done = torch.zeros_like(pending)
+    n_models, size = d.v.shape[0], d.v.shape[-1]
     for j in pending.nonzero().flatten().tolist():
         b = int(idx[j])
-        x = record.best_x[:, 0, b]
-        effects = ops64.forward(x.unsqueeze(1)).squeeze(1).cpu().numpy()
-        v = d.v[0, j]
-        v_np = v.cpu().numpy()
-        bound = float(d.noise_bound[0, j, 0])
-        noise = (v - x[0] - x[1]).cpu().numpy()
-        vertex = crossover(v_np, bound, effects[0], effects[1], noise, max_effects)
+        x = record.best_x[:, :, b]  # [2, K, N]
+        effects = ops64.forward(x.unsqueeze(2)).squeeze(2).cpu().numpy()
+        v = d.v[:, j]
+        v_np, bound = v.cpu().numpy(), d.noise_bound[:, j, 0].cpu().numpy()
+        beta = None if d.beta is None else d.beta[:, j, 0].cpu().numpy()
+        noise, gamma = (v - x[0] - x[1]).cpu().numpy(), (0.5 * (x[0] - x[1])).cpu().numpy()
+        vertex = crossover(v_np, bound, effects[0], effects[1], noise, max_effects, beta, alpha,
+                           None if beta is None else gamma)
         if vertex is None:
             continue
-        s_and, noise_exact, dual = (
+        s_and, noise_exact, lam_and, lam_or = (
             torch.as_tensor(a, dtype=torch.float64, device=v.device)
             for a in exact_decomposition(v_np, bound, vertex)
         )
-        x_new = torch.stack((s_and, v - noise_exact - s_and)).view(2, 1, 1, -1)
-        upper = penalty(ops64.forward(x_new), 0.0)
-        lam = dual.view(1, 1, -1)
-        lower = lower_bound(ops64.inverse_adjoint, lam, lam, v.view(1, 1, -1), d.noise_bound[:, j : j + 1], None, 0.0)
+        x_new = torch.stack((s_and, v - noise_exact - s_and)).view(2, n_models, 1, size)
+        if d.beta is not None:  # gamma within the shared bound exactly (the LP's is up to its tolerance)
+            x_new = project_offsets(x_new, d.v[:, j : j + 1] - d.noise_bound[:, j : j + 1],
+                                    d.v[:, j : j + 1] + d.noise_bound[:, j : j + 1],
+                                    torch.zeros_like(x_new[0]), d.beta[:, j : j + 1])
+        upper = penalty(ops64.forward(x_new), alpha)
+        lower = lower_bound(ops64.inverse_adjoint, lam_and.unsqueeze(1), lam_or.unsqueeze(1), v.unsqueeze(1),
+                            d.noise_bound[:, j : j + 1], None if d.beta is None else d.beta[:, j : j + 1], alpha)
         excess = (upper - lower).clamp_min(0.0)
         gap = torch.where(excess <= record.floor[b], torch.zeros_like(upper), excess / upper.clamp_min(_TINY))
         if float(gap) > tol:
             continue
         record.best_x[:, :, b] = x_new[:, :, 0]
         record.upper[b], record.lower[b], record.gap[b] = upper[0], lower[0], gap[0]
-        record.mu[:, :, b] = ops64.inverse_adjoint(torch.stack((lam, lam.flip(-1))))[:, :, 0]
+        record.mu[:, :, b] = ops64.inverse_adjoint(torch.stack((lam_and, lam_or.flip(-1))))
         record.crossed[b] = True
         done[j] = True
     return done
@@ -492,8 +498,9 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         for group in groups:
             group.run(steps, settings.relaxation, settings.average_rate)
             keep = record.certify(group, ops64, alpha, it) > settings.tol
-            if problem.beta is None and it - steps < settings.crossover_at <= it and bool(keep.any()):
-                keep = keep & ~_cross_over(group, keep, record, ops64, settings.tol, settings.crossover_effects)
+            if v.shape[0] <= 2 and it - steps < settings.crossover_at <= it and bool(keep.any()):
+                keep = keep & ~_cross_over(group, keep, record, ops64, settings.tol, settings.crossover_effects,
+                                           alpha)
             stalled = keep & (it - record.improved_at[group.index] >= settings.stall_iterations)
             if group.dtype != torch.float64 and bool(stalled.any()):
                 record.promoted[group.index[stalled]] = True

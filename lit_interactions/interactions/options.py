@@ -28,8 +28,9 @@ class SolverOptions(Options):
         rho_scale: initial ADMM penalty parameter relative to the rewards' scale; None = the solver's default
             (1.0 for one model, 0.4 for the joint solve, measured).
         num_threads: CPU threads of the solve; None keeps torch's setting (1 by default: see docs/solver.md).
-        crossover: one model: after 500 iterations, finish a sample whose optimum looks sparse exactly, with the
-            simplex on the effects the iteration found (certified like the iteration; docs/solver.md).
+        crossover: one model or two (joint): after 500 iterations, finish a sample whose optimum looks sparse
+            exactly, with the simplex on the effects the iteration found (certified like the iteration;
+            docs/solver.md).
     """
 
     what: ClassVar[str] = "solver"

@@ -35,9 +35,9 @@ _SINGLE_RHO, _JOINT_RHO = 1.0, 0.4  # default rho_scale of one model and of the 
 # Iterations on effects scaled by _ORDER_SCALE^|T|. 1.2 saves 14-23% of the iterations at n = 12 on average but
 # made single samples 3.7x slower (n = 11) and n = 14 uncertified (docs/solver.md, "Beyond n = 12"): off.
 _ORDER_SCALE = 1.0
-# A one-model sample still uncertified after _CROSSOVER_AT iterations tries the exact crossover, from n = 10 on
-# (below, the iteration is cheap and a failed try costs more than it saves; docs/solver.md, "Crossover").
-_CROSSOVER_AT, _CROSSOVER_MIN_PLAYERS = 500, 10
+# A sample still uncertified after _CROSSOVER_AT iterations tries the exact crossover, from n = 10 on for one model and
+# n = 12 for two (below, the iteration is cheap and a failed try costs more than it saves; docs/solver.md, "Crossover").
+_CROSSOVER_AT, _CROSSOVER_MIN_PLAYERS, _JOINT_CROSSOVER_MIN_PLAYERS = 500, 10, 12
 
 
 def extract(
@@ -152,7 +152,7 @@ def _solve(
     """Solve, build the result in the rewards' dtype and record its certificate."""
     v = problem.rewards
     noise_ratio = opts.noise_ratio
-    settings = _settings(v.shape[-1], opts, default_rho)
+    settings = _settings(v.shape[-1], opts, default_rho, v.shape[0])
     with torch.no_grad(), _threads(opts.num_threads):
         sol = solve(problem, settings, start)
         gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
@@ -246,9 +246,11 @@ def _check_fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
 
 
-def _settings(size: int, opts: SolverOptions, default_rho: float) -> Settings:
-    """The iteration's settings for ``2^n = size`` from the user's options (``rho_scale`` None = ``default_rho``)."""
+def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int) -> Settings:
+    """The iteration's settings for ``2^n = size`` and ``n_models`` models from the user's options (``rho_scale``
+    None = ``default_rho``)."""
     n = n_players_from_length(size)
+    cross_from = _CROSSOVER_MIN_PLAYERS if n_models == 1 else _JOINT_CROSSOVER_MIN_PLAYERS
     if opts.compute_dtype == "auto":
         dtype = torch.float32 if n <= _FLOAT32_MAX_PLAYERS else torch.float64
     else:
@@ -266,7 +268,7 @@ def _settings(size: int, opts: SolverOptions, default_rho: float) -> Settings:
         adapt_every=500,
         rebase_every=250,
         order_scale=_ORDER_SCALE,
-        crossover_at=_CROSSOVER_AT if opts.crossover and n >= _CROSSOVER_MIN_PLAYERS else 0,
+        crossover_at=_CROSSOVER_AT if opts.crossover and n >= cross_from and n_models <= 2 else 0,
         crossover_effects=max(256, min(2048, 2**n // 8)),
     )
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from lit_interactions.interactions import SolverOptions, games
-from lit_interactions.interactions._crossover import crossover, meets_sum, subset_sum, superset_sum
+from lit_interactions.interactions._crossover import crossover, exact_decomposition, meets_sum, subset_sum, superset_sum
 from lit_interactions.interactions.lp_oracle import solve_lp
-from lit_interactions.interactions.solver import extract, extract_joint
+from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
 
 
 def test_transforms_are_the_subset_sums() -> None:
@@ -41,16 +41,65 @@ def test_vertex_is_the_lp_optimum_with_a_dual_proof(kind: str) -> None:
         bound = 0.01 * abs(v[-1] - v[0])
         vertex = crossover(v, bound, and_guess[b].numpy(), or_guess[b].numpy(), noise_guess[b].numpy(), 2**(n + 2))
         assert vertex is not None
-        objective = np.abs(vertex.and_effects[1:]).sum() + np.abs(vertex.or_effects[1:]).sum()
+        a, o, d = vertex.and_effects[0], vertex.or_effects[0], vertex.empty_noise[0]
+        objective = np.abs(a[1:]).sum() + np.abs(o[1:]).sum()
         assert objective == pytest.approx(solve_lp(v).objective, rel=1e-8)
         # Primal feasible: universal matching's residual is a noise within the bound, on every subset.
-        noise = (v - v[0]) - subset_sum(vertex.and_effects) - meets_sum(vertex.or_effects) + vertex.empty_noise
-        assert np.abs(noise[1:]).max() <= bound * (1 + 1e-7) and abs(vertex.empty_noise) <= bound
+        noise = (v - v[0]) - subset_sum(a) - meets_sum(o) + d
+        assert np.abs(noise[1:]).max() <= bound * (1 + 1e-7) and abs(d) <= bound
         # Dual feasible, and its objective equals the primal one (strong duality proves the optimum).
-        y = vertex.dual
-        assert y[0] == 0 and np.abs(superset_sum(y)[1:]).max() <= 1 + 1e-7 and np.abs(meets_sum(y)[1:]).max() <= 1 + 1e-7
-        dual_objective = y @ (v - v[0]) - bound * (np.abs(y).sum() + abs(y.sum()))
-        assert dual_objective == pytest.approx(objective, rel=1e-7)
+        y = vertex.dual[0]
+        assert abs(y.sum()) < 1e-12
+        assert np.abs(superset_sum(y)[1:]).max() <= 1 + 1e-7 and np.abs(meets_sum(y)[1:]).max() <= 1 + 1e-7
+        assert y @ v - bound * np.abs(y).sum() == pytest.approx(objective, rel=1e-7)
+
+
+def _joint_dual_norm(mu: np.ndarray, alpha: float) -> np.ndarray:
+    """``max(max_k |mu_k|, sum_k |mu_k| / (1 + alpha))`` per subset (two models on dimension 0)."""
+    return np.maximum(np.abs(mu).max(0), np.abs(mu).sum(0) / (1.0 + alpha))
+
+
+@pytest.mark.parametrize("kind", ["planted", "mlp"])
+def test_joint_vertex_is_the_lp_optimum_with_a_dual_proof(kind: str) -> None:
+    n, alpha = 7, 0.1
+    first = games.planted_rewards(n, 2, seed=3)[0] if kind == "planted" else games.mlp_rewards(n, 2, seed=3)
+    second = 1.1 * first + 0.05 * games.mlp_rewards(n, 2, seed=4) if kind == "planted" else games.mlp_rewards(n, 2, seed=5)
+    rewards = torch.stack((first, second))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # uncertified on purpose
+        early = extract_joint(rewards, max_iter=200, crossover=False)
+    for b in range(2):
+        v = rewards[:, b].numpy()
+        span = np.abs(v[:, -1] - v[:, 0])
+        bound, beta = 0.01 * span, 0.5 * span
+        guesses = (early.and_effects[:, b].numpy(), early.or_effects[:, b].numpy(), early.noise[:, b].numpy())
+        vertex = crossover(v, bound, *guesses, 2 ** (n + 2), beta, alpha, early.gamma[:, b].numpy())
+        assert vertex is not None
+        a, o = vertex.and_effects[:, 1:], vertex.or_effects[:, 1:]
+        objective = sum(((1 - alpha) * np.abs(e).max(0) + alpha * np.abs(e).sum(0)).sum() for e in (a, o))
+        assert objective == pytest.approx(solve_lp(v, alpha=alpha).objective, rel=1e-8)
+        # Primal feasible: noise within each model's bound, the two gammas within beta_0 + beta_1.
+        u_and, noise, lam_and, lam_or = exact_decomposition(v, bound, vertex)
+        assert (np.abs(noise) <= bound[:, None]).all()
+        gamma = u_and - 0.5 * (v - noise)
+        assert np.abs(gamma[0] - gamma[1]).max() <= beta.sum() * (1 + 1e-9)
+        # Dual feasible (the penalty's dual norm of mu = A^-T (l, r) at most 1, sum_k (l_k - r_k) = 0), and its
+        # objective equals the primal one.
+        assert np.abs((lam_and - lam_or).sum(0)).max() < 1e-12
+        mu_and, mu_or = superset_sum(lam_and)[:, 1:], superset_sum(lam_or[:, ::-1])[:, 1:]
+        assert _joint_dual_norm(mu_and, alpha).max() <= 1 + 1e-7 and _joint_dual_norm(mu_or, alpha).max() <= 1 + 1e-7
+        avg = 0.5 * (lam_and + lam_or)
+        dual = (avg * v).sum() - bound @ np.abs(avg).sum(1) - beta @ np.abs(lam_and - lam_or).sum(1)
+        assert dual == pytest.approx(objective, rel=1e-7)
+
+
+def test_crossover_rejects_other_model_counts() -> None:
+    v = games.mlp_rewards(4, 3, seed=0).numpy()
+    zeros = np.zeros_like(v)
+    with pytest.raises(ValueError, match="one model, or two"):
+        crossover(v, np.ones(3), zeros, zeros, zeros, 64, np.ones(3), 0.1, zeros)
+    with pytest.raises(ValueError, match="one model, or two"):  # two models need their shared bound
+        crossover(v[:2], np.ones(2), zeros[:2], zeros[:2], zeros[:2], 64)
 
 
 def test_gives_up_when_the_optimum_is_not_sparse() -> None:
@@ -99,10 +148,30 @@ def test_crossover_is_scale_free(scale: float) -> None:
     assert np.allclose(scaled.objective().numpy(), scale * base.objective().numpy(), rtol=1e-8)
 
 
-def test_only_one_model_crosses_over() -> None:
-    rewards = games.planted_rewards(9, 2, seed=9)[0]
-    joint = extract_joint(torch.stack((rewards, 1.1 * rewards)))
-    assert joint.settings["n_crossover"] == 0 and joint.settings["converged"]
+def test_extract_joint_finishes_planted_pairs_exactly() -> None:
+    first = games.planted_rewards(12, 2, seed=12)[0]
+    rewards = torch.stack((first, 1.1 * first))
+    result = extract_joint(rewards)
+    # Gap 0: the vertex's objective equals the lower bound of its dual point (the iteration's bound code).
+    assert result.settings["n_crossover"] == 2 and result.settings["duality_gap_max"] == 0.0
+    assert result.extra["iterations"][0].tolist() == [500, 500]
+    # Feasible: noise within each model's bound, gammas within the shared bound of each other.
+    span = (rewards[..., -1] - rewards[..., 0]).abs().unsqueeze(-1)
+    assert bool((result.noise.abs() <= 0.01 * span).all())
+    assert bool(((result.gamma[0] - result.gamma[1]).abs() <= 0.5 * (span[0] + span[1]) * (1 + 1e-6)).all())
+    warm = extract_joint(rewards * 1.01, warm_start=result)
+    assert warm.settings["converged"] and warm.settings["duality_gap_max"] <= 1e-3
+    assert torch.allclose(joint_objective(warm, 0.1), 1.01 * joint_objective(result, 0.1), rtol=1e-3)
+
+
+def test_joint_crossover_needs_twelve_players_and_two_models() -> None:
+    first = games.planted_rewards(10, 1, seed=10)[0]
+    pair = extract_joint(torch.stack((first, 1.1 * first)))
+    assert pair.settings["n_crossover"] == 0 and pair.settings["converged"]
+    first = games.planted_rewards(12, 1, seed=12)[0]
+    with pytest.warns(RuntimeWarning, match="did not reach"):  # stopped on purpose, just after iteration 500
+        three = extract_joint(torch.stack((first, 1.1 * first, 0.9 * first)), max_iter=600, tol=1e-3)
+    assert three.settings["n_crossover"] == 0
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
