@@ -59,8 +59,9 @@ class Vertex:
         and_effects, or_effects: ``[K, 2^n]`` (index 0 unused).
         empty_noise: ``[K]`` the noise on the empty set.
         shift: ``gamma_0 - gamma_1`` on the empty set (0 for one model).
-        dual: ``[K, 2^n]`` multipliers of universal matching (0 on the empty set and on rows the LP never needed).
-        shared_dual: ``[2^n]`` multipliers of the shared rows (zeros for one model).
+        dual: ``[K, 2^n]`` multipliers of universal matching (0 on rows the LP never needed; the empty set's
+            entry makes each model's sum 0, as for the Fenchel dual's ``lambda``).
+        shared_dual: ``[2^n]`` multipliers of the shared rows, likewise (zeros for one model).
         rounds, simplex_iterations: what the crossover cost.
     """
 
