@@ -39,6 +39,7 @@ import highspy
 import numpy as np
 import torch
 
+from lit_interactions.interactions._certificate import joint_dual_norm
 from lit_interactions.interactions.subsets import superset_sum as _superset_sum
 from lit_interactions.interactions.subsets import zeta
 
@@ -260,12 +261,9 @@ class _Restricted:
 
 
 def dual_norm(prices: np.ndarray, alpha: float) -> np.ndarray:
-    """Per column, the dual norm of the penalty over models (dimension 0): ``|.|`` for one model, else
-    ``max(max_k |p_k|, (|p_0| + |p_1|) / (1 + alpha))``."""
-    mag = np.abs(prices)
-    if len(prices) == 1:
-        return mag[0]
-    return np.maximum(mag.max(axis=0), mag.sum(axis=0) / (1.0 + alpha))
+    """Per column, the penalty's dual norm over models (dimension 0 of ``[K, 2^n]``): ``|.|`` for one model
+    (:func:`~lit_interactions.interactions._certificate.joint_dual_norm` on a numpy array)."""
+    return joint_dual_norm(torch.from_numpy(np.ascontiguousarray(prices))[None], alpha)[0].numpy()
 
 
 def crossover(
