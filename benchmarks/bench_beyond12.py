@@ -3,6 +3,8 @@
 Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the machine's load):
 
 - ``scale``: the per-order scaling of the effects (``solver._ORDER_SCALE``, ``c^|T|``) for each ``--values``;
+- ``sweep``: the swept lower bound (``solver._SWEEP_WINDOW``: samples within that many ``tol`` of certified
+  try it; 0 = off) for each ``--values``;
 - ``rho``: the initial ``rho_scale`` for each ``--values`` (with the per-sample best, an oracle's headroom);
 - ``multilevel``: cold against a start from the solve with players grouped in pairs (n / 2 players, rewards
   on the masks where both players of a pair are together), expanded to n players, primal only and with the
@@ -17,6 +19,7 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
   violated ones), dual feasible on every subset (row generation), best dual objective. One model.
 
 Run:  python benchmarks/bench_beyond12.py scale --kind planted --n 12 --samples 8 --values 1.0 1.2
+      python benchmarks/bench_beyond12.py sweep --kind mlp --n 12 --samples 8 --values 0 4
       python benchmarks/bench_beyond12.py multilevel --kind mlp --n 12 --samples 4 --order-scale 1.0
       python benchmarks/bench_beyond12.py repair --kind mlp --n 10 --samples 4 --at 1000 2000 --top 0
       python benchmarks/bench_beyond12.py joint --n 12 --samples 3
@@ -40,19 +43,24 @@ from torch import Tensor
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_solver import cnn_rewards as trained_cnn_rewards  # noqa: E402
 from lit_interactions.interactions import solver  # noqa: E402
 from lit_interactions.interactions.games import cnn_rewards, mlp_rewards, planted_rewards  # noqa: E402
 from lit_interactions.interactions.result import Interactions  # noqa: E402
 from lit_interactions.interactions.subsets import superset_mobius, superset_sum  # noqa: E402
 
 
-def rewards(kind: str, n: int, batch: int) -> Tensor:
-    """Random-CNN, random-MLP or planted rewards ``[B, 2^n]`` (float32, as the solver's default input)."""
+def rewards(kind: str, n: int, batch: int, seed: int | None = None) -> Tensor:
+    """Random-CNN, random-MLP, planted or trained-CNN rewards ``[B, 2^n]`` (float32, as the solver's default
+    input); the seed defaults to ``n`` (trained: ``bench_solver.py``'s digits CNN and samples, no seed)."""
+    seed = n if seed is None else seed
+    if kind == "trained":
+        return trained_cnn_rewards(n, batch, 1)[0].float()
     if kind == "mlp":
-        return mlp_rewards(n, batch, seed=n).float()
+        return mlp_rewards(n, batch, seed=seed).float()
     if kind == "cnn":
-        return cnn_rewards(n, batch, seed=n).float()
-    return planted_rewards(n, batch, n_effects=6, noise=1e-3, seed=n)[0].float()
+        return cnn_rewards(n, batch, seed=seed).float()
+    return planted_rewards(n, batch, n_effects=6, noise=1e-3, seed=seed)[0].float()
 
 
 def report(name: str, solve: Callable[[], Interactions], batch: int) -> Interactions:
@@ -62,7 +70,8 @@ def report(name: str, solve: Callable[[], Interactions], batch: int) -> Interact
     cpu = (time.process_time() - cpu) / batch
     its = result.extra["iterations"]
     print(f"{name:>16}  it mean {its.double().mean():7.0f}  max {int(its.max()):6d}  CPU s/sample {cpu:7.3f}  "
-          f"gap max {result.settings['duality_gap_max']:.2e}  per sample {its.tolist()}", flush=True)
+          f"gap max {result.settings['duality_gap_max']:.2e}  float64 {result.settings['n_promoted_to_float64']}  "
+          f"per sample {its.tolist()}", flush=True)
     return result
 
 
@@ -210,10 +219,11 @@ def repair_report(v: Tensor, at: list[int], top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["scale", "rho", "multilevel", "repair", "joint"])
-    parser.add_argument("--kind", choices=["cnn", "mlp", "planted"], default="planted")
+    parser.add_argument("mode", choices=["scale", "sweep", "rho", "multilevel", "repair", "joint"])
+    parser.add_argument("--kind", choices=["cnn", "mlp", "planted", "trained"], default="planted")
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=None, help="rewards' seed (default: n)")
     parser.add_argument("--values", type=float, nargs="+", default=[1.0, 1.2])
     parser.add_argument("--order-scale", type=float, default=solver._ORDER_SCALE, help="for rho and multilevel")
     parser.add_argument("--at", type=int, nargs="+", default=[1000, 2000], help="repair: iteration counts")
@@ -222,12 +232,16 @@ def main() -> None:
     solver._ORDER_SCALE = args.order_scale
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", RuntimeWarning)
-    v, batch = rewards(args.kind, args.n, args.samples), args.samples
+    v, batch = rewards(args.kind, args.n, args.samples, args.seed), args.samples
     print(f"{args.mode}: {args.kind} rewards, n = {args.n}, {batch} samples, order scale {solver._ORDER_SCALE}")
     if args.mode == "scale":
         for c in args.values:
             solver._ORDER_SCALE = c
             report(f"order scale {c}", lambda: solver.extract(v), batch)
+    elif args.mode == "sweep":
+        for w in args.values:
+            solver._SWEEP_WINDOW = w
+            report(f"sweep window {w}", lambda: solver.extract(v), batch)
     elif args.mode == "repair":
         repair_report(v, args.at, args.top)
     elif args.mode == "joint":

@@ -6,12 +6,18 @@ effects ``[2, K, B, 2^n]`` (side, model, sample, subset).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
 from lit_interactions.interactions._kron import KronTransform
+from lit_interactions.interactions.subsets import subset_orders
 
 _TINY = 1e-300
+# The swept bound first divides out one of these fractions of the excess dual norm and keeps the best (no one
+# fraction is best at every n and stage of the iterations; docs/solver.md, "Beyond n = 12", item 5).
+_SHRINKS = (0.4, 0.6, 0.8)
 
 
 def joint_dual_norm(mu: Tensor, alpha: float) -> Tensor:
@@ -80,3 +86,59 @@ def dual_estimates(superset_mobius: KronTransform, nu: Tensor, mu: Tensor) -> li
     mu[..., 0] = 0.0
     lam = superset_mobius(mu)
     return [(-nu[0], -nu[1]), (lam[0], lam[1].flip(-1))]
+
+
+@dataclass(frozen=True)
+class SweepTransforms:
+    """The float64 transforms of :func:`swept_bound` for ``n`` players."""
+
+    rows: KronTransform  # superset sums of (lambda, flipped lambda): the AND and OR dual constraints' values
+    signed_subset_sum: KronTransform  # q_T = sum_{R subset of T} (-1)^|R| p_R: OR values from AND values
+    superset_mobius: KronTransform  # lambda from its AND values p
+    orders: Tensor  # |T| per subset
+
+    @classmethod
+    def build(cls, n: int, device: torch.device) -> SweepTransforms:
+        """The transforms for ``n`` players on ``device``."""
+        def kron(*per_bit: list[list[float]]) -> KronTransform:
+            return KronTransform(torch.tensor(per_bit, dtype=torch.float64, device=device), n)
+
+        return cls(kron([[1.0, 1.0], [0.0, 1.0]], [[1.0, 1.0], [0.0, 1.0]]), kron([[1.0, 0.0], [1.0, -1.0]]),
+                   kron([[1.0, -1.0], [0.0, 1.0]]), subset_orders(n, device))
+
+
+def swept_dual(ops: SweepTransforms, lam: Tensor, shrink: float) -> Tensor:
+    """A dual feasible point ``[B, N]`` of one model near the centred estimate ``lam`` ``[B, N]`` (float64).
+
+    :func:`lower_bound` divides the estimate by its largest dual norm, which costs the whole excess on every
+    subset. Here, with ``p_T = sum_{S superset of T} lambda_S`` the AND values, the OR values are ``q_T =
+    sum_{R subset of T} (-1)^|R| p_R``. Only a fraction ``_SHRINK`` of the excess is divided out; then ``p`` is
+    clipped to the unit box, and level by level (``|T| = 1..n``) each ``q_T`` beyond 1 is brought back through
+    ``p_T`` (which moves ``q`` only on supersets of ``T``, at later levels). What still exceeds 1 (where
+    ``p_T`` had to be clipped) is divided out at the end, so the point is dual feasible whatever the sweep did.
+    """
+    rows = ops.rows(torch.stack((lam, lam.flip(-1))))
+    excess = rows[..., 1:].abs().amax(dim=(0, 2)).sub(1.0).clamp_min(0.0)
+    p = (rows[0] / (1.0 + shrink * excess).unsqueeze(-1)).clamp(-1.0, 1.0)
+    p[:, 0] = 0.0
+    sign = 1.0 - 2.0 * (ops.orders % 2).to(p.dtype)
+    for level in range(1, int(ops.orders.max()) + 1):
+        q = ops.signed_subset_sum(p.unsqueeze(0))[0]
+        fixed = (p - sign * (q - q.clamp(-1.0, 1.0))).clamp(-1.0, 1.0)
+        p = torch.where(ops.orders == level, fixed, p)
+    new = ops.superset_mobius(p.unsqueeze(0))[0]
+    norm = ops.rows(torch.stack((new, new.flip(-1))))[..., 1:].abs().amax(dim=(0, 2))
+    return new / norm.clamp_min(1.0).unsqueeze(-1)
+
+
+def swept_bound(ops: SweepTransforms, lam_and: Tensor, lam_or: Tensor, rewards: Tensor, noise_bound: Tensor) -> Tensor:
+    """Lower bound ``[B]`` of one model from a dual estimate ``(l, r)`` ``[1, B, N]``: the best dual objective at
+    :func:`swept_dual` of the centred ``(l + r) / 2`` over ``_SHRINKS`` (rewards ``[1, B, N]``, noise bounds
+    ``[1, B, 1]``)."""
+    lam = 0.5 * (lam_and[0] + lam_or[0]).to(torch.float64)
+    lam = lam - lam.mean(dim=-1, keepdim=True)
+    best = torch.zeros(lam.shape[0], dtype=lam.dtype, device=lam.device)
+    for shrink in _SHRINKS:
+        new = swept_dual(ops, lam, shrink)
+        best = torch.maximum(best, (new * rewards[0]).sum(-1) - noise_bound[0, :, 0] * new.abs().sum(-1))
+    return best

@@ -33,9 +33,11 @@ import torch
 from torch import Tensor
 
 from lit_interactions.interactions._certificate import (
+    SweepTransforms,
     dual_estimates,
     lower_bound,
     penalty,
+    swept_bound,
 )
 from lit_interactions.interactions._crossover import crossover, exact_decomposition
 from lit_interactions.interactions._kron import KronTransform
@@ -83,6 +85,7 @@ class Settings:
     order_scale: float = 1.0  # the iterations see effects of order |T| multiplied by order_scale^|T|
     crossover_at: int = 0  # iteration at which samples of one or two models try the exact crossover (0: never)
     crossover_effects: int = 0  # the crossover gives up beyond this many effects in its restricted LP
+    sweep_window: float = 0.0  # one model: samples within this many tol of certified try the swept bound (0: never)
 
 
 @dataclass
@@ -359,6 +362,8 @@ class _Record:
     mu: Tensor  # multipliers of y = A x where the lower bound was best
     rho: Tensor  # last penalty parameter
     crossed: Tensor  # samples finished by the exact crossover
+    sweep: SweepTransforms | None  # one model: the swept bound's transforms
+    window: float  # relative gap below which a sample of one model also tries the swept bound
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -372,11 +377,16 @@ class _Record:
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
         nu, mu = group.multipliers(averaged=True)
         mu = mu * group.ops.order_weight  # multipliers of the unscaled y = A x
-        for lam_and, lam_or in dual_estimates(ops64.adjoint, nu, mu):
+        estimates, bounds = dual_estimates(ops64.adjoint, nu, mu), []
+        for lam_and, lam_or in estimates:
             lb = lower_bound(ops64.inverse_adjoint, lam_and, lam_or, d.v, d.noise_bound, d.beta, alpha)
             better = lb > self.lower[idx]
             self.lower[idx[better]] = lb[better]
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
+            bounds.append(lb)
+        if self.sweep is not None:
+            first = bounds[0] >= bounds[1]  # sweep the estimate whose rescaled bound is the better one
+            self._sweep(group, *(torch.where(first.view(1, -1, 1), a, b) for a, b in zip(*estimates)))
         self.rho[idx] = d.rho
         ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
         g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
@@ -384,6 +394,19 @@ class _Record:
         self.gap[idx] = torch.minimum(self.gap[idx], g)
         self.iterations[idx] = it
         return g
+
+
+    def _sweep(self, group: _Group, lam_and: Tensor, lam_or: Tensor) -> None:
+        """Raise the lower bounds of the samples close to certified with :func:`swept_bound` of the estimate
+        ``(lam_and, lam_or)`` ``[1, B, N]`` (one model)."""
+        assert self.sweep is not None
+        idx, up = group.index, self.upper[group.index]
+        near = ((up - self.lower[idx]) <= self.window * up).nonzero().flatten()
+        if near.numel() == 0:
+            return
+        d, at = group.data, idx[near]
+        lb = swept_bound(self.sweep, lam_and[:, near], lam_or[:, near], d.v[:, near], d.noise_bound[:, near])
+        self.lower[at] = torch.maximum(self.lower[at], lb)
 
 
 def _crossed(it: int, steps: int, every: int) -> bool:
@@ -488,6 +511,8 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
         mu=torch.zeros_like(x0), rho=rho.clone(), crossed=torch.zeros(batch, dtype=torch.bool, device=device),
+        sweep=SweepTransforms.build(n, device) if v.shape[0] == 1 and settings.sweep_window > 0 else None,
+        window=settings.sweep_window * settings.tol,
     )
 
     it = 0

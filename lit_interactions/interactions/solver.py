@@ -31,6 +31,7 @@ from lit_interactions.interactions.subsets import n_players_from_length
 SOLVER_NAME = "graph-admm"
 _FLOAT32_MAX_PLAYERS = 12  # beyond, Moebius conditioning (phi^(2n)) exceeds what float32 iterations can resolve
 _STOP_FRACTION = 0.98
+_SWEEP_WINDOW = 4.0  # one model: samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
 _SINGLE_RHO, _JOINT_RHO = 1.0, 0.4  # default rho_scale of one model and of the joint solve (measured: docs/solver.md)
 # Iterations on effects scaled by _ORDER_SCALE^|T|. 1.2 saves 14-23% of the iterations at n = 12 on average but
 # made single samples 3.7x slower (n = 11) and n = 14 uncertified (docs/solver.md, "Beyond n = 12"): off.
@@ -270,6 +271,7 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
         order_scale=_ORDER_SCALE,
         crossover_at=_CROSSOVER_AT if opts.crossover and n >= cross_from and n_models <= 2 else 0,
         crossover_effects=max(256, min(2048, 2**n // 8)),
+        sweep_window=_SWEEP_WINDOW,
     )
 
 
@@ -316,6 +318,7 @@ def _annotate(
             "relaxation": settings.relaxation,
             "rho_scale": settings.rho_scale,
             "order_scale": settings.order_scale,
+            "sweep_window": settings.sweep_window,
             "compute_dtype": str(settings.compute_dtype).replace("torch.", ""),
             "n_promoted_to_float64": int(promoted.sum()),
             "converged": unconverged == 0,
