@@ -112,7 +112,7 @@ def swept_dual(ops: SweepTransforms, lam: Tensor, shrink: float) -> Tensor:
 
     :func:`lower_bound` divides the estimate by its largest dual norm, which costs the whole excess on every
     subset. Here, with ``p_T = sum_{S superset of T} lambda_S`` the AND values, the OR values are ``q_T =
-    sum_{R subset of T} (-1)^|R| p_R``. Only a fraction ``_SHRINK`` of the excess is divided out; then ``p`` is
+    sum_{R subset of T} (-1)^|R| p_R``. Only a fraction ``shrink`` of the excess is divided out; then ``p`` is
     clipped to the unit box, and level by level (``|T| = 1..n``) each ``q_T`` beyond 1 is brought back through
     ``p_T`` (which moves ``q`` only on supersets of ``T``, at later levels). What still exceeds 1 (where
     ``p_T`` had to be clipped) is divided out at the end, so the point is dual feasible whatever the sweep did.

@@ -395,7 +395,6 @@ class _Record:
         self.iterations[idx] = it
         return g
 
-
     def _sweep(self, group: _Group, lam_and: Tensor, lam_or: Tensor) -> None:
         """Raise the lower bounds of the samples close to certified with :func:`swept_bound` of the estimate
         ``(lam_and, lam_or)`` ``[1, B, N]`` (one model)."""
