@@ -385,8 +385,7 @@ class _Record:
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
             bounds.append(lb)
         if self.sweep is not None:
-            first = bounds[0] >= bounds[1]  # sweep the estimate whose rescaled bound is the better one
-            self._sweep(group, *(torch.where(first.view(1, -1, 1), a, b) for a, b in zip(*estimates)))
+            self._sweep(group, estimates, bounds)
         self.rho[idx] = d.rho
         ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
         g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
@@ -395,16 +394,18 @@ class _Record:
         self.iterations[idx] = it
         return g
 
-    def _sweep(self, group: _Group, lam_and: Tensor, lam_or: Tensor) -> None:
+    def _sweep(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor]) -> None:
         """Raise the lower bounds of the samples close to certified with :func:`swept_bound` of the estimate
-        ``(lam_and, lam_or)`` ``[1, B, N]`` (one model)."""
+        (``[1, B, N]`` each side, one model) whose rescaled bound was the better one."""
         assert self.sweep is not None
         idx, up = group.index, self.upper[group.index]
         near = ((up - self.lower[idx]) <= self.window * up).nonzero().flatten()
         if near.numel() == 0:
             return
+        first = (bounds[0][near] >= bounds[1][near]).view(1, -1, 1)
+        lam_and, lam_or = (torch.where(first, a[:, near], b[:, near]) for a, b in zip(*estimates))
         d, at = group.data, idx[near]
-        lb = swept_bound(self.sweep, lam_and[:, near], lam_or[:, near], d.v[:, near], d.noise_bound[:, near])
+        lb = swept_bound(self.sweep, lam_and, lam_or, d.v[:, near], d.noise_bound[:, near])
         self.lower[at] = torch.maximum(self.lower[at], lb)
 
 
