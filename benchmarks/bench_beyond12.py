@@ -4,7 +4,13 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
 
 - ``scale``: the per-order scaling of the effects (``solver._ORDER_SCALE``, ``c^|T|``) for each ``--values``;
 - ``sweep``: the swept lower bound (``solver._SWEEP_WINDOW``: samples within that many ``tol`` of certified
-  try it; 0 = off) for each ``--values``;
+  try it; 0 = off) for each ``--values``; ``--models 2`` for the joint problem;
+- ``stall``: the iterations without a 5% better gap after which a float32 sample continues in float64
+  (``solver._STALL_ITERATIONS``) for each ``--values``; ``--models 2`` for the joint problem;
+- ``float32``: the largest n iterated in float32 by default (``solver._FLOAT32_MAX_PLAYERS``; above, float64) for
+  each ``--values``: a value below ``--n`` measures float64 iterations, one at or above it float32;
+- ``trace``: per sample, where it stopped and where its upper and its lower bound first came within 5e-4 of
+  the optimum (which bound it waited for); ``--models 2`` for the joint problem;
 - ``rho``: the initial ``rho_scale`` for each ``--values`` (with the per-sample best, an oracle's headroom);
 - ``multilevel``: cold against a start from the solve with players grouped in pairs (n / 2 players, rewards
   on the masks where both players of a pair are together), expanded to n players, primal only and with the
@@ -19,7 +25,10 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
   violated ones), dual feasible on every subset (row generation), best dual objective. One model.
 
 Run:  python benchmarks/bench_beyond12.py scale --kind planted --n 12 --samples 8 --values 1.0 1.2
-      python benchmarks/bench_beyond12.py sweep --kind mlp --n 12 --samples 8 --values 0 4
+      python benchmarks/bench_beyond12.py sweep --kind mlp --n 12 --samples 8 --values 0 4 [--models 2]
+      python benchmarks/bench_beyond12.py stall --kind trained --n 12 --samples 8 --values 1500 3000 100000
+      python benchmarks/bench_beyond12.py float32 --kind mlp --n 14 --samples 2 --seed 101 --values 14
+      python benchmarks/bench_beyond12.py trace --kind mlp --n 12 --samples 4 --seed 101
       python benchmarks/bench_beyond12.py multilevel --kind mlp --n 12 --samples 4 --order-scale 1.0
       python benchmarks/bench_beyond12.py repair --kind mlp --n 10 --samples 4 --at 1000 2000 --top 0
       python benchmarks/bench_beyond12.py joint --n 12 --samples 3
@@ -44,16 +53,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_solver import cnn_rewards as trained_cnn_rewards  # noqa: E402
-from lit_interactions.interactions import solver  # noqa: E402
+from lit_interactions.interactions import _graph_admm, solver  # noqa: E402
 from lit_interactions.interactions.games import cnn_rewards, mlp_rewards, planted_rewards  # noqa: E402
 from lit_interactions.interactions.result import Interactions  # noqa: E402
 from lit_interactions.interactions.subsets import superset_mobius, superset_sum  # noqa: E402
 
 
-def rewards(kind: str, n: int, batch: int, seed: int | None = None) -> Tensor:
+def rewards(kind: str, n: int, batch: int, seed: int | None = None, models: int = 1) -> Tensor:
     """Random-CNN, random-MLP, planted or trained-CNN rewards ``[B, 2^n]`` (float32, as the solver's default
-    input); the seed defaults to ``n`` (trained: ``bench_solver.py``'s digits CNN and samples, no seed)."""
+    input); the seed defaults to ``n`` (trained: ``bench_solver.py``'s digits CNN and samples, no seed). With
+    ``models`` = K >= 2, ``[K, B, 2^n]``: trained CNNs on disjoint halves of the digits, random networks of seeds
+    ``seed + 50 k``, or planted games scaled by ``1 + 0.1 k`` (as ``bench_solver.py``)."""
     seed = n if seed is None else seed
+    if models > 1:
+        if kind == "trained":
+            return trained_cnn_rewards(n, batch, models).float()
+        if kind == "planted":
+            return torch.stack([rewards(kind, n, batch, seed) * (1.0 + 0.1 * k) for k in range(models)])
+        return torch.stack([rewards(kind, n, batch, seed + 50 * k) for k in range(models)])
     if kind == "trained":
         return trained_cnn_rewards(n, batch, 1)[0].float()
     if kind == "mlp":
@@ -73,6 +90,34 @@ def report(name: str, solve: Callable[[], Interactions], batch: int) -> Interact
           f"gap max {result.settings['duality_gap_max']:.2e}  float64 {result.settings['n_promoted_to_float64']}  "
           f"per sample {its.tolist()}", flush=True)
     return result
+
+
+def trace_report(v: Tensor, models: int) -> None:
+    """Per sample: the iteration where it stopped and the first ones where its upper and its lower bound came
+    within 5e-4 (relative) of the optimum (a float64 solve to ``tol`` 1e-6), from the solver's own checks."""
+    extract = solver.extract if models == 1 else solver.extract_joint
+    reference = extract(v.double(), tol=1e-6, compute_dtype="float64", max_iter=200_000)
+    optimum = reference.objective() if models == 1 else solver.joint_objective(reference, 0.1)
+    optimum = optimum.double().reshape(-1)
+    checks: list[tuple[int, Tensor, Tensor]] = []
+    certify = _graph_admm._Record.certify
+
+    def logged(record: _graph_admm._Record, group: _graph_admm._Group, ops64: _graph_admm._Operators,
+               alpha: float, it: int) -> Tensor:
+        gap = certify(record, group, ops64, alpha, it)
+        checks.append((it, record.upper.clone(), record.lower.clone()))
+        return gap
+
+    _graph_admm._Record.certify = logged  # type: ignore[method-assign,assignment]
+    try:
+        stops = extract(v).extra["iterations"].reshape(-1)[: optimum.numel()]
+    finally:
+        _graph_admm._Record.certify = certify  # type: ignore[method-assign]
+    for b, opt in enumerate(optimum.tolist()):
+        upper = next((it for it, up, _ in checks if up[b] - opt <= 5e-4 * opt), None)
+        lower = next((it for it, _, lo in checks if opt - lo[b] <= 5e-4 * opt), None)
+        print(f"sample {b}: stopped at {int(stops[b])}, upper bound within 5e-4 of the optimum at {upper}, "
+              f"lower bound at {lower}")
 
 
 def pair_maps(n: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -219,11 +264,13 @@ def repair_report(v: Tensor, at: list[int], top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["scale", "sweep", "rho", "multilevel", "repair", "joint"])
+    parser.add_argument("mode", choices=["scale", "sweep", "stall", "float32", "trace", "rho", "multilevel", "repair",
+                                         "joint"])
     parser.add_argument("--kind", choices=["cnn", "mlp", "planted", "trained"], default="planted")
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--seed", type=int, default=None, help="rewards' seed (default: n)")
+    parser.add_argument("--models", type=int, default=1, help="sweep, stall, float32, trace: 2 for the joint problem")
     parser.add_argument("--values", type=float, nargs="+", default=[1.0, 1.2])
     parser.add_argument("--order-scale", type=float, default=solver._ORDER_SCALE, help="for rho and multilevel")
     parser.add_argument("--at", type=int, nargs="+", default=[1000, 2000], help="repair: iteration counts")
@@ -232,18 +279,28 @@ def main() -> None:
     solver._ORDER_SCALE = args.order_scale
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", RuntimeWarning)
-    v, batch = rewards(args.kind, args.n, args.samples, args.seed), args.samples
-    print(f"{args.mode}: {args.kind} rewards, n = {args.n}, {batch} samples, order scale {solver._ORDER_SCALE}")
+    models = args.models if args.mode in ("sweep", "stall", "float32", "trace") else 1
+    v, batch = rewards(args.kind, args.n, args.samples, args.seed, models), args.samples
+    print(f"{args.mode}: {args.kind} rewards, n = {args.n}, {batch} samples, {args.models} model(s), "
+          f"order scale {solver._ORDER_SCALE}")
     if args.mode == "scale":
         for c in args.values:
             solver._ORDER_SCALE = c
             report(f"order scale {c}", lambda: solver.extract(v), batch)
-    elif args.mode == "sweep":
-        for w in args.values:
-            solver._SWEEP_WINDOW = w
-            report(f"sweep window {w}", lambda: solver.extract(v), batch)
+    elif args.mode in ("sweep", "stall", "float32"):
+        extract = solver.extract if args.models == 1 else solver.extract_joint
+        for value in args.values:
+            if args.mode == "sweep":
+                solver._SWEEP_WINDOW = value
+            elif args.mode == "stall":
+                solver._STALL_ITERATIONS = int(value)
+            else:
+                solver._FLOAT32_MAX_PLAYERS = int(value)
+            report(f"{args.mode} {value:g}", lambda: extract(v), batch)
     elif args.mode == "repair":
         repair_report(v, args.at, args.top)
+    elif args.mode == "trace":
+        trace_report(v, args.models)
     elif args.mode == "joint":
         solver._JOINT_CROSSOVER_MIN_PLAYERS = min(solver._JOINT_CROSSOVER_MIN_PLAYERS, args.n)
         joint_report(args.n, batch)

@@ -42,6 +42,34 @@ def penalty(effects: Tensor, alpha: float) -> Tensor:
     return ((1.0 - alpha) * mag.amax(dim=1) + alpha * mag.sum(dim=1)).sum(dim=(0, 2))
 
 
+def _repaired(lam_and: Tensor, lam_or: Tensor) -> tuple[Tensor, Tensor]:
+    """``(l, r)`` in float64 with the equality ``sum_k (l_k - r_k) = 0`` restored by splitting its residual and
+    each vector centred (so that ``mu[empty] = 0``); K = 1 gives ``l = r``."""
+    lam_and, lam_or = lam_and.to(torch.float64), lam_or.to(torch.float64)
+    if lam_and.shape[0] == 1:
+        lam_and = lam_or = 0.5 * (lam_and + lam_or)
+    else:
+        repair = (lam_and - lam_or).sum(dim=0, keepdim=True) / (2.0 * lam_and.shape[0])
+        lam_and, lam_or = lam_and - repair, lam_or + repair
+    return lam_and - lam_and.mean(dim=-1, keepdim=True), lam_or - lam_or.mean(dim=-1, keepdim=True)
+
+
+def _dual_norms(mu: Tensor, alpha: float) -> Tensor:
+    """The largest dual norm per sample ``[B]`` of ``mu`` ``[2, K, B, N]`` (sides, models) over sides and subsets."""
+    if mu.shape[1] == 1:
+        return mu.abs().amax(dim=(0, 1, 3))
+    return joint_dual_norm(mu, alpha).amax(dim=(0, 2))
+
+
+def _objective(lam_and: Tensor, lam_or: Tensor, rewards: Tensor, noise_bound: Tensor, beta: Tensor | None) -> Tensor:
+    """The dual objective ``[B]`` at ``(l, r)`` ``[K, B, N]`` (rewards ``[K, B, N]``, bounds ``[K, B, 1]``)."""
+    avg = 0.5 * (lam_and + lam_or)
+    dual = ((avg * rewards).sum(-1) - noise_bound[..., 0] * avg.abs().sum(-1)).sum(0)
+    if beta is not None:
+        dual = dual - (beta[..., 0] * (lam_and - lam_or).abs().sum(-1)).sum(0)
+    return dual
+
+
 def lower_bound(
     superset_sum: KronTransform,
     lam_and: Tensor,
@@ -60,21 +88,9 @@ def lower_bound(
     residual, each vector centred (so ``mu[empty] = 0``), then divided by the largest dual norm of ``mu =
     A^-T (l, r)``. The dual objective is positively homogeneous, so its value there is a valid bound.
     """
-    lam_and, lam_or = lam_and.to(torch.float64), lam_or.to(torch.float64)
-    n_models = lam_and.shape[0]
-    repair = (lam_and - lam_or).sum(dim=0, keepdim=True) / (2.0 * n_models)
-    lam_and, lam_or = lam_and - repair, lam_or + repair
-    lam_and = lam_and - lam_and.mean(dim=-1, keepdim=True)
-    lam_or = lam_or - lam_or.mean(dim=-1, keepdim=True)
-    mu = superset_sum(torch.stack((lam_and, lam_or.flip(-1))))[..., 1:]
-    if n_models == 1:
-        scale = mu.abs().amax(dim=(0, 1, 3))
-    else:
-        scale = joint_dual_norm(mu, alpha).amax(dim=(0, 2))
-    avg = 0.5 * (lam_and + lam_or)
-    dual = ((avg * rewards).sum(-1) - noise_bound[..., 0] * avg.abs().sum(-1)).sum(0)
-    if beta is not None:
-        dual = dual - (beta[..., 0] * (lam_and - lam_or).abs().sum(-1)).sum(0)
+    lam_and, lam_or = _repaired(lam_and, lam_or)
+    scale = _dual_norms(superset_sum(torch.stack((lam_and, lam_or.flip(-1))))[..., 1:], alpha)
+    dual = _objective(lam_and, lam_or, rewards, noise_bound, beta)
     return torch.where(scale > 0, dual / scale.clamp_min(_TINY), torch.zeros_like(dual)).clamp_min(0.0)
 
 
@@ -92,7 +108,7 @@ def dual_estimates(superset_mobius: KronTransform, nu: Tensor, mu: Tensor) -> li
 class SweepTransforms:
     """The float64 transforms of :func:`swept_bound` for ``n`` players."""
 
-    rows: KronTransform  # superset sums of (lambda, flipped lambda): the AND and OR dual constraints' values
+    superset_sum: KronTransform  # the AND values p of lambda; of the flipped lambda, its OR values
     signed_subset_sum: KronTransform  # q_T = sum_{R subset of T} (-1)^|R| p_R: OR values from AND values
     superset_mobius: KronTransform  # lambda from its AND values p
     orders: Tensor  # |T| per subset
@@ -100,45 +116,77 @@ class SweepTransforms:
     @classmethod
     def build(cls, n: int, device: torch.device) -> SweepTransforms:
         """The transforms for ``n`` players on ``device``."""
-        def kron(*per_bit: list[list[float]]) -> KronTransform:
-            return KronTransform(torch.tensor(per_bit, dtype=torch.float64, device=device), n)
+        def kron(per_bit: list[list[float]]) -> KronTransform:
+            return KronTransform(torch.tensor([per_bit], dtype=torch.float64, device=device), n)
 
-        return cls(kron([[1.0, 1.0], [0.0, 1.0]], [[1.0, 1.0], [0.0, 1.0]]), kron([[1.0, 0.0], [1.0, -1.0]]),
-                   kron([[1.0, -1.0], [0.0, 1.0]]), subset_orders(n, device))
+        return cls(kron([[1.0, 1.0], [0.0, 1.0]]), kron([[1.0, 0.0], [1.0, -1.0]]), kron([[1.0, -1.0], [0.0, 1.0]]),
+                   subset_orders(n, device))
+
+    def values(self, lam_and: Tensor, lam_or: Tensor) -> Tensor:
+        """The dual constraints' values ``mu`` ``[2, ...]`` of ``(l, r)``: superset sums of ``l`` and of the
+        flipped ``r``."""
+        return self.superset_sum(torch.stack((lam_and, lam_or.flip(-1))).unsqueeze(0))[0]
 
 
-def swept_dual(ops: SweepTransforms, lam: Tensor, shrink: float) -> Tensor:
-    """A dual feasible point ``[B, N]`` of one model near the centred estimate ``lam`` ``[B, N]`` (float64).
+def _into_ball(z: Tensor, alpha: float) -> Tensor:
+    """A point of the penalty's dual unit ball near ``z`` ``[K, B, N]``, per subset: ``z`` clipped to the unit box
+    and, for K >= 2, divided by its joint dual norm where that still exceeds 1."""
+    z = z.clamp(-1.0, 1.0)
+    if z.shape[0] == 1:
+        return z
+    return z / joint_dual_norm(z.unsqueeze(0), alpha)[0].clamp_min(1.0)
+
+
+def swept_dual(
+    ops: SweepTransforms, lam: Tensor, diff: Tensor, shrink: float | Tensor, alpha: float = 0.0
+) -> tuple[Tensor, Tensor]:
+    """A dual feasible point ``(l, r)`` ``[K, B, N]`` near the repaired estimate ``(lam, lam - diff)`` (float64).
 
     :func:`lower_bound` divides the estimate by its largest dual norm, which costs the whole excess on every
-    subset. Here, with ``p_T = sum_{S superset of T} lambda_S`` the AND values, the OR values are ``q_T =
-    sum_{R subset of T} (-1)^|R| p_R``. Only a fraction ``shrink`` of the excess is divided out; then ``p`` is
-    clipped to the unit box, and level by level (``|T| = 1..n``) each ``q_T`` beyond 1 is brought back through
-    ``p_T`` (which moves ``q`` only on supersets of ``T``, at later levels). What still exceeds 1 (where
-    ``p_T`` had to be clipped) is divided out at the end, so the point is dual feasible whatever the sweep did.
+    subset. Here ``d = l - r`` is kept (so the equality ``sum_k d_k = 0`` and the beta term stay as they are)
+    and ``l`` moves: with ``p_T = sum_{S superset of T} l_S`` the AND values, the OR values are ``q_T =
+    sum_{R subset of T} (-1)^|R| p_R - c_T``, ``c`` the superset sums of flipped ``d`` (``c = 0`` for one
+    model). Only a fraction ``shrink`` (a number, or one per sample ``[B]``) of the excess is divided out; then
+    ``p`` is brought into the penalty's dual ball subset by subset, and level by level (``|T| = 1..n``) each
+    ``q_T`` outside it is brought back through ``p_T`` (which moves ``q`` only on supersets of ``T``, at later
+    levels). What still exceeds 1 (where ``p_T`` had to be clipped) is divided out at the end, so the point is
+    dual feasible whatever the sweep did.
     """
-    rows = ops.rows(torch.stack((lam, lam.flip(-1))))
-    excess = rows[..., 1:].abs().amax(dim=(0, 2)).sub(1.0).clamp_min(0.0)
-    p = (rows[0] / (1.0 + shrink * excess).unsqueeze(-1)).clamp(-1.0, 1.0)
-    p[:, 0] = 0.0
+    values = ops.values(lam, lam - diff)
+    scale = (1.0 + shrink * (_dual_norms(values[..., 1:], alpha) - 1.0).clamp_min(0.0)).unsqueeze(-1)
+    p, diff = _into_ball(values[0] / scale, alpha), diff / scale
+    p[..., 0] = 0.0
+    offset = ops.superset_sum(diff.flip(-1).unsqueeze(0))[0]
     sign = 1.0 - 2.0 * (ops.orders % 2).to(p.dtype)
     for level in range(1, int(ops.orders.max()) + 1):
-        q = ops.signed_subset_sum(p.unsqueeze(0))[0]
-        fixed = (p - sign * (q - q.clamp(-1.0, 1.0))).clamp(-1.0, 1.0)
+        q = ops.signed_subset_sum(p.unsqueeze(0))[0] - offset
+        fixed = _into_ball(p - sign * (q - _into_ball(q, alpha)), alpha)
         p = torch.where(ops.orders == level, fixed, p)
     new = ops.superset_mobius(p.unsqueeze(0))[0]
-    norm = ops.rows(torch.stack((new, new.flip(-1))))[..., 1:].abs().amax(dim=(0, 2))
-    return new / norm.clamp_min(1.0).unsqueeze(-1)
+    norm = _dual_norms(ops.values(new, new - diff)[..., 1:], alpha).clamp_min(1.0).unsqueeze(-1)
+    return new / norm, (new - diff) / norm
 
 
-def swept_bound(ops: SweepTransforms, lam_and: Tensor, lam_or: Tensor, rewards: Tensor, noise_bound: Tensor) -> Tensor:
-    """Lower bound ``[B]`` of one model from a dual estimate ``(l, r)`` ``[1, B, N]``: the best dual objective at
-    :func:`swept_dual` of the centred ``(l + r) / 2`` over ``_SHRINKS`` (rewards ``[1, B, N]``, noise bounds
-    ``[1, B, 1]``)."""
-    lam = 0.5 * (lam_and[0] + lam_or[0]).to(torch.float64)
-    lam = lam - lam.mean(dim=-1, keepdim=True)
-    best = torch.zeros(lam.shape[0], dtype=lam.dtype, device=lam.device)
-    for shrink in _SHRINKS:
-        new = swept_dual(ops, lam, shrink)
-        best = torch.maximum(best, (new * rewards[0]).sum(-1) - noise_bound[0, :, 0] * new.abs().sum(-1))
-    return best
+def swept_bound(
+    ops: SweepTransforms,
+    lam_and: Tensor,
+    lam_or: Tensor,
+    rewards: Tensor,
+    noise_bound: Tensor,
+    beta: Tensor | None = None,
+    alpha: float = 0.0,
+) -> Tensor:
+    """Lower bound ``[B]`` from a dual estimate ``(l, r)`` ``[K, B, N]``: the best dual objective at
+    :func:`swept_dual` of the repaired estimate (as in :func:`lower_bound`) over ``_SHRINKS`` (rewards ``[K, B,
+    N]``, bounds ``[K, B, 1]``)."""
+    lam_and, lam_or = _repaired(lam_and, lam_or)
+    copies, batch = len(_SHRINKS), lam_and.shape[1]
+    shrinks = torch.tensor(_SHRINKS, dtype=lam_and.dtype, device=lam_and.device).repeat_interleave(batch)
+
+    def tiled(x: Tensor) -> Tensor:  # one copy of the batch per shrink, all swept in one pass
+        return x.repeat(1, copies, 1)
+
+    lam_and = tiled(lam_and)
+    new_and, new_or = swept_dual(ops, lam_and, lam_and - tiled(lam_or), shrinks, alpha)
+    dual = _objective(new_and, new_or, tiled(rewards), tiled(noise_bound), None if beta is None else tiled(beta))
+    return dual.view(copies, batch).amax(dim=0).clamp_min(0.0)

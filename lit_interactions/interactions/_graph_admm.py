@@ -85,7 +85,7 @@ class Settings:
     order_scale: float = 1.0  # the iterations see effects of order |T| multiplied by order_scale^|T|
     crossover_at: int = 0  # iteration at which samples of one or two models try the exact crossover (0: never)
     crossover_effects: int = 0  # the crossover gives up beyond this many effects in its restricted LP
-    sweep_window: float = 0.0  # one model: samples within this many tol of certified try the swept bound (0: never)
+    sweep_window: float = 0.0  # samples within this many tol of certified also try the swept bound (0: never)
 
 
 @dataclass
@@ -362,8 +362,8 @@ class _Record:
     mu: Tensor  # multipliers of y = A x where the lower bound was best
     rho: Tensor  # last penalty parameter
     crossed: Tensor  # samples finished by the exact crossover
-    sweep: SweepTransforms | None  # one model: the swept bound's transforms
-    window: float  # relative gap below which a sample of one model also tries the swept bound
+    sweep: SweepTransforms | None  # the swept bound's transforms (None: off)
+    window: float  # relative gap below which a sample also tries the swept bound
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -385,7 +385,7 @@ class _Record:
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
             bounds.append(lb)
         if self.sweep is not None:
-            self._sweep(group, estimates, bounds)
+            self._sweep(group, estimates, bounds, alpha)
         self.rho[idx] = d.rho
         ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
         g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
@@ -394,9 +394,9 @@ class _Record:
         self.iterations[idx] = it
         return g
 
-    def _sweep(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor]) -> None:
+    def _sweep(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor], alpha: float) -> None:
         """Raise the lower bounds of the samples close to certified with :func:`swept_bound` of the estimate
-        (``[1, B, N]`` each side, one model) whose rescaled bound was the better one."""
+        (``[K, B, N]`` each side) whose rescaled bound was the better one."""
         assert self.sweep is not None
         idx, up = group.index, self.upper[group.index]
         near = ((up - self.lower[idx]) <= self.window * up).nonzero().flatten()
@@ -405,7 +405,8 @@ class _Record:
         first = (bounds[0][near] >= bounds[1][near]).view(1, -1, 1)
         lam_and, lam_or = (torch.where(first, a[:, near], b[:, near]) for a, b in zip(*estimates))
         d, at = group.data, idx[near]
-        lb = swept_bound(self.sweep, lam_and, lam_or, d.v[:, near], d.noise_bound[:, near])
+        beta = None if d.beta is None else d.beta[:, near]
+        lb = swept_bound(self.sweep, lam_and, lam_or, d.v[:, near], d.noise_bound[:, near], beta, alpha)
         self.lower[at] = torch.maximum(self.lower[at], lb)
 
 
@@ -511,7 +512,7 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         improved_at=torch.zeros(batch, dtype=torch.int64, device=device),
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
         mu=torch.zeros_like(x0), rho=rho.clone(), crossed=torch.zeros(batch, dtype=torch.bool, device=device),
-        sweep=SweepTransforms.build(n, device) if v.shape[0] == 1 and settings.sweep_window > 0 else None,
+        sweep=SweepTransforms.build(n, device) if settings.sweep_window > 0 else None,
         window=settings.sweep_window * settings.tol,
     )
 

@@ -31,7 +31,9 @@ from lit_interactions.interactions.subsets import n_players_from_length
 SOLVER_NAME = "graph-admm"
 _FLOAT32_MAX_PLAYERS = 12  # beyond, Moebius conditioning (phi^(2n)) exceeds what float32 iterations can resolve
 _STOP_FRACTION = 0.98
-_SWEEP_WINDOW = 4.0  # one model: samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
+_SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
+# A float32 sample whose certified gap has not improved by 5% for this many iterations continues in float64.
+_STALL_ITERATIONS = 3000
 _SINGLE_RHO, _JOINT_RHO = 1.0, 0.4  # default rho_scale of one model and of the joint solve (measured: docs/solver.md)
 # Iterations on effects scaled by _ORDER_SCALE^|T|. 1.2 saves 14-23% of the iterations at n = 12 on average but
 # made single samples 3.7x slower (n = 11) and n = 14 uncertified (docs/solver.md, "Beyond n = 12"): off.
@@ -265,7 +267,7 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
         rho_scale=float(default_rho if opts.rho_scale is None else opts.rho_scale),
         average_rate=0.005,
         compute_dtype=dtype,
-        stall_iterations=1500,
+        stall_iterations=_STALL_ITERATIONS,
         adapt_every=500,
         rebase_every=250,
         order_scale=_ORDER_SCALE,
