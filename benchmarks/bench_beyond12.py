@@ -12,6 +12,7 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
 - ``trace``: per sample, where it stopped and where its upper and its lower bound first came within 5e-4 of
   the optimum (which bound it waited for); ``--models 2`` for the joint problem;
 - ``rho``: the initial ``rho_scale`` for each ``--values`` (with the per-sample best, an oracle's headroom);
+  ``--models 2`` for the joint problem;
 - ``multilevel``: cold against a start from the solve with players grouped in pairs (n / 2 players, rewards
   on the masks where both players of a pair are together), expanded to n players, primal only and with the
   coarse multipliers.
@@ -270,7 +271,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--seed", type=int, default=None, help="rewards' seed (default: n)")
-    parser.add_argument("--models", type=int, default=1, help="sweep, stall, float32, trace: 2 for the joint problem")
+    parser.add_argument("--models", type=int, default=1, help="sweep, stall, float32, trace, rho: 2 for the joint problem")
     parser.add_argument("--values", type=float, nargs="+", default=[1.0, 1.2])
     parser.add_argument("--order-scale", type=float, default=solver._ORDER_SCALE, help="for rho and multilevel")
     parser.add_argument("--at", type=int, nargs="+", default=[1000, 2000], help="repair: iteration counts")
@@ -279,7 +280,7 @@ def main() -> None:
     solver._ORDER_SCALE = args.order_scale
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", RuntimeWarning)
-    models = args.models if args.mode in ("sweep", "stall", "float32", "trace") else 1
+    models = args.models if args.mode in ("sweep", "stall", "float32", "trace", "rho") else 1
     v, batch = rewards(args.kind, args.n, args.samples, args.seed, models), args.samples
     print(f"{args.mode}: {args.kind} rewards, n = {args.n}, {batch} samples, {args.models} model(s), "
           f"order scale {solver._ORDER_SCALE}")
@@ -305,7 +306,8 @@ def main() -> None:
         solver._JOINT_CROSSOVER_MIN_PLAYERS = min(solver._JOINT_CROSSOVER_MIN_PLAYERS, args.n)
         joint_report(args.n, batch)
     elif args.mode == "rho":
-        runs = [report(f"rho_scale {r}", lambda r=r: solver.extract(v, rho_scale=r), batch) for r in args.values]
+        extract = solver.extract if args.models == 1 else solver.extract_joint
+        runs = [report(f"rho_scale {r}", lambda r=r: extract(v, rho_scale=r), batch) for r in args.values]
         best = torch.stack([run.extra["iterations"] for run in runs]).amin(0).double()
         print(f"per-sample best rho_scale: it mean {best.mean():.0f}")
     else:

@@ -158,10 +158,12 @@ def swept_dual(
     p[..., 0] = 0.0
     offset = ops.superset_sum(diff.flip(-1).unsqueeze(0))[0]
     sign = 1.0 - 2.0 * (ops.orders % 2).to(p.dtype)
-    for level in range(1, int(ops.orders.max()) + 1):
-        q = ops.signed_subset_sum(p.unsqueeze(0))[0] - offset
-        fixed = _into_ball(p - sign * (q - _into_ball(q, alpha)), alpha)
-        p = torch.where(ops.orders == level, fixed, p)
+    q, top = ops.signed_subset_sum(p.unsqueeze(0))[0] - offset, int(ops.orders.max())
+    for level in range(1, top + 1):
+        fixed = torch.where(ops.orders == level, _into_ball(p - sign * (q - _into_ball(q, alpha)), alpha), p)
+        if level < top and not torch.equal(fixed, p):  # q only changes where p did (often at few levels)
+            q = ops.signed_subset_sum(fixed.unsqueeze(0))[0] - offset
+        p = fixed
     new = ops.superset_mobius(p.unsqueeze(0))[0]
     norm = _dual_norms(ops.values(new, new - diff)[..., 1:], alpha).clamp_min(1.0).unsqueeze(-1)
     return new / norm, (new - diff) / norm
