@@ -48,6 +48,10 @@ _EFFECT_FRACTION = 1e-3  # an effect this large relative to the largest marks a 
 _ROWS_PER_EFFECT = 8  # give up without trying beyond this many candidate rows per effect of the budget
 _ADD_PER_ROUND = 32  # rows, AND effects and OR effects added per round at most
 _MAX_ROUNDS = 60
+# One model: give up once the simplex has done this much work (iterations times rows of the LP they ran on). The
+# planted sparse games the crossover finishes take at most about 1.3e6 (n = 10..16); a trained CNN's dense optimum
+# at n = 13 took 5.2e6 in its first round and 206 s of HiGHS in all before giving up (docs/solver.md, "Crossover").
+_SIMPLEX_WORK = 4_000_000
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
 _NOISE, _SHARED = 0, 1  # row kinds
 
@@ -107,13 +111,15 @@ class _Restricted:
     """
 
     def __init__(
-        self, w: np.ndarray, bound: np.ndarray, beta: np.ndarray | None, alpha: float, simplex_limit: int
+        self, w: np.ndarray, bound: np.ndarray, beta: np.ndarray | None, alpha: float, simplex_limit: int,
+        work_limit: int | None = None,
     ) -> None:
         self.w, self.bound, self.alpha = w, bound, alpha
         self.n_models, size = w.shape
         self.joint = self.n_models == 2
         self.lp = _new_highs()
         self.iterations, self.simplex_limit = 0, simplex_limit
+        self.work, self.work_limit = 0, work_limit  # simplex iterations times rows, summed over the solves
         for name, value in (("output_flag", False), ("threads", 1), ("primal_feasibility_tolerance", _FEASIBILITY),
                             ("dual_feasibility_tolerance", _FEASIBILITY)):
             self.lp.setOptionValue(name, value)
@@ -233,9 +239,13 @@ class _Restricted:
     def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
         """``(a, o, d, shift, y, z)`` at the restricted optimum (``[K, 2^n]`` effects and noise-row multipliers,
         ``[K]`` empty-set noise, ``[2^n]`` shared-row multipliers), None if HiGHS did not reach it."""
-        self.lp.setOptionValue("simplex_iteration_limit", max(self.simplex_limit - self.iterations, 0))
+        limit, rows = self.simplex_limit - self.iterations, max(self.lp.getNumRow(), 1)
+        if self.work_limit is not None:
+            limit = min(limit, (self.work_limit - self.work) // rows)
+        self.lp.setOptionValue("simplex_iteration_limit", max(limit, 0))
         self.lp.run()
-        self.iterations += int(self.lp.getInfo().simplex_iteration_count)
+        done = int(self.lp.getInfo().simplex_iteration_count)
+        self.iterations, self.work = self.iterations + done, self.work + done * rows
         if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.lp.getSolution()
@@ -281,7 +291,7 @@ def crossover(
         max_effects: give up (None) when the restricted LP would need more effects than this, or without
             trying when the iterate has more than half as many candidate effects (or more than 8 candidate
             rows per effect), or when its simplex solves together take more than ``20 * max_effects``
-            iterations.
+            iterations (one model: or more than ``_SIMPLEX_WORK`` iterations times rows).
         beta: ``[K]`` the bounds of the model-specific gamma (two models).
         alpha: the joint objective's weight of the sum over models (two models).
         gamma_guess: ``[K, 2^n]`` the iterate's gamma (two models: it chooses the starting shared rows).
@@ -311,7 +321,7 @@ def crossover(
     # Leave the working set room to grow; many rows at their bound (e.g. a zero noise bound) make a large LP.
     if len(picked_and) + len(picked_or) > max_effects // 2 or n_rows > _ROWS_PER_EFFECT * max_effects:
         return None
-    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects)
+    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects, _SIMPLEX_WORK if n_models == 1 else None)
     players = size.bit_length() - 1
     always = np.concatenate(([size - 1], 1 << np.arange(players)))
     for k in range(n_models):

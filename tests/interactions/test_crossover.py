@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lit_interactions.interactions import SolverOptions, games
+from lit_interactions.interactions import SolverOptions, _crossover, games
 from lit_interactions.interactions._crossover import crossover, exact_decomposition, meets_sum, subset_sum, superset_sum
 from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
@@ -108,6 +108,23 @@ def test_gives_up_when_the_optimum_is_not_sparse() -> None:
     v = rewards[0].numpy()
     guesses = (and_guess[0].numpy(), or_guess[0].numpy(), noise_guess[0].numpy())
     assert crossover(v, 0.01 * abs(v[-1] - v[0]), *guesses, max_effects=16) is None
+
+
+def test_gives_up_past_its_simplex_work_and_the_solve_still_certifies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One model: the simplex work (iterations times rows) is capped, so a try on a dense optimum costs little.
+    With a cap too small for the LP, a planted game the crossover otherwise finishes is declined, and the
+    iterations certify it instead."""
+    rewards = games.planted_rewards(10, 2, seed=10)[0]
+    and_guess, or_guess, noise_guess = _guess(rewards)
+    v = rewards[0].numpy()
+    args = (v, 0.01 * abs(v[-1] - v[0]), and_guess[0].numpy(), or_guess[0].numpy(), noise_guess[0].numpy(), 2**12)
+    vertex = crossover(*args)
+    assert vertex is not None and vertex.simplex_iterations > 10
+    monkeypatch.setattr(_crossover, "_SIMPLEX_WORK", 10 * 2**10)  # fewer than 10 pivots on a 2^10-row LP
+    assert crossover(*args) is None
+    result = extract(rewards)
+    assert result.settings["n_crossover"] == 0 and result.settings["converged"]
+    assert result.settings["duality_gap_max"] <= 1e-3
 
 
 def test_declines_constant_rewards_and_too_many_rows() -> None:
