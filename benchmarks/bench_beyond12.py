@@ -11,6 +11,9 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
   each ``--values``: a value below ``--n`` measures float64 iterations, one at or above it float32;
 - ``trace``: per sample, where it stopped and where its upper and its lower bound first came within 5e-4 of
   the optimum (which bound it waited for); ``--models 2`` for the joint problem;
+- ``crossover``: per sample, the one-model crossover called on the solver's point after 500 iterations: whether
+  it crossed, its rounds, simplex iterations and simplex work (iterations times rows; the work cap is
+  ``_crossover._SIMPLEX_WORK``);
 - ``rho``: the initial ``rho_scale`` for each ``--values`` (with the per-sample best, an oracle's headroom);
   ``--models 2`` for the joint problem;
 - ``multilevel``: cold against a start from the solve with players grouped in pairs (n / 2 players, rewards
@@ -30,6 +33,7 @@ Run:  python benchmarks/bench_beyond12.py scale --kind planted --n 12 --samples 
       python benchmarks/bench_beyond12.py stall --kind trained --n 12 --samples 8 --values 1500 3000 100000
       python benchmarks/bench_beyond12.py float32 --kind mlp --n 14 --samples 2 --seed 101 --values 14
       python benchmarks/bench_beyond12.py trace --kind mlp --n 12 --samples 4 --seed 101
+      python benchmarks/bench_beyond12.py crossover --kind planted --n 14 --samples 2
       python benchmarks/bench_beyond12.py multilevel --kind mlp --n 12 --samples 4 --order-scale 1.0
       python benchmarks/bench_beyond12.py repair --kind mlp --n 10 --samples 4 --at 1000 2000 --top 0
       python benchmarks/bench_beyond12.py joint --n 12 --samples 3
@@ -54,7 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_solver import cnn_rewards as trained_cnn_rewards  # noqa: E402
-from lit_interactions.interactions import _graph_admm, solver  # noqa: E402
+from lit_interactions.interactions import SolverOptions, _graph_admm, solver  # noqa: E402
+from lit_interactions.interactions._crossover import crossover as try_crossover  # noqa: E402
 from lit_interactions.interactions.games import cnn_rewards, mlp_rewards, planted_rewards  # noqa: E402
 from lit_interactions.interactions.result import Interactions  # noqa: E402
 from lit_interactions.interactions.subsets import superset_mobius, superset_sum  # noqa: E402
@@ -119,6 +124,25 @@ def trace_report(v: Tensor, models: int) -> None:
         lower = next((it for it, _, lo in checks if opt - lo[b] <= 5e-4 * opt), None)
         print(f"sample {b}: stopped at {int(stops[b])}, upper bound within 5e-4 of the optimum at {upper}, "
               f"lower bound at {lower}")
+
+
+def crossover_report(v: Tensor, max_effects: int) -> None:
+    """Per sample: the crossover called on the solver's point after 500 iterations (as the solver does, float64
+    rewards): crossed or not, its rounds, simplex iterations and simplex work (iterations times rows)."""
+    v = v.double()
+    early = solver.extract(v, max_iter=500, crossover=False)
+    for b in range(v.shape[0]):
+        rewards_b = v[b].numpy()
+        bound = 0.01 * abs(rewards_b[-1] - rewards_b[0])
+        cpu = time.process_time()
+        vertex = try_crossover(rewards_b, bound, early.and_effects[b].numpy(), early.or_effects[b].numpy(),
+                           early.noise[b].numpy(), max_effects)
+        cpu = time.process_time() - cpu
+        if vertex is None:
+            print(f"sample {b}: declined or gave up, CPU s {cpu:.2f}")
+        else:
+            print(f"sample {b}: crossed in {vertex.rounds} rounds, {vertex.simplex_iterations} simplex iterations, "
+                  f"work {vertex.simplex_work:.2e}, CPU s {cpu:.2f}")
 
 
 def pair_maps(n: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -265,8 +289,8 @@ def repair_report(v: Tensor, at: list[int], top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["scale", "sweep", "stall", "float32", "trace", "rho", "multilevel", "repair",
-                                         "joint"])
+    parser.add_argument("mode", choices=["scale", "sweep", "stall", "float32", "trace", "crossover", "rho",
+                                         "multilevel", "repair", "joint"])
     parser.add_argument("--kind", choices=["cnn", "mlp", "planted", "trained"], default="planted")
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--samples", type=int, default=4)
@@ -302,6 +326,9 @@ def main() -> None:
         repair_report(v, args.at, args.top)
     elif args.mode == "trace":
         trace_report(v, args.models)
+    elif args.mode == "crossover":
+        budget = solver._settings(2**args.n, SolverOptions(), 1.0, 1).crossover_effects  # the solver's own budget
+        crossover_report(v, budget)
     elif args.mode == "joint":
         solver._JOINT_CROSSOVER_MIN_PLAYERS = min(solver._JOINT_CROSSOVER_MIN_PLAYERS, args.n)
         joint_report(args.n, batch)

@@ -49,9 +49,9 @@ _ROWS_PER_EFFECT = 8  # give up without trying beyond this many candidate rows p
 _ADD_PER_ROUND = 32  # rows, AND effects and OR effects added per round at most
 _MAX_ROUNDS = 60
 # One model: give up once the simplex has done this much work (iterations times rows of the LP they ran on). The
-# planted sparse games the crossover finishes take at most about 1.3e6 (n = 10..16); a trained CNN's dense optimum
-# at n = 13 took 5.2e6 in its first round and 206 s of HiGHS in all before giving up (docs/solver.md, "Crossover").
-_SIMPLEX_WORK = 4_000_000
+# planted sparse games the crossover finishes took up to 3.6e6 (n = 10..16); a trained CNN's dense optimum at
+# n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up (docs/solver.md, "Crossover").
+_SIMPLEX_WORK = 10_000_000
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
 _NOISE, _SHARED = 0, 1  # row kinds
 
@@ -67,7 +67,8 @@ class Vertex:
         dual: ``[K, 2^n]`` multipliers of universal matching (0 on rows the LP never needed; the empty set's
             entry makes each model's sum 0, as for the Fenchel dual's ``lambda``).
         shared_dual: ``[2^n]`` multipliers of the shared rows, likewise (zeros for one model).
-        rounds, simplex_iterations: what the crossover cost.
+        rounds, simplex_iterations, simplex_work: what the crossover cost (work: simplex iterations times
+            rows of the LP they ran on, summed).
     """
 
     and_effects: np.ndarray
@@ -78,6 +79,7 @@ class Vertex:
     shared_dual: np.ndarray
     rounds: int
     simplex_iterations: int
+    simplex_work: int
 
 
 def subset_sum(x: np.ndarray) -> np.ndarray:
@@ -358,7 +360,7 @@ def crossover(
         if not (sum(len(r) for r in bad_rows) or len(bad_shared) or len(bad_and) or len(bad_or)):
             y[:, 0] = -y[:, 1:].sum(axis=1)
             z[0] = -z[1:].sum()
-            return Vertex(a * unit, o * unit, d * unit, shift * unit, y, z, rounds, lp.iterations)
+            return Vertex(a * unit, o * unit, d * unit, shift * unit, y, z, rounds, lp.iterations, lp.work)
         for k in range(n_models):
             lp.add_rows(_NOISE, k, _largest(bad_rows[k], excess[k]))
         if shared_bound is not None:
