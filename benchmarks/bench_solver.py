@@ -3,7 +3,8 @@
 For n = 8 .. 16 players and one or two models, on the same rewards: our certified graph-ADMM
 (``lit_interactions.interactions.solver``), the lab's dense-matrix SGD (``benchmarks/lab_sgd.py``: momentum
 0.9, 20k iterations, learning rate 1e-5) and, where affordable, the exact LP optimum (scipy HiGHS,
-``lit_interactions/interactions/lp_oracle.py``). Objectives are SPEC 3 / SPEC 4's, evaluated in float64 on each method's
+``lit_interactions/interactions/lp_oracle.py``). Objectives (one model's, and the joint one: docs/solver.md) are
+evaluated in float64 on each method's
 returned decomposition; speed is seconds per sample (wall clock and CPU time of this process, 1 CPU thread for
 every method so that the comparison does not depend on what else runs on the machine).
 
@@ -135,7 +136,7 @@ def _timed(fn: Callable[[], tuple[Tensor, Tensor]], batch: int) -> tuple[tuple[T
 
 
 def _objective(rewards: Tensor, gamma: Tensor, noise: Tensor) -> np.ndarray:
-    """SPEC 3 (one model) or SPEC 4 (rewards with a leading K) objective in float64."""
+    """The objective of one model, or the joint one (rewards with a leading K), in float64."""
     result = Interactions.from_decomposition(rewards.double(), gamma.double(), noise.double())
     if rewards.shape[0] == 1:
         return result.objective()[0].numpy()
@@ -191,7 +192,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few samples, 2,000 lab iterations (smoke test)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16])
     parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp", "planted"])
-    parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: SPEC 3, 2: SPEC 4 (joint)")
+    parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: one model, 2: the joint problem of two models")
     parser.add_argument("--no-lab", action="store_true", help="our solver only (no lab SGD, no LP)")
     parser.add_argument("--crossover", choices=["on", "off", "both"], default="on",
                         help="ours with the exact crossover (default), without it, or both side by side")

@@ -87,8 +87,8 @@ def lab_extract_joint(
 ) -> tuple[Tensor, Tensor]:
     """The lab's joint SGD on rewards ``[K, B, 2^n]``; returns ``(gamma^(k), noise^(k))`` ``[K, B, 2^n]``.
 
-    ``gamma^(k) = p_shared + p_k`` with ``|p_k| <= shared_bound * |v_k[N] - v_k[empty]|`` (SPEC 4's bound; the
-    lab scaled it by an average model output instead).
+    ``gamma^(k) = p_shared + p_k`` with ``|p_k| <= shared_bound * |v_k[N] - v_k[empty]|`` (this project's bound,
+    docs/conventions.md; the lab scaled it by an average model output instead).
     """
     n = n_players_from_length(rewards.shape[-1])
     v = rewards.detach().to(torch.float32)

@@ -1,4 +1,4 @@
-"""Do two models find the same confusing samples? And are confusing samples the hard ones? (SPEC 7)
+"""Do two models find the same confusing samples? And are confusing samples the hard ones? (paper 2 Sec. 2.3)
 
 Paper 2 (Fig. 5-7) scatters ``eta_A`` against ``eta_B`` on the same probe samples; :func:`eta_agreement`
 gives the numbers behind such a picture: Pearson and Spearman correlations and the overlap of the two
@@ -33,7 +33,7 @@ def top_fraction(values: Any, q: float, ids: Any | None = None) -> np.ndarray:
     """Positions (or ``ids``) of the ``top_count(n, q)`` largest values, largest first.
 
     Ties are broken by position (the earlier sample first), so the result is deterministic. With eta
-    values, this is the confusing set of SPEC 7.
+    values, this is the confusing set (docs/conventions.md, "Confusing samples").
 
     Args:
         values: ``[n]`` one value per sample, e.g. ``eta^avg``.
@@ -158,7 +158,7 @@ class SetOverlap:
 
 
 def set_overlap(ids_a: Iterable[int] | Any, ids_b: Iterable[int] | Any) -> SetOverlap:
-    """Sizes, intersection and Jaccard index of two sets of sample ids (SPEC 7: hard vs confusing).
+    """Sizes, intersection and Jaccard index of two sets of sample ids (e.g. hard vs confusing samples).
 
     Raises:
         TypeError: if the ids are not integers.

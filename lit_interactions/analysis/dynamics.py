@@ -1,4 +1,4 @@
-"""Per-epoch summaries of interactions and the two-phase turn of training (SPEC 6, paper 2 Sec. 2.2).
+"""Per-epoch summaries of interactions and the two-phase turn of training (paper 2 Sec. 2.2).
 
 :class:`OrderProfile` reduces one epoch's interactions on the probe samples to a few numbers (strength per
 order, high-order share, mean order, sparsity, eta). :func:`find_turn` locates the turn from falling to
@@ -69,8 +69,8 @@ class OrderProfile(OrderVectors):
 
         Args:
             result: interactions of one model, batch dimension = samples (a single sample is allowed).
-            threshold: salience threshold tau (SPEC 5); or give ``top_k`` or ``relative`` instead
-                (see :meth:`Interactions.salient`).
+            threshold: salience threshold tau (docs/conventions.md, "Salience, eta, H"); or give ``top_k`` or
+                ``relative`` instead (see :meth:`Interactions.salient`).
             top_k: salience rule.
             relative: salience rule.
             high_from: lowest high order, in ``1..n``; default :func:`default_high_from`.
@@ -243,7 +243,7 @@ def find_turn(epochs: Any, values: Any, *, smooth: int = 3, min_rise: float = 0.
 def find_gap_widening(
     epochs: Any, train_loss: Any, val_loss: Any, *, smooth: int = 3, min_rise: float = 0.05
 ) -> int | None:
-    """The epoch where the validation - train loss gap starts to widen (the start of overfitting, SPEC 6).
+    """The epoch where the validation - train loss gap starts to widen (the start of overfitting).
 
     Rule:
 

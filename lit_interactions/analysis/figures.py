@@ -123,7 +123,7 @@ def _epoch_edges(epochs: np.ndarray) -> np.ndarray:
 def order_distribution_figure(
     epochs: Any, I_pos: Any, I_neg: Any, turn_epoch: int | None = None, *, normalize: bool = True  # noqa: N803
 ) -> Figure:
-    """The two-phase picture (SPEC 6): positive and negative strength per order (rows) over epochs (columns).
+    """The two-phase picture (paper 2 Fig. 2): positive and negative strength per order (rows) over epochs (columns).
 
     Args:
         epochs: ``[E]`` strictly increasing epochs.

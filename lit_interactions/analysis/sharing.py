@@ -1,4 +1,4 @@
-"""Which interactions of one sample do K models share, and which are distinctive? (paper 1 Fig. 5, SPEC 4)
+"""Which interactions of one sample do K models share, and which are distinctive? (paper 1 Fig. 5)
 
 An interaction (type and subset) is **shared** when it is salient in every model with the same sign; it is
 **distinctive** for model ``k`` when it is salient in model ``k`` but not shared. Pure torch, no Lightning.

@@ -1,4 +1,4 @@
-"""Lightning callbacks that measure AND-OR interactions while a model trains (SPEC 5-7).
+"""Lightning callbacks that measure AND-OR interactions while a model trains.
 
 - :class:`InteractionMonitor`: interactions of fixed probe samples on fixed players every k epochs
   (from the initial model on), order profiles, the two-phase turn vs the loss-gap widening.

@@ -1,4 +1,4 @@
-"""BaselineGeneralizability: which of the model's interactions generalize, judged by a baseline DNN (SPEC 5).
+"""BaselineGeneralizability: which of the model's interactions generalize, judged by a baseline DNN.
 
 The baseline DNN is trained on held-out data (paper 2 App. I.1: the other half of the training set,
 ``train_subset: 1``). It is evaluated once on the monitor's probe samples and players (its own tau); then,
@@ -7,7 +7,7 @@ with the same sign, and ``J_pos``/``J_neg`` per order, ``H``, ``H_low`` and ``H_
 ``generalization/`` and written to ``<run dir>/interactions/generalization.json`` (the baseline's own
 interactions: ``baseline.safetensors``). Each record also holds every probe sample's own ``H`` (``H_per_sample``, in
 the order of its ``ids``, the probe order; None where the sample has no salient interaction), whose mean is logged
-as ``generalization/H_per_sample_mean``.
+as ``generalization/H_per_sample_mean`` (docs/monitoring.md, "BaselineGeneralizability").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """ConfusingSamples: per measured epoch, eta^avg of every probe sample and the confusing set (the top fraction).
 
-Confusing samples (paper 2 Sec. 2.3, SPEC 7) are the probe samples whose salient interactions have the
+Confusing samples (paper 2 Sec. 2.3) are the probe samples whose salient interactions have the
 largest average order eta^avg: high-order, mutually offsetting interactions. The values come from the
 :class:`InteractionMonitor`'s measurement of the same epoch (same tau); this callback needs one.
 

@@ -1,4 +1,4 @@
-"""HardSamples: are the hard training samples the confusing ones? (paper 2 Sec. 2.3, App. I.6; SPEC 7)
+"""HardSamples: are the hard training samples the confusing ones? (paper 2 Sec. 2.3, App. I.6)
 
 Hard samples are the ``num_hard`` (30) training samples with the largest training loss averaged over the
 epochs so far (``pl_module.sample_losses``); easy samples are ``num_easy`` (30) others drawn at random with

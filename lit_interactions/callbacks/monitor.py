@@ -7,7 +7,7 @@ before the first training step) and epoch ``e + 1`` the model after Lightning's 
 the final model.
 
 Per measured epoch: the interactions of every probe sample (salience threshold ``tau = salience_ratio *
-mean |v(N) - v(empty)|`` over the probe samples of that epoch, SPEC 5), their order profile, the turn of the
+mean |v(N) - v(empty)|`` over the probe samples of that epoch), their order profile, the turn of the
 two-phase dynamics (:func:`~lit_interactions.analysis.find_turn` on the high-order share) and the start of
 the train-validation gap widening (:func:`~lit_interactions.analysis.find_gap_widening`). See
 ``docs/monitoring.md`` for the files and metric keys.

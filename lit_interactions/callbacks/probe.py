@@ -1,6 +1,6 @@
 """The probe samples and their players: which samples a monitor follows, and the player rules it applies.
 
-Both are fixed once per run (SPEC 1): the probe samples are the first ``num_probe`` ids of the data module's
+Both are fixed once per run: the probe samples are the first ``num_probe`` ids of the data module's
 probe set in id order (for text: the first ones with at least ``n_players`` eligible words), and the players
 are chosen on the initial model, so that later epochs, a baseline DNN and another run are evaluated on
 exactly the same players.

@@ -5,7 +5,7 @@ Batches are dicts (see ``docs/architecture.md``): images ``{"inputs", "labels", 
 module exposes ``num_classes``, ``class_names``, ``task``, ``input_shape`` (images), ``probe_dataloader()``,
 ``probe_ids``, ``train_ids``, ``halves``, ``relabelled_ids`` and ``batch(ids, split)``.
 
-Main model: ``train_subset=0``; baseline DNN (SPEC 5): ``train_subset=1``, same ``split_seed``.
+Main model: ``train_subset=0``; baseline DNN (paper 2 App. I.1): ``train_subset=1``, same ``split_seed``.
 """
 
 from lit_interactions.data.base import SplitDataModule

@@ -36,7 +36,7 @@ class SplitDataModule(SampleServing, L.LightningDataModule):
             order of the validation samples); independent of the training seed.
         num_probe: probe samples drawn from the training split, never trained on.
         train_subset: ``None`` = all non-probe training data; 0 or 1 = that half. Main model:
-            ``train_subset=0``; baseline DNN (SPEC 5): ``train_subset=1``.
+            ``train_subset=0``; baseline DNN (paper 2 App. I.1): ``train_subset=1``.
         train_subset_size: keep the first ``n`` samples of the chosen part in a seeded order (``None`` = all).
         relabel_per_class: paper 2 App. I.6 label noise: this many training samples of every class other than
             ``relabel_target`` get the target label (0 = no noise).

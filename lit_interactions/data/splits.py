@@ -8,7 +8,7 @@ Order of operations on the training split (sample ids are indices in the source 
 1. One seeded permutation of the training ids. Its first ``num_probe`` ids are the probe set; so the probe set
    depends only on ``split_seed``, the training split and ``num_probe`` (never on the options below).
 2. The remaining ids, in permuted order, are cut into two disjoint halves (half 0 = first ``floor(r/2)``,
-   half 1 = the rest). The main model trains on ``train_subset=0``, the baseline DNN of SPEC 5 on
+   half 1 = the rest). The main model trains on ``train_subset=0``, the baseline DNN (paper 2 App. I.1) on
    ``train_subset=1``; ``train_subset=None`` trains on both halves.
 3. ``train_subset_size=n`` keeps the first ``n`` ids of the chosen part in the permuted order, so size-1,000
    subsets 0 and 1 are paper 2's two disjoint subsets (App. I.5).

@@ -1,12 +1,14 @@
 """Batched graph-form ADMM (Douglas-Rachford) for the sparsest AND-OR decomposition, with a dual certificate.
 
-Problem (SPEC 3 is the case K = 1, SPEC 4 the case K >= 2), per sample, for models k = 1..K with rewards v_k:
+Problem (one model is the case K = 1, the joint problem K >= 2; docs/solver.md), per sample, for models
+k = 1..K with rewards v_k:
 
     minimise   sum_{T nonempty} P(a[:, T]) + P(o[:, T])     a_k = mobius(s_k),  o_k = mobius(complement(t_k))
     subject to |v_k - s_k - t_k| <= noise_bound_k            (noise delta_k = v_k - s_k - t_k)
                exists g: |(s_k - t_k) / 2 - g| <= beta_k     (gamma_k = (s_k - t_k) / 2, shared part g; K >= 2)
 
-where ``s_k = u_and`` and ``t_k = u_or`` of SPEC 2 (so ``a = I_and`` and ``o = -I_or`` on nonempty subsets) and
+where ``s_k = u_and`` and ``t_k = u_or`` of Theorem 1 of paper 2 (docs/conventions.md; so ``a = I_and`` and
+``o = -I_or`` on nonempty subsets) and
 ``P(z) = (1 - alpha) max_k |z_k| + alpha sum_k |z_k|`` (``P = |.|`` for K = 1). In graph form the variable
 ``x = (s, t)`` carries the constraint set ``C`` (a per-subset projection, ``_prox.py``), ``y = A x`` carries the
 penalty (a per-subset prox) and the graph ``{y = A x}`` is projected onto exactly: ``A^T A`` is a Kronecker

@@ -1,4 +1,4 @@
-"""Generalizability of a model's interactions against a baseline DNN (SPEC section 5, paper 2 Eq. 5-7, App. C).
+"""Generalizability of a model's interactions against a baseline DNN (paper 2 Eq. 5-7, App. C).
 
 An interaction of the main model is generalizable (``G[T] = 1``) iff it is salient for the main model and for
 the baseline DNN (each with its own tau) with the same sign, per type. ``J_pos``/``J_neg`` are ``I_pos``/

@@ -1,4 +1,4 @@
-"""Salient interactions, their strength per order and the average order eta (SPEC section 5, paper 2 Eq. 6-8).
+"""Salient interactions, their strength per order and the average order eta (paper 2 Eq. 6-8).
 
 Conventions of this module:
 - An interaction is salient only if its effect is nonzero, and the empty set (index 0) never is.

@@ -1,4 +1,4 @@
-"""Interactions shared by K >= 2 models on the same samples (paper 1 Definition 1 and Fig. 4, SPEC section 4).
+"""Interactions shared by K >= 2 models on the same samples (paper 1 Definition 1 and Fig. 4).
 
 The models' results are stacked along the first batch dimension ``K`` (as :func:`extract_joint` returns them,
 or ``torch.stack`` of single-model effects); further batch dimensions (samples) are kept.

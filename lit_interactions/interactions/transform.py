@@ -1,4 +1,4 @@
-"""AND-OR interactions from rewards for a given decomposition (SPEC section 2, Theorem 1 of paper 2)."""
+"""AND-OR interactions from rewards for a given decomposition (Theorem 1 of paper 2; docs/conventions.md)."""
 
 from __future__ import annotations
 

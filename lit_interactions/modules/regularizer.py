@@ -4,7 +4,7 @@ Every ``every_n_steps`` training steps (after ``warmup_steps``), a few samples o
 ``n`` players, their rewards on all ``2^n`` masks are computed *with* gradients, the AND-OR decomposition
 ``(gamma, noise)`` is solved on the detached rewards and held fixed, and the effects to remove are penalised:
 
-- ``remove="high_order"``: effects of order ``>= min_order`` (complex interactions, SPEC 6);
+- ``remove="high_order"``: effects of order ``>= min_order`` (complex interactions);
 - ``remove="non_generalizable"``: the model's salient interactions that a baseline DNN (trained on held-out data)
   does not share (salient with the same sign), paper 2 App. D; both salience thresholds ``tau`` come from the probe
   samples (``probe_samples`` of them, attached by :meth:`InteractionRegularizer.attach_probe`), not from the few
@@ -60,7 +60,7 @@ class InteractionRegularizer:
         every_n_steps: apply the penalty on every n-th training step.
         warmup_steps: no penalty before this many training steps.
         solver: settings of the decomposition solve (:class:`~lit_interactions.interactions.options.SolverOptions`).
-        salience_ratio: salience threshold ratio for the baseline comparison (SPEC 5).
+        salience_ratio: salience threshold ratio for the baseline comparison (docs/conventions.md, "Salience, eta, H").
         probe_samples: probe samples whose rewards set both thresholds ``tau`` of the baseline comparison.
         scale_invariant: differentiate the denominator (all strength) too (default), so scaling the rewards down
             does not lower the penalty; False detaches it (a plain L1 penalty on the removable effects).

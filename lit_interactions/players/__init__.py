@@ -1,4 +1,4 @@
-"""Players and rewards: turn a model and a sample into rewards on all ``2^n`` masks (SPEC section 1).
+"""Players and rewards: turn a model and a sample into rewards on all ``2^n`` masks (docs/conventions.md).
 
 Typical use::
 

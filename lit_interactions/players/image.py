@@ -1,4 +1,4 @@
-"""Image patch players at the input or at an intermediate layer (SPEC 1, paper 2 App. I.3).
+"""Image patch players at the input or at an intermediate layer (paper 2 App. I.3; docs/conventions.md, "Players").
 
 The feature map ``[B, C, H, W]`` (the image itself when ``layer`` is None) loses a border of ``crop`` cells
 on each side (the paper ignores the edges); the central region is split into a ``grid x grid`` array of

@@ -1,4 +1,4 @@
-"""Rewards ``v(x_S)``: scalars from the model's outputs on masked samples (SPEC 1).
+"""Rewards ``v(x_S)``: scalars from the model's outputs on masked samples (docs/conventions.md, "Rewards").
 
 A reward is any callable ``(outputs, target) -> Tensor[k]`` where ``outputs`` are the model's logits
 ``[k, C]`` (or ``[k]`` / ``[k, 1]`` for a single-logit binary model, or whatever a custom model returns)
