@@ -23,7 +23,7 @@ class SolverOptions(Options):
         tol: certified relative duality gap at which a sample stops.
         max_iter: iteration limit; None = 20,000 for ``n <= 10``, 100,000 above.
         check_every: iterations between two certificates.
-        compute_dtype: dtype of the iterations: ``"auto"`` (float32 for ``n <= 12``), ``"float32"``, ``"float64"``.
+        compute_dtype: dtype of the iterations: ``"auto"`` (float32 for ``n <= 16``), ``"float32"``, ``"float64"``.
         relaxation: Douglas-Rachford over-relaxation in ``(0, 2)``.
         rho_scale: initial ADMM penalty parameter relative to the rewards' scale; None = the solver's default
             (1.0 for one model, 0.4 for the joint solve, measured).

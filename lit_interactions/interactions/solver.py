@@ -1,4 +1,4 @@
-"""The sparsest AND-OR interactions of one model (SPEC 3) and of K models jointly (SPEC 4), certified.
+"""The sparsest AND-OR interactions of one model and of K models jointly, certified (docs/solver.md).
 
 Both problems are convex and piecewise linear. :func:`extract` and :func:`extract_joint` solve them with a
 batched graph-form ADMM (Douglas-Rachford splitting) whose linear step is exact and costs a few fast
@@ -29,10 +29,14 @@ from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.subsets import n_players_from_length
 
 SOLVER_NAME = "graph-admm"
-_FLOAT32_MAX_PLAYERS = 12  # beyond, Moebius conditioning (phi^(2n)) exceeds what float32 iterations can resolve
+# float32 iterations (re-based on float64) by default up to this many players, today the engine's limit: measured to
+# certify trained-CNN, random-MLP and planted rewards at n = 13, 14 and 16 (docs/solver.md, "Beyond n = 12", item 7).
+_FLOAT32_MAX_PLAYERS = 16
 _STOP_FRACTION = 0.98
 _SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
-# A float32 sample whose certified gap has not improved by 5% for this many iterations continues in float64.
+# A float32 sample whose certified gap has not improved by 5% for this many iterations continues in float64. Above
+# n = 12 the window doubles with each player, as the iterations a sample needs about do (at n = 14 a dense sample's
+# gap can sit still for a third of its iterations; docs/solver.md, "Beyond n = 12", item 7).
 _STALL_ITERATIONS = 3000
 _SINGLE_RHO, _JOINT_RHO = 1.0, 0.4  # default rho_scale of one model and of the joint solve (measured: docs/solver.md)
 # Iterations on effects scaled by _ORDER_SCALE^|T|. 1.2 saves 14-23% of the iterations at n = 12 on average but
@@ -50,7 +54,7 @@ def extract(
     warm_start: Interactions | None = None,
     **settings: Any,
 ) -> Interactions:
-    """Sparsest AND-OR interactions of rewards (SPEC 3), batched over any leading dimensions.
+    """Sparsest AND-OR interactions of rewards (paper 2's LASSO-like loss), batched over any leading dimensions.
 
     Minimises ``sum_{T nonempty} |I_and[T]| + |I_or[T]|`` over ``gamma`` (free) and the noise ``delta`` with
     ``|delta[L]| <= noise_bound = noise_ratio * |v[N] - v[empty]|`` (per sample).
@@ -92,7 +96,7 @@ def extract_joint(
     warm_start: Interactions | None = None,
     **settings: Any,
 ) -> Interactions:
-    """Generalizable interactions shared by K >= 2 models on the same samples and players (SPEC 4).
+    """Generalizable interactions shared by K >= 2 models on the same samples and players (paper 1).
 
     ``gamma^(k) = gamma_shared + gamma_k`` with ``|gamma_k[L]| <= shared_bound * |v^(k)[N] - v^(k)[empty]|``
     and ``|delta^(k)[L]| <= noise_ratio * |v^(k)[N] - v^(k)[empty]|``; minimises, for AND and for OR
@@ -136,7 +140,7 @@ def extract_joint(
 
 
 def joint_objective(interactions: Interactions, alpha: float) -> Tensor:
-    """SPEC 4 objective of a result with leading model dimension ``K``: one value per sample, shape ``[...]``.
+    """The joint objective of a result with leading model dimension ``K``: one value per sample, shape ``[...]``.
 
     ``sum_{T nonempty} (1 - alpha) max_k |I^(k)[T]| + alpha sum_k |I^(k)[T]|``, for AND plus for OR.
     """
@@ -249,6 +253,12 @@ def _check_fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
 
 
+def _stall_iterations(n: int) -> int:
+    """Iterations without a 5% better certified gap after which a float32 sample of ``n`` players continues in
+    float64: ``_STALL_ITERATIONS`` up to n = 12, doubled for each player above."""
+    return _STALL_ITERATIONS * 2 ** max(0, n - 12)
+
+
 def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int) -> Settings:
     """The iteration's settings for ``2^n = size`` and ``n_models`` models from the user's options (``rho_scale``
     None = ``default_rho``)."""
@@ -267,7 +277,7 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
         rho_scale=float(default_rho if opts.rho_scale is None else opts.rho_scale),
         average_rate=0.005,
         compute_dtype=dtype,
-        stall_iterations=_STALL_ITERATIONS,
+        stall_iterations=_stall_iterations(n),
         adapt_every=500,
         rebase_every=250,
         order_scale=_ORDER_SCALE,

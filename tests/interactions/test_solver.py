@@ -110,6 +110,33 @@ def test_float64_compute_and_float32_input_match_oracle() -> None:
     _check_optimal(result32, rewards)
 
 
+def test_stalled_float32_samples_continue_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gap of 1e-7 is below what float32 iterations resolve: stalled samples finish in float64, certified."""
+    from lit_interactions.interactions import solver
+
+    rewards = games.mlp_rewards(5, 4, seed=11)
+    result = extract(rewards, compute_dtype="float32", tol=1e-7)
+    assert result.settings["compute_dtype"] == "float32" and result.settings["n_promoted_to_float64"] >= 1
+    assert result.settings["converged"] and result.settings["duality_gap_max"] <= 1e-7
+    _check_optimal(result, rewards)
+    monkeypatch.setattr(solver, "_STALL_ITERATIONS", 200)  # a shorter window moves them sooner
+    sooner = extract(rewards, compute_dtype="float32", tol=1e-7)
+    assert sooner.settings["n_promoted_to_float64"] >= result.settings["n_promoted_to_float64"]
+    assert sooner.settings["converged"] and sooner.settings["iterations_max"] < result.settings["iterations_max"]
+
+
+def test_float32_iterations_and_the_stall_window_follow_the_size() -> None:
+    """float32 iterations by default up to n = 16; the stall window doubles with each player above n = 12."""
+    from lit_interactions.interactions.options import SolverOptions
+    from lit_interactions.interactions.solver import _settings
+
+    settings = {n: _settings(2**n, SolverOptions(), 1.0, 1) for n in (10, 12, 13, 14, 16)}
+    assert settings[10].compute_dtype == settings[16].compute_dtype == torch.float32
+    window = {n: s.stall_iterations for n, s in settings.items()}
+    assert window[10] == window[12] and [window[n] // window[12] for n in (13, 14, 16)] == [2, 4, 16]
+    assert _settings(2**14, SolverOptions(compute_dtype="float64"), 1.0, 1).compute_dtype == torch.float64
+
+
 @pytest.mark.parametrize("order_scale", [1.0, 1.2, 0.8])
 def test_order_scaling_keeps_the_certified_optimum(order_scale: float, monkeypatch: pytest.MonkeyPatch) -> None:
     """Iterating on effects scaled by c^|T| changes the path only: same certified optimum, warm start included."""
