@@ -8,6 +8,8 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
 - ``stall``: the iterations without a 5% better gap after which a float32 sample continues in float64
   (``solver._STALL_ITERATIONS``, the window up to n = 12, doubled for each player above) for each ``--values``;
   ``--models 2`` for the joint problem;
+- ``lprepair``: the LP repair of the dual estimate inside the solver (one model; ``solver._REPAIR_SUBSETS``, the
+  corrected subsets, 0 = off) for each ``--values``, at any ``--n`` (it lowers ``solver._REPAIR_MIN_PLAYERS``);
 - ``float32``: the largest n iterated in float32 by default (``solver._FLOAT32_MAX_PLAYERS``; above, float64) for
   each ``--values``: a value below ``--n`` measures float64 iterations, one at or above it float32;
 - ``trace``: per sample, where it stopped and where its upper and its lower bound first came within 5e-4 of
@@ -25,9 +27,10 @@ Modes (one CPU thread; iterations are deterministic, CPU seconds depend on the m
   (``perturbed``), and two different planted games (``different``). At any ``--n``: it lowers the solver's
   rule (the joint crossover from n = 12 on) to the size measured.
 - ``repair``: after ``--at`` iterations, the certified gap of the solver's lower bound (its dual estimate divided
-  by the largest dual norm) against the same estimate repaired by a small LP (scipy HiGHS): ``lambda = theta *
-  estimate + delta`` with ``delta`` on the ``--top`` subsets whose dual constraints are most violated (0: all
-  violated ones), dual feasible on every subset (row generation), best dual objective. One model.
+  by the largest dual norm) against the same estimate repaired by the solver's small LP (``_repair.py``):
+  ``lambda = theta * estimate + delta`` with ``delta`` on the ``--top`` subsets whose dual constraints are most
+  violated (0: all violated ones), dual feasible on every subset (row generation), best dual objective. One
+  model.
 
 Run:  python benchmarks/bench_beyond12.py scale --kind planted --n 12 --samples 8 --values 1.0 1.2
       python benchmarks/bench_beyond12.py sweep --kind mlp --n 12 --samples 8 --values 0 4 [--models 2]
@@ -51,9 +54,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from scipy.optimize import linprog
 from torch import Tensor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,9 +63,10 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_solver import cnn_rewards as trained_cnn_rewards  # noqa: E402
 from lit_interactions.interactions import SolverOptions, _graph_admm, solver  # noqa: E402
 from lit_interactions.interactions._crossover import crossover as try_crossover  # noqa: E402
+from lit_interactions.interactions._repair import dual_values, lp_repaired_bound  # noqa: E402
 from lit_interactions.interactions.games import cnn_rewards, mlp_rewards, planted_rewards  # noqa: E402
 from lit_interactions.interactions.result import Interactions  # noqa: E402
-from lit_interactions.interactions.subsets import superset_mobius, superset_sum  # noqa: E402
+from lit_interactions.interactions.subsets import superset_mobius  # noqa: E402
 
 
 def rewards(kind: str, n: int, batch: int, seed: int | None = None, models: int = 1) -> Tensor:
@@ -197,102 +199,38 @@ def joint_report(n: int, batch: int) -> None:
               f"off / on {off / on:5.2f}", flush=True)
 
 
-def _dual_rows(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The dual constraints' values of ``lambda``: AND ``sum_{S superset T}``, OR ``sum_{S disjoint T}`` (per T)."""
-    t = torch.from_numpy(np.stack((lam, lam[::-1].copy())))
-    values = superset_sum(t).numpy()
-    return values[0], values[1]
-
-
-def repaired_bound(v: np.ndarray, bound: float, mu: np.ndarray, top: int) -> tuple[float, float, int, float]:
-    """``(rescaled, repaired, |D|, seconds)`` lower bounds of one sample from the multipliers ``mu`` ``[2, 2^n]``.
-
-    The estimate is the solver's (``lambda = (M^T mu_and + flip(M^T mu_or)) / 2``, centred). Rescaled: its dual
-    objective ``<lambda, v> - bound |lambda|_1`` over its largest dual norm (the solver's repair). Repaired: the
-    best ``theta * lambda + delta`` (``0 <= theta <= 2``, ``delta`` on the subsets ``D``) that is dual feasible
-    on every subset, by row generation over the ``2^(n + 1)`` dual constraints.
-    """
-    size = len(v)
-    m = torch.from_numpy(mu.copy())
-    m[:, 0] = 0.0
-    adj = superset_mobius(m).numpy()
-    lam = 0.5 * (adj[0] + adj[1][::-1])
-    lam = lam - lam.mean()
-    m_and, m_or = _dual_rows(lam)
-    norm = max(np.abs(m_and[1:]).max(), np.abs(m_or[1:]).max())
-    objective = float(lam @ v - bound * np.abs(lam).sum())
-    rescaled = max(objective / norm, 0.0)
-    index = np.arange(size)
-    # D: the empty set (it keeps sum(lambda) = 0) and the subsets of the most violated constraints (an OR
-    # constraint at T is fixed through lambda at N \ T).
-    score = np.maximum(np.abs(m_and), np.abs(m_or)[size - 1 - index])
-    score[0] = np.inf
-    chosen = index[score > 1.0] if top == 0 else np.argsort(-score, kind="stable")[: top + 1]
-    d_set = np.union1d(chosen, [0])
-    d = len(d_set)
-    outside = np.ones(size, bool)
-    outside[d_set] = False
-    cost = np.concatenate(([-(lam @ v - bound * np.abs(lam[outside]).sum())], -v[d_set], np.full(d, bound)))
-    eye = np.eye(d)
-    abs_rows = np.vstack((np.hstack((lam[d_set, None], eye, -eye)), np.hstack((-lam[d_set, None], -eye, -eye))))
-    a_eq = np.concatenate(([0.0], np.ones(d), np.zeros(d)))[None, :]
-    width = 2.0 * np.abs(lam).max()
-    bounds = [(0.0, 2.0)] + [(-width, width)] * d + [(0.0, None)] * d
-
-    def rows(sets: np.ndarray, side: int) -> np.ndarray:
-        hit = (sets[:, None] & d_set[None, :]) == (sets[:, None] if side == 0 else 0)
-        base = (m_and if side == 0 else m_or)[sets, None]
-        return np.hstack((base, hit.astype(float), np.zeros((len(sets), d))))
-
-    order = np.argsort(-np.concatenate((np.abs(m_and[1:]), np.abs(m_or[1:]))), kind="stable")[: 4 * d]
-    active = [order[order < size - 1] + 1, order[order >= size - 1] - (size - 1) + 1]
-    start = time.process_time()
-    while True:
-        block = np.vstack([rows(active[side], side) for side in (0, 1)])
-        a_ub = np.vstack((block, -block, abs_rows))
-        b_ub = np.concatenate((np.ones(2 * len(block)), np.zeros(2 * d)))
-        found = linprog(cost, A_ub=sp.csr_matrix(a_ub), b_ub=b_ub, A_eq=a_eq, b_eq=[0.0], bounds=bounds,
-                        method="highs")
-        theta, delta = found.x[0], found.x[1 : 1 + d]
-        new = theta * lam
-        new[d_set] += delta
-        new_and, new_or = _dual_rows(new)
-        worst = max(np.abs(new_and[1:]).max(), np.abs(new_or[1:]).max())
-        added = False
-        for side, values in ((0, new_and), (1, new_or)):
-            bad = index[1:][np.abs(values[1:]) > 1.0 + 1e-9]
-            bad = np.setdiff1d(bad, active[side])
-            if len(bad):
-                active[side] = np.union1d(active[side], bad[np.argsort(-np.abs(values[bad]))[: 4 * d]])
-                added = True
-        if not added:
-            break
-    seconds = time.process_time() - start
-    repaired = max(float(new @ v - bound * np.abs(new).sum()) / max(worst, 1.0), 0.0)
-    return rescaled, repaired, d, seconds
-
-
 def repair_report(v: Tensor, at: list[int], top: int) -> None:
     """Per sample and iteration count: the solver's certified gap, and the gap with the rescaled and the
-    LP-repaired lower bounds of its dual estimate (all relative to the solver's objective)."""
+    LP-repaired lower bounds (``_repair.lp_repaired_bound``) of its dual estimate, relative to its objective."""
     v64 = v.double()
     noise_bound = 0.01 * (v64[:, -1] - v64[:, 0]).abs()
     for iterations in at:
         result = solver.extract(v, max_iter=iterations, tol=1e-9, crossover=False)
         upper = Interactions.objective(result).double()
         for b in range(v.shape[0]):
-            mu = result.extra["dual"][b].double().numpy()
-            rescaled, repaired, d, seconds = repaired_bound(v64[b].numpy(), float(noise_bound[b]), mu, top)
+            mu = result.extra["dual"][b].double().clone()
+            mu[:, 0] = 0.0
+            adj = superset_mobius(mu).numpy()
+            lam = 0.5 * (adj[0] + adj[1][::-1])  # the solver's estimate, l = r for one model, centred
+            lam = lam - lam.mean()
+            p_and, p_or = dual_values(lam)
+            norm = max(np.abs(p_and[1:]).max(), np.abs(p_or[1:]).max())
+            vb, nb = v64[b].numpy(), float(noise_bound[b])
+            rescaled = max(float(lam @ vb - nb * np.abs(lam).sum()) / norm, 0.0)
+            subsets = top or int((np.maximum(np.abs(p_and), np.abs(p_or)[::-1])[1:] > 1.0).sum())
+            cpu = time.process_time()
+            repaired = lp_repaired_bound(vb, nb, lam, subsets)
+            cpu = time.process_time() - cpu
             up = float(upper[b])
             print(f"it {iterations:6d}  sample {b}  solver gap {float(result.extra['duality_gap'][b]):.2e}  "
                   f"rescaled {(up - rescaled) / up:.2e}  LP-repaired {(up - repaired) / up:.2e}  "
-                  f"|D| {d:5d}  LP CPU s {seconds:6.2f}", flush=True)
+                  f"|D| {subsets + 1:5d}  LP CPU s {cpu:6.2f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["scale", "sweep", "stall", "float32", "trace", "crossover", "rho",
-                                         "multilevel", "repair", "joint"])
+    parser.add_argument("mode", choices=["scale", "sweep", "stall", "lprepair", "float32", "trace", "crossover",
+                                         "rho", "multilevel", "repair", "joint"])
     parser.add_argument("--kind", choices=["cnn", "mlp", "planted", "trained"], default="planted")
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--samples", type=int, default=4)
@@ -314,13 +252,17 @@ def main() -> None:
         for c in args.values:
             solver._ORDER_SCALE = c
             report(f"order scale {c}", lambda: solver.extract(v), batch)
-    elif args.mode in ("sweep", "stall", "float32"):
+    elif args.mode in ("sweep", "stall", "lprepair", "float32"):
         extract = solver.extract if args.models == 1 else solver.extract_joint
+        if args.mode == "lprepair":
+            solver._REPAIR_MIN_PLAYERS = min(solver._REPAIR_MIN_PLAYERS, args.n)
         for value in args.values:
             if args.mode == "sweep":
                 solver._SWEEP_WINDOW = value
             elif args.mode == "stall":
                 solver._STALL_ITERATIONS = int(value)
+            elif args.mode == "lprepair":
+                solver._REPAIR_SUBSETS = int(value)
             else:
                 solver._FLOAT32_MAX_PLAYERS = int(value)
             report(f"{args.mode} {value:g}", lambda: extract(v), batch)

@@ -42,7 +42,7 @@ def penalty(effects: Tensor, alpha: float) -> Tensor:
     return ((1.0 - alpha) * mag.amax(dim=1) + alpha * mag.sum(dim=1)).sum(dim=(0, 2))
 
 
-def _repaired(lam_and: Tensor, lam_or: Tensor) -> tuple[Tensor, Tensor]:
+def centred_estimate(lam_and: Tensor, lam_or: Tensor) -> tuple[Tensor, Tensor]:
     """``(l, r)`` in float64 with the equality ``sum_k (l_k - r_k) = 0`` restored by splitting its residual and
     each vector centred (so that ``mu[empty] = 0``); K = 1 gives ``l = r``."""
     lam_and, lam_or = lam_and.to(torch.float64), lam_or.to(torch.float64)
@@ -88,7 +88,7 @@ def lower_bound(
     residual, each vector centred (so ``mu[empty] = 0``), then divided by the largest dual norm of ``mu =
     A^-T (l, r)``. The dual objective is positively homogeneous, so its value there is a valid bound.
     """
-    lam_and, lam_or = _repaired(lam_and, lam_or)
+    lam_and, lam_or = centred_estimate(lam_and, lam_or)
     scale = _dual_norms(superset_sum(torch.stack((lam_and, lam_or.flip(-1))))[..., 1:], alpha)
     dual = _objective(lam_and, lam_or, rewards, noise_bound, beta)
     return torch.where(scale > 0, dual / scale.clamp_min(_TINY), torch.zeros_like(dual)).clamp_min(0.0)
@@ -181,7 +181,7 @@ def swept_bound(
     """Lower bound ``[B]`` from a dual estimate ``(l, r)`` ``[K, B, N]``: the best dual objective at
     :func:`swept_dual` of the repaired estimate (as in :func:`lower_bound`) over ``_SHRINKS`` (rewards ``[K, B,
     N]``, bounds ``[K, B, 1]``)."""
-    lam_and, lam_or = _repaired(lam_and, lam_or)
+    lam_and, lam_or = centred_estimate(lam_and, lam_or)
     copies, batch = len(_SHRINKS), lam_and.shape[1]
     shrinks = torch.tensor(_SHRINKS, dtype=lam_and.dtype, device=lam_and.device).repeat_interleave(batch)
 

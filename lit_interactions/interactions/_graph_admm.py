@@ -36,6 +36,7 @@ from torch import Tensor
 
 from lit_interactions.interactions._certificate import (
     SweepTransforms,
+    centred_estimate,
     dual_estimates,
     lower_bound,
     penalty,
@@ -44,6 +45,7 @@ from lit_interactions.interactions._certificate import (
 from lit_interactions.interactions._crossover import crossover, exact_decomposition
 from lit_interactions.interactions._kron import KronTransform
 from lit_interactions.interactions._prox import project_offsets
+from lit_interactions.interactions._repair import lp_repaired_bound
 from lit_interactions.interactions.subsets import subset_orders
 
 _TINY = 1e-300
@@ -88,6 +90,11 @@ class Settings:
     crossover_at: int = 0  # iteration at which samples of one or two models try the exact crossover (0: never)
     crossover_effects: int = 0  # the crossover gives up beyond this many effects in its restricted LP
     sweep_window: float = 0.0  # samples within this many tol of certified also try the swept bound (0: never)
+    # One model: samples within repair_window tol of certified try the LP repair of their dual estimate with
+    # repair_subsets corrected subsets, at most every repair_every iterations (repair_subsets 0: never).
+    repair_subsets: int = 0
+    repair_window: float = 0.0
+    repair_every: int = 0
 
 
 @dataclass
@@ -366,6 +373,8 @@ class _Record:
     crossed: Tensor  # samples finished by the exact crossover
     sweep: SweepTransforms | None  # the swept bound's transforms (None: off)
     window: float  # relative gap below which a sample also tries the swept bound
+    repaired_at: Tensor  # iteration of each sample's last LP repair (-1: none)
+    repair: tuple[int, float, int] = (0, 0.0, 0)  # (subsets, relative window, every) of the LP repair; 0: off
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -388,6 +397,8 @@ class _Record:
             bounds.append(lb)
         if self.sweep is not None:
             self._sweep(group, estimates, bounds, alpha)
+        if self.repair[0] > 0 and d.v.shape[0] == 1:
+            self._repair(group, estimates, bounds, it)
         self.rho[idx] = d.rho
         ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
         g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
@@ -410,6 +421,23 @@ class _Record:
         beta = None if d.beta is None else d.beta[:, near]
         lb = swept_bound(self.sweep, lam_and, lam_or, d.v[:, near], d.noise_bound[:, near], beta, alpha)
         self.lower[at] = torch.maximum(self.lower[at], lb)
+
+    def _repair(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor], it: int) -> None:
+        """Raise the lower bounds of one model's samples close to certified, and not repaired for ``repair_every``
+        iterations, with :func:`lp_repaired_bound` of the estimate whose rescaled bound was the better one."""
+        subsets, window, every = self.repair
+        idx, up = group.index, self.upper[group.index]
+        last = self.repaired_at[idx]
+        due = ((up - self.lower[idx]) <= window * up) & ((last < 0) | (it - last >= every))
+        d = group.data
+        for j in due.nonzero().flatten().tolist():
+            pick = 0 if bool(bounds[0][j] >= bounds[1][j]) else 1
+            lam = centred_estimate(estimates[pick][0][:, j : j + 1], estimates[pick][1][:, j : j + 1])[0][0, 0]
+            lb = lp_repaired_bound(d.v[0, j].double().cpu().numpy(), float(d.noise_bound[0, j, 0]),
+                                   lam.cpu().numpy(), subsets)
+            b = int(idx[j])
+            self.lower[b] = max(float(self.lower[b]), lb)
+            self.repaired_at[b] = it
 
 
 def _crossed(it: int, steps: int, every: int) -> bool:
@@ -516,6 +544,8 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         mu=torch.zeros_like(x0), rho=rho.clone(), crossed=torch.zeros(batch, dtype=torch.bool, device=device),
         sweep=SweepTransforms.build(n, device) if settings.sweep_window > 0 else None,
         window=settings.sweep_window * settings.tol,
+        repaired_at=torch.full((batch,), -1, dtype=torch.int64, device=device),
+        repair=(settings.repair_subsets, settings.repair_window * settings.tol, settings.repair_every),
     )
 
     it = 0

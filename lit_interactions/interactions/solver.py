@@ -34,6 +34,9 @@ SOLVER_NAME = "graph-admm"
 _FLOAT32_MAX_PLAYERS = 16
 _STOP_FRACTION = 0.98
 _SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
+# One model from _REPAIR_MIN_PLAYERS on: samples within _REPAIR_WINDOW tol of certified try the LP repair of their dual
+# estimate (_REPAIR_SUBSETS corrected subsets) at most every _REPAIR_EVERY iterations (docs/solver.md, item 8).
+_REPAIR_MIN_PLAYERS, _REPAIR_SUBSETS, _REPAIR_WINDOW, _REPAIR_EVERY = 14, 128, 3.0, 2000
 # A float32 sample whose certified gap has not improved by 5% for this many iterations continues in float64. Above
 # n = 12 the window doubles with each player, as the iterations a sample needs about do (at n = 14 a dense sample's
 # gap can sit still for a third of its iterations; docs/solver.md, "Beyond n = 12", item 7).
@@ -284,6 +287,9 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
         crossover_at=_CROSSOVER_AT if opts.crossover and n >= cross_from and n_models <= 2 else 0,
         crossover_effects=max(256, min(2048, 2**n // 8)),
         sweep_window=_SWEEP_WINDOW,
+        repair_subsets=_REPAIR_SUBSETS if n_models == 1 and n >= _REPAIR_MIN_PLAYERS else 0,
+        repair_window=_REPAIR_WINDOW,
+        repair_every=_REPAIR_EVERY,
     )
 
 
@@ -331,6 +337,7 @@ def _annotate(
             "rho_scale": settings.rho_scale,
             "order_scale": settings.order_scale,
             "sweep_window": settings.sweep_window,
+            "repair_subsets": settings.repair_subsets,
             "compute_dtype": str(settings.compute_dtype).replace("torch.", ""),
             "n_promoted_to_float64": int(promoted.sum()),
             "converged": unconverged == 0,
