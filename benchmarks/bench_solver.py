@@ -190,7 +190,8 @@ def run_lp(rewards: Tensor, samples: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few samples, 2,000 lab iterations (smoke test)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16], choices=range(8, 17),
+                        metavar="{8..16}")
     parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp", "planted"])
     parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: one model, 2: the joint problem of two models")
     parser.add_argument("--no-lab", action="store_true", help="our solver only (no lab SGD, no LP)")
@@ -205,6 +206,8 @@ def main() -> None:
         (8, 1): (32, 32, 32), (8, 2): (32, 16, 8), (10, 1): (32, 16, 4), (10, 2): (32, 8, 0),
         (12, 1): (8, 1, 0), (12, 2): (8, 1, 0), (13, 1): (4, 0, 0), (13, 2): (2, 0, 0), (14, 1): (2, 0, 0),
         (14, 2): (1, 0, 0), (16, 1): (1, 0, 0), (16, 2): (1, 0, 0),
+        (9, 1): (32, 16, 8), (9, 2): (32, 8, 0), (11, 1): (8, 4, 0), (11, 2): (8, 1, 0), (15, 1): (1, 0, 0),
+        (15, 2): (1, 0, 0),
     }
     if args.quick:
         plan = {key: (min(a, 8), min(b, 4), min(c, 2 if key[0] <= 8 else 0)) for key, (a, b, c) in plan.items()}
