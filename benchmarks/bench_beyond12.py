@@ -241,6 +241,8 @@ def main() -> None:
     parser.add_argument("--at", type=int, nargs="+", default=[1000, 2000], help="repair: iteration counts")
     parser.add_argument("--top", type=int, default=0, help="repair: |D| - 1 (0: every violated subset)")
     args = parser.parse_args()
+    if args.mode == "lprepair" and args.models != 1:
+        parser.error("lprepair: the LP repair is for one model only (--models 1)")
     solver._ORDER_SCALE = args.order_scale
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", RuntimeWarning)

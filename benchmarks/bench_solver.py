@@ -4,9 +4,9 @@ For n = 8 .. 16 players and one or two models, on the same rewards: our certifie
 (``lit_interactions.interactions.solver``), the lab's dense-matrix SGD (``benchmarks/lab_sgd.py``: momentum
 0.9, 20k iterations, learning rate 1e-5) and, where affordable, the exact LP optimum (scipy HiGHS,
 ``lit_interactions/interactions/lp_oracle.py``). Objectives (one model's, and the joint one: docs/solver.md) are
-evaluated in float64 on each method's
-returned decomposition; speed is seconds per sample (wall clock and CPU time of this process, 1 CPU thread for
-every method so that the comparison does not depend on what else runs on the machine).
+evaluated in float64 on each method's returned decomposition; speed is seconds per sample (wall clock and CPU
+time of this process, 1 CPU thread for every method so that the comparison does not depend on what else runs on
+the machine).
 
 Rewards: log-odds of the true class of small CNNs trained on scikit-learn's 8x8 digits (two CNNs trained on
 disjoint halves of the training images for the joint problem), players = the n 2x2-pixel blocks of largest L1
@@ -193,7 +193,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16], choices=range(8, 17),
                         metavar="{8..16}")
     parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp", "planted"])
-    parser.add_argument("--models", type=int, nargs="+", default=[1, 2], help="1: one model, 2: the joint problem of two models")
+    parser.add_argument("--models", type=int, nargs="+", default=[1, 2], choices=[1, 2],
+                        help="1: one model, 2: the joint problem of two models")
     parser.add_argument("--no-lab", action="store_true", help="our solver only (no lab SGD, no LP)")
     parser.add_argument("--crossover", choices=["on", "off", "both"], default="on",
                         help="ours with the exact crossover (default), without it, or both side by side")

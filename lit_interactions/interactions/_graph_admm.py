@@ -374,7 +374,7 @@ class _Record:
     sweep: SweepTransforms | None  # the swept bound's transforms (None: off)
     window: float  # relative gap below which a sample also tries the swept bound
     repaired_at: Tensor  # iteration of each sample's last LP repair (-1: none)
-    repair: tuple[int, float, int] = (0, 0.0, 0)  # (subsets, relative window, every) of the LP repair; 0: off
+    repair: tuple[int, float, int, float] = (0, 0.0, 0, 0.0)  # LP repair: (subsets, window, every, tol); 0: off
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -425,10 +425,12 @@ class _Record:
     def _repair(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor], it: int) -> None:
         """Raise the lower bounds of one model's samples close to certified, and not repaired for ``repair_every``
         iterations, with :func:`lp_repaired_bound` of the estimate whose rescaled bound was the better one."""
-        subsets, window, every = self.repair
+        subsets, window, every, tol = self.repair
         idx, up = group.index, self.upper[group.index]
-        last = self.repaired_at[idx]
-        due = ((up - self.lower[idx]) <= window * up) & ((last < 0) | (it - last >= every))
+        last, excess = self.repaired_at[idx], up - self.lower[idx]
+        # Not for samples the cheaper bounds of this check already certify. The repaired point is not kept as
+        # multipliers (self.mu): a warm start from this result starts from the iteration's own.
+        due = (excess <= window * up) & (excess > tol * up) & ((last < 0) | (it - last >= every))
         d = group.data
         for j in due.nonzero().flatten().tolist():
             pick = 0 if bool(bounds[0][j] >= bounds[1][j]) else 1
@@ -545,7 +547,7 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         sweep=SweepTransforms.build(n, device) if settings.sweep_window > 0 else None,
         window=settings.sweep_window * settings.tol,
         repaired_at=torch.full((batch,), -1, dtype=torch.int64, device=device),
-        repair=(settings.repair_subsets, settings.repair_window * settings.tol, settings.repair_every),
+        repair=(settings.repair_subsets, settings.repair_window * settings.tol, settings.repair_every, settings.tol),
     )
 
     it = 0

@@ -35,7 +35,8 @@ _FLOAT32_MAX_PLAYERS = 16
 _STOP_FRACTION = 0.98
 _SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
 # One model from _REPAIR_MIN_PLAYERS on: samples within _REPAIR_WINDOW tol of certified try the LP repair of their dual
-# estimate (_REPAIR_SUBSETS corrected subsets) at most every _REPAIR_EVERY iterations (docs/solver.md, item 8).
+# estimate (_REPAIR_SUBSETS corrected subsets) at most every _REPAIR_EVERY iterations (docs/solver.md, "Beyond n = 12",
+# item 8).
 _REPAIR_MIN_PLAYERS, _REPAIR_SUBSETS, _REPAIR_WINDOW, _REPAIR_EVERY = 14, 128, 3.0, 2000
 # A float32 sample whose certified gap has not improved by 5% for this many iterations continues in float64. Above
 # n = 12 the window doubles with each player, as the iterations a sample needs about do (at n = 14 a dense sample's

@@ -62,7 +62,7 @@ def test_monitor_records_every_epoch_on_the_players_of_the_initial_model(tmp_pat
         assert result.extra["ids"].tolist() == probe_ids
         assert torch.equal(result.extra["players"], selection.players)
         assert torch.allclose(result.reconstruct(), result.rewards - result.noise, atol=1e-6)
-        # tau of SPEC 5 over this epoch's probe samples, and the recorded eta of every sample with it.
+        # The salience threshold tau over this epoch's probe samples, and the recorded eta of every sample with it.
         tau = 0.02 * (result.rewards[:, -1] - result.rewards[:, 0]).abs().mean()
         assert result.settings["tau"] == pytest.approx(float(tau))
         assert history["records"][epoch]["eta"] == pytest.approx(result.eta(tau).tolist())

@@ -124,7 +124,8 @@ def test_joint_swept_dual_is_dual_feasible(n_models: int) -> None:
     ops = SweepTransforms.build(n, torch.device("cpu"))
     gen = torch.Generator().manual_seed(5)
     for size in (1e-2, 1.0, 100.0):
-        lam_and, lam_or = centred_estimate(*(size * torch.randn(2, n_models, 12, 2**n, dtype=torch.float64, generator=gen)))
+        estimate = size * torch.randn(2, n_models, 12, 2**n, dtype=torch.float64, generator=gen)
+        lam_and, lam_or = centred_estimate(*estimate)
         for shrink in (0.0, 0.4, 0.8):
             new_and, new_or = swept_dual(ops, lam_and, lam_and - lam_or, shrink, alpha)
             assert (new_and - new_or).sum(0).abs().max() <= 1e-12 * size

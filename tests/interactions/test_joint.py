@@ -1,4 +1,4 @@
-"""Tests of `extract_joint` and `joint_objective` (SPEC 4): optimality, bounds, invariances, input checks."""
+"""Tests of `extract_joint` and `joint_objective` (the joint problem): optimality, bounds, invariances, input checks."""
 
 from __future__ import annotations
 

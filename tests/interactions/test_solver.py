@@ -1,4 +1,4 @@
-"""Tests of `extract` (SPEC 3): optimality against an exact LP, bounds, invariances, input checks."""
+"""Tests of `extract` (one model): optimality against an exact LP, bounds, invariances, input checks."""
 
 from __future__ import annotations
 
@@ -135,6 +135,9 @@ def test_float32_iterations_and_the_stall_window_follow_the_size() -> None:
     window = {n: s.stall_iterations for n, s in settings.items()}
     assert window[10] == window[12] and [window[n] // window[12] for n in (13, 14, 16)] == [2, 4, 16]
     assert _settings(2**14, SolverOptions(compute_dtype="float64"), 1.0, 1).compute_dtype == torch.float64
+    # The LP repair of the lower bound: one model, from n = 14.
+    assert [settings[n].repair_subsets > 0 for n in (13, 14, 16)] == [False, True, True]
+    assert _settings(2**14, SolverOptions(), 0.4, 2).repair_subsets == 0
 
 
 @pytest.mark.parametrize("order_scale", [1.0, 1.2, 0.8])
