@@ -9,9 +9,8 @@ import torch
 
 from lit_interactions.interactions import games, solver
 from lit_interactions.interactions._repair import dual_values, lp_repaired_bound
-from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.solver import extract
-from tests.interactions.test_certificate import _bounds, _optimal_duals
+from tests.interactions.test_certificate import _bounds, _optimal_duals, assert_only_earlier_and_optimal
 
 
 def test_dual_values_are_the_and_and_or_sums() -> None:
@@ -80,10 +79,4 @@ def test_lp_repair_only_stops_samples_earlier(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(solver, "_REPAIR_EVERY", 100)
     repaired = extract(rewards, **options)
     assert plain.settings["repair_subsets"] == 0 and repaired.settings["repair_subsets"] == 32
-    fewer = plain.extra["iterations"] - repaired.extra["iterations"]
-    assert bool((fewer >= 0).all()) and bool((fewer > 0).any()), fewer
-    optima = np.array([solve_lp(v.numpy()).objective for v in rewards])
-    for result in (plain, repaired):
-        assert result.settings["converged"] and result.settings["duality_gap_max"] <= 1e-3
-        objective = result.objective().numpy()
-        assert np.all(objective <= optima * (1 + 1e-3) + 1e-12) and np.all(objective >= optima * (1 - 1e-6))
+    assert_only_earlier_and_optimal(plain, repaired, rewards)
