@@ -3,27 +3,26 @@
 Every butterfly of ``subsets.py`` (Moebius, zeta and their transposes) is such a transform; so are the
 eigenbases the solver needs to invert ``I + mobius^T mobius`` exactly. The solver applies them thousands of
 times, so this module trades the per-bit loop of ``subsets._butterfly`` (``n`` small kernels, each a full pass
-over memory) for a few small dense matrix products: the players are split into chunks of at most
-``_MAX_CHUNK`` bits and each chunk's ``2^c x 2^c`` Kronecker power is applied with one ``matmul``. Chunks
-never exceed ``ceil(n / 2)`` bits (for ``n >= 2``), so no ``2^n x 2^n`` matrix is ever built: the memory is
-``O(2^n)`` per sample and ``O(2^n)`` for the matrices.
+over memory) for a few matrix products: the players are split into chunks of about ``_CHUNK`` bits, and each
+chunk's ``2^c x 2^c`` Kronecker power is applied with one batched ``matmul`` to the lowest chunk's axis, whose
+result is written first (the "shuffle" algorithm for Kronecker products): after the last chunk the axes are
+back in order, no copy or transpose in between, and every product is a ``2^c x 2^c`` by ``2^c x 2^(n - c)``
+matrix product, which BLAS runs at full speed. Memory is ``O(2^n)`` per sample and ``O(2^n)`` for the matrices.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-_MAX_CHUNK = 5
+_CHUNK = 3  # bits per chunk: 8 x 8 matrices were the fastest at n = 10..16 (docs/solver.md, Performance)
 
 
 def chunk_sizes(n_players: int) -> list[int]:
-    """Bits per chunk, lowest bits first; at least two chunks for ``n >= 2``, each at most ``_MAX_CHUNK``."""
+    """Bits per chunk: ``n // _CHUNK`` chunks (at least two for ``n >= 2``), the remainder spread over the first."""
     if n_players == 1:
         return [1]
-    k = max(2, math.ceil(n_players / _MAX_CHUNK))
+    k = max(2, n_players // _CHUNK)
     base, extra = divmod(n_players, k)
     return [base + (1 if i < extra else 0) for i in range(k)]
 
@@ -49,23 +48,24 @@ class KronTransform:
         self.n_players = n_players
         self.sizes = chunk_sizes(n_players)
         self.n_slices = per_bit.shape[0]
-        # mats[j]: [S, 1, 2^c_j, 2^c_j]; the lowest chunk is stored transposed (applied from the right).
-        self.mats = []
-        for j, c in enumerate(self.sizes):
-            m = torch.stack([_kron_power(per_bit[i], c) for i in range(self.n_slices)])
-            if j == 0:
-                m = m.transpose(-1, -2)
-            self.mats.append(m.unsqueeze(1).contiguous())
+        # mats[j]: [S, 1, 2^c_j, 2^c_j], broadcast over the samples of a slice.
+        self.mats = [
+            torch.stack([_kron_power(per_bit[i], c) for i in range(self.n_slices)]).unsqueeze(1).contiguous()
+            for c in self.sizes
+        ]
 
     def __call__(self, x: Tensor) -> Tensor:
-        """Transform ``x`` of shape ``[S, ..., 2^n]`` (``S`` = number of slices) along its last dimension."""
+        """Transform ``x`` of shape ``[S, ..., 2^n]`` (``S`` = number of slices) along its last dimension.
+
+        With the index bits of a sample ``(i_{k-1}, ..., i_1, i_0)`` (chunk 0 lowest), each step transforms the
+        last axis and moves it to the front: ``(i_{k-1}, ..., i_0) -> (j_0, i_{k-1}, ..., i_1) -> ... ->
+        (j_{k-1}, ..., j_0)``. A step is ``W_c @ X^T`` with ``X`` the ``[2^n / 2^c, 2^c]`` view of a sample.
+        """
         shape = x.shape
-        s = self.n_slices
-        first = 2 ** self.sizes[0]
-        y = torch.matmul(x.reshape(s, -1, first), self.mats[0].squeeze(1))
-        suffix = first
-        for j in range(1, len(self.sizes)):
-            c = 2 ** self.sizes[j]
-            y = torch.matmul(self.mats[j], y.reshape(s, -1, c, suffix))
-            suffix *= c
+        size = shape[-1]
+        y = x.reshape(self.n_slices, -1, size)
+        rows = y.shape[1]
+        for mat, c in zip(self.mats, self.sizes):
+            width = 2**c
+            y = torch.matmul(mat, y.reshape(self.n_slices, rows, size // width, width).transpose(-1, -2))
         return y.reshape(shape)

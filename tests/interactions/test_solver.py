@@ -276,7 +276,7 @@ def test_runs_on_gpu() -> None:
     _check_optimal(result.to("cpu"), rewards)
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 7, 11])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 7, 11, 13])
 def test_kron_transforms_match_the_butterflies(n: int) -> None:
     m = torch.tensor([[1.0, 0.0], [-1.0, 1.0]], dtype=torch.float64)
     j = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
