@@ -28,6 +28,7 @@ every ``rebase_every`` iterations and move to float64 if they still stall.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -49,16 +50,28 @@ from lit_interactions.interactions._repair import lp_repaired_bound
 from lit_interactions.interactions.subsets import subset_orders
 
 _TINY = 1e-300
+_UNROUNDED_EVERY = 10  # with rounding, the unrounded objective is evaluated at every 10th check (an extra transform)
+
+
+# (sample indices [b], gamma [K, b, N], noise [K, b, N]) -> the decomposition as returned, in float64.
+Rounding = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 @dataclass
 class Problem:
-    """One batch of problems in float64: rewards ``[K, B, 2^n]``, bounds ``[K, B]`` (``beta`` None if K = 1)."""
+    """One batch of problems in float64: rewards ``[K, B, 2^n]``, bounds ``[K, B]`` (``beta`` None if K = 1).
+
+    ``rounding`` (None: the result is returned in float64) maps a decomposition to the one the caller will
+    return, e.g. cast to float32 rewards' dtype: upper bounds are the objectives of rounded points, so a sample
+    stops when the result it returns is certified (at n >= 13 the Moebius transform amplifies the rounding of
+    ``gamma`` and the noise enough to move a relative gap by several 1e-5).
+    """
 
     rewards: Tensor
     noise_bound: Tensor
     beta: Tensor | None
     alpha: float
+    rounding: Rounding | None = None
 
 
 @dataclass
@@ -374,17 +387,23 @@ class _Record:
     sweep: SweepTransforms | None  # the swept bound's transforms (None: off)
     window: float  # relative gap below which a sample also tries the swept bound
     repaired_at: Tensor  # iteration of each sample's last LP repair (-1: none)
-    repair: tuple[int, float, int, float] = (0, 0.0, 0, 0.0)  # LP repair: (subsets, window, every, tol); 0: off
+    tol: float  # certified relative gap at which a sample stops
+    repair: tuple[int, float, int] = (0, 0.0, 0)  # LP repair: (subsets, window, every); subsets 0: off
+    rounding: Rounding | None = None  # the decomposition as returned (Problem.rounding): upper bounds are its
+    unrounded: Tensor | None = None  # with rounding: the best objective of an unrounded point (every few checks)
+    check_every: int = 0
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
         d, idx = group.data, group.index
         for cand in (group.x, group.x_avg):
             x_feas = d.x0 + project_offsets(cand.to(torch.float64), d.lo, d.hi, d.gamma0, d.beta)
-            up = penalty(ops64.forward(x_feas), alpha)
+            up = penalty(ops64.forward(self.as_returned(x_feas, d.v, idx)), alpha)
             better = up < self.upper[idx]
             self.upper[idx[better]] = up[better]
             self.best_x[:, :, idx[better]] = x_feas[:, :, better]
+            if self.unrounded is not None and it % (_UNROUNDED_EVERY * self.check_every) == 0:
+                self.unrounded[idx] = torch.minimum(self.unrounded[idx], penalty(ops64.forward(x_feas), alpha))
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
         nu, mu = group.multipliers(averaged=True)
         mu = mu * group.ops.order_weight  # multipliers of the unscaled y = A x
@@ -400,12 +419,31 @@ class _Record:
         if self.repair[0] > 0 and d.v.shape[0] == 1:
             self._repair(group, estimates, bounds, it)
         self.rho[idx] = d.rho
-        ub, excess = self.upper[idx], (self.upper[idx] - self.lower[idx]).clamp_min(0.0)
-        g = torch.where(excess <= self.floor[idx], torch.zeros_like(ub), excess / ub.clamp_min(_TINY))
+        g = self._gap(self.upper[idx], idx)
+        if self.unrounded is not None:
+            # A sample whose rounding alone takes half of tol stops once its unrounded point is certified (the
+            # caller warns that the rounding is what exceeds tol): iterating could not certify it in that dtype.
+            exact, ub = self.unrounded[idx], self.upper[idx]
+            g_exact = self._gap(exact, idx)
+            hopeless = (g > self.tol) & (g_exact <= self.tol) & (ub - exact >= 0.5 * self.tol * ub)
+            g = torch.where(hopeless, g_exact, g)
         self.improved_at[idx] = torch.where(g < 0.95 * self.gap[idx], it, self.improved_at[idx])
         self.gap[idx] = torch.minimum(self.gap[idx], g)
         self.iterations[idx] = it
         return g
+
+    def _gap(self, upper: Tensor, idx: Tensor) -> Tensor:
+        """Relative gaps of ``upper`` over the samples' lower bounds (0 below the float64 floor)."""
+        excess = (upper - self.lower[idx]).clamp_min(0.0)
+        return torch.where(excess <= self.floor[idx], torch.zeros_like(upper), excess / upper.clamp_min(_TINY))
+
+    def as_returned(self, x: Tensor, v: Tensor, idx: Tensor) -> Tensor:
+        """The point ``x = (s, t)`` ``[2, K, b, N]`` of the samples ``idx`` (rewards ``v``) as it will be returned."""
+        if self.rounding is None:
+            return x
+        gamma, noise = self.rounding(idx, 0.5 * (x[0] - x[1]), v - x[0] - x[1])
+        half = 0.5 * (v - noise)
+        return torch.stack((half + gamma, half - gamma))
 
     def _sweep(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor], alpha: float) -> None:
         """Raise the lower bounds of the samples close to certified with :func:`swept_bound` of the estimate
@@ -425,7 +463,7 @@ class _Record:
     def _repair(self, group: _Group, estimates: list[tuple[Tensor, Tensor]], bounds: list[Tensor], it: int) -> None:
         """Raise the lower bounds of one model's samples close to certified, and not repaired for ``repair_every``
         iterations, with :func:`lp_repaired_bound` of the estimate whose rescaled bound was the better one."""
-        subsets, window, every, tol = self.repair
+        (subsets, window, every), tol = self.repair, self.tol
         idx, up = group.index, self.upper[group.index]
         last, excess = self.repaired_at[idx], up - self.lower[idx]
         # Not for samples the cheaper bounds of this check already certify. The repaired point is not kept as
@@ -477,7 +515,7 @@ def _cross_over(
             x_new = project_offsets(x_new, d.v[:, j : j + 1] - d.noise_bound[:, j : j + 1],
                                     d.v[:, j : j + 1] + d.noise_bound[:, j : j + 1],
                                     torch.zeros_like(x_new[0]), d.beta[:, j : j + 1])
-        upper = penalty(ops64.forward(x_new), alpha)
+        upper = penalty(ops64.forward(record.as_returned(x_new, v.unsqueeze(1), idx[j : j + 1])), alpha)
         lower = lower_bound(ops64.inverse_adjoint, lam_and.unsqueeze(1), lam_or.unsqueeze(1), v.unsqueeze(1),
                             d.noise_bound[:, j : j + 1], None if d.beta is None else d.beta[:, j : j + 1], alpha)
         excess = (upper - lower).clamp_min(0.0)
@@ -486,6 +524,8 @@ def _cross_over(
             continue
         record.best_x[:, :, b] = x_new[:, :, 0]
         record.upper[b], record.lower[b], record.gap[b] = upper[0], lower[0], gap[0]
+        if record.unrounded is not None:
+            record.unrounded[b] = torch.minimum(record.unrounded[b], penalty(ops64.forward(x_new), alpha)[0])
         record.mu[:, :, b] = ops64.inverse_adjoint(torch.stack((lam_and, lam_or.flip(-1))))
         record.crossed[b] = True
         done[j] = True
@@ -547,8 +587,12 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         sweep=SweepTransforms.build(n, device) if settings.sweep_window > 0 else None,
         window=settings.sweep_window * settings.tol,
         repaired_at=torch.full((batch,), -1, dtype=torch.int64, device=device),
-        repair=(settings.repair_subsets, settings.repair_window * settings.tol, settings.repair_every, settings.tol),
+        tol=settings.tol, repair=(settings.repair_subsets, settings.repair_window * settings.tol, settings.repair_every),
+        rounding=problem.rounding, check_every=settings.check_every,
     )
+    if problem.rounding is not None:
+        record.unrounded = record.upper.clone()
+        record.upper = penalty(ops64.forward(record.as_returned(x0, v, groups[0].index)), alpha)
 
     it = 0
     while groups and it < settings.max_iter:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -32,7 +33,9 @@ SOLVER_NAME = "graph-admm"
 # float32 iterations (re-based on float64) by default up to this many players, today the engine's limit: measured to
 # certify trained-CNN, random-MLP and planted rewards at n = 13, 14 and 16 (docs/solver.md, "Beyond n = 12", item 7).
 _FLOAT32_MAX_PLAYERS = 16
-_STOP_FRACTION = 0.98
+# Stop just inside tol: the solver's float64 objective and the result's differ by float64 rounding only (upper bounds
+# are those of the decomposition as returned, rounded to the rewards' dtype).
+_STOP_FRACTION = 0.999
 _SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
 # One model from _REPAIR_MIN_PLAYERS on: samples within _REPAIR_WINDOW tol of certified try the LP repair of their dual
 # estimate (_REPAIR_SUBSETS corrected subsets) at most every _REPAIR_EVERY iterations (docs/solver.md, "Beyond n = 12",
@@ -164,6 +167,14 @@ def _solve(
     v = problem.rewards
     noise_ratio = opts.noise_ratio
     settings = _settings(v.shape[-1], opts, default_rho, v.shape[0])
+    if rewards.dtype != torch.float64:  # certify the decomposition as it is returned, in the rewards' dtype
+        flat = rewards.detach().reshape(v.shape)
+
+        def rounding(idx: Tensor, gamma: Tensor, noise: Tensor) -> tuple[Tensor, Tensor]:
+            rounded = _finalise(flat[:, idx], gamma, noise, noise_ratio, shared_bound)
+            return rounded[0].double(), rounded[1].double()
+
+        problem = replace(problem, rounding=rounding)
     with torch.no_grad(), _threads(opts.num_threads):
         sol = solve(problem, settings, start)
         gamma = (0.5 * (sol.s - sol.t)).reshape(rewards.shape)
@@ -273,7 +284,6 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
     else:
         dtype = torch.float32 if opts.compute_dtype == "float32" else torch.float64
     return Settings(
-        # Stop slightly inside tol: casting the decomposition to the rewards' dtype moves the objective a little.
         tol=_STOP_FRACTION * float(opts.tol),
         max_iter=int(opts.max_iter or (20_000 if n <= 10 else 100_000)),
         check_every=int(opts.check_every),
