@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
         ("bench_solver.py", ["--sizes", "17"], "argument --sizes: invalid choice: 17"),
         ("bench_solver.py", ["--models", "3"], "argument --models: invalid choice: 3"),
         ("bench_beyond12.py", ["lprepair", "--models", "2"], "the LP repair is for one model only (--models 1)"),
+        ("bench_kron.py", ["--players", "17"], "argument --players: invalid choice: 17"),
     ],
 )
 def test_bad_benchmark_arguments_are_usage_errors(script: str, args: list[str], message: str) -> None:

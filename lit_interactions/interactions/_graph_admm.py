@@ -193,17 +193,21 @@ class _Operators:
         return self.from_eigen(torch.cat((r, r), dim=0))
 
 
-def _project_two(z: Tensor, lo: Tensor, hi: Tensor, gamma_diff: Tensor, bound_sum: Tensor, out: Tensor) -> None:
+def _project_two(
+    z: Tensor, lo: Tensor, hi: Tensor, gamma_diff: Tensor, bound_sum: Tensor, out: Tensor, signs: Tensor
+) -> None:
     """``out = z`` projected onto ``C - x0`` for two models, in closed form: clip ``s + t``, then move the two
-    models' ``(s - t) / 2`` towards each other by half their distance beyond ``bound_0 + bound_1``."""
+    models' ``(s - t) / 2`` towards each other by half their distance beyond ``bound_0 + bound_1``.
+
+    ``signs`` (``[[-1, 1], [1, -1]]`` shaped ``[2, 2, 1, 1]``) moves ``s_0, t_1`` down and ``t_0, s_1`` up by that
+    half; the clip moves ``s`` and ``t`` alike, so it leaves ``(s - t) / 2`` unchanged.
+    """
     w = z[0] + z[1]
-    torch.add(z, torch.clamp(w, min=lo, max=hi).sub_(w).mul_(0.5), out=out)
-    diff = (z[0, 0] - z[1, 0]).sub_(z[0, 1]).add_(z[1, 1]).mul_(0.5).add_(gamma_diff)
-    shift = diff.sub_(torch.clamp(diff, min=-bound_sum, max=bound_sum)).mul_(0.5)
-    out[0, 0].sub_(shift)
-    out[1, 0].add_(shift)
-    out[0, 1].add_(shift)
-    out[1, 1].sub_(shift)
+    torch.add(z, torch.clamp(w, min=lo, max=hi).sub_(w), alpha=0.5, out=out)
+    d = z[0] - z[1]  # twice each model's gamma offset
+    diff = torch.sub(d[0], d[1]).mul_(0.5).add_(gamma_diff)
+    excess = diff - torch.clamp(diff, min=-bound_sum, max=bound_sum)
+    out.addcmul_(signs, excess, value=0.5)
 
 
 class _Group:
@@ -222,6 +226,7 @@ class _Group:
         self.data = data
         self.beta = None if data.beta is None else data.beta.to(self.dtype)
         self.bound_sum = None if self.beta is None else self.beta.sum(dim=0)
+        self.signs = torch.tensor([[-1.0, 1.0], [1.0, -1.0]], dtype=self.dtype, device=u.device).view(2, 2, 1, 1)
         self.snapshot: tuple[Tensor, Tensor] | None = None  # (x, multipliers) at the last rho adaptation
         self._cast_base()
         self._set_rho(data.rho)
@@ -256,7 +261,7 @@ class _Group:
         """``out = z`` projected onto ``C - x0`` (see :func:`project_offsets`)."""
         if self.beta is not None and z.shape[1] == 2:
             assert self.gamma_diff is not None and self.bound_sum is not None  # set whenever beta is, K = 2
-            _project_two(z, self.lo, self.hi, self.gamma_diff, self.bound_sum, out)
+            _project_two(z, self.lo, self.hi, self.gamma_diff, self.bound_sum, out, self.signs)
             return
         project_offsets(z, self.lo, self.hi, self.gamma0, self.beta, out)
 
