@@ -103,6 +103,7 @@ class Settings:
     crossover_at: int = 0  # iteration at which samples of one or two models try the exact crossover (0: never)
     crossover_effects: int = 0  # the crossover gives up beyond this many effects in its restricted LP
     sweep_window: float = 0.0  # samples within this many tol of certified also try the swept bound (0: never)
+    sweep_every: int = 0  # iterations between two swept bounds (0: at every check)
     # One model: samples within repair_window tol of certified try the LP repair of their dual estimate with
     # repair_subsets corrected subsets, at most every repair_every iterations (repair_subsets 0: never).
     repair_subsets: int = 0
@@ -391,6 +392,7 @@ class _Record:
     crossed: Tensor  # samples finished by the exact crossover
     sweep: SweepTransforms | None  # the swept bound's transforms (None: off)
     window: float  # relative gap below which a sample also tries the swept bound
+    sweep_every: int  # iterations between two swept bounds (0: at every check)
     repaired_at: Tensor  # iteration of each sample's last LP repair (-1: none)
     tol: float  # certified relative gap at which a sample stops
     repair: tuple[int, float, int] = (0, 0.0, 0)  # LP repair: (subsets, window, every); subsets 0: off
@@ -419,7 +421,7 @@ class _Record:
             self.lower[idx[better]] = lb[better]
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
             bounds.append(lb)
-        if self.sweep is not None:
+        if self.sweep is not None and (self.sweep_every <= 0 or it % self.sweep_every == 0):
             self._sweep(group, estimates, bounds, alpha)
         if self.repair[0] > 0 and d.v.shape[0] == 1:
             self._repair(group, estimates, bounds, it)
@@ -590,7 +592,7 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
         promoted=torch.zeros(batch, dtype=torch.bool, device=device), floor=1e-12 * v.abs().sum(dim=(0, 2)),
         mu=torch.zeros_like(x0), rho=rho.clone(), crossed=torch.zeros(batch, dtype=torch.bool, device=device),
         sweep=SweepTransforms.build(n, device) if settings.sweep_window > 0 else None,
-        window=settings.sweep_window * settings.tol,
+        window=settings.sweep_window * settings.tol, sweep_every=settings.sweep_every,
         repaired_at=torch.full((batch,), -1, dtype=torch.int64, device=device),
         tol=settings.tol, repair=(settings.repair_subsets, settings.repair_window * settings.tol, settings.repair_every),
         rounding=problem.rounding, check_every=settings.check_every,

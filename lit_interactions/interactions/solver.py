@@ -37,6 +37,9 @@ _FLOAT32_MAX_PLAYERS = 16
 # are those of the decomposition as returned, rounded to the rewards' dtype).
 _STOP_FRACTION = 0.999
 _SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
+# From _SWEEP_SPARSE_FROM players on the swept bound (n float64 transforms) is tried every _SWEEP_EVERY iterations, not at
+# every check: at n = 16 it took a fifth of a solve's CPU when tried every 50 (docs/solver.md, "Beyond n = 12", item 11).
+_SWEEP_SPARSE_FROM, _SWEEP_EVERY = 14, 400
 # One model from _REPAIR_MIN_PLAYERS on: samples within _REPAIR_WINDOW tol of certified try the LP repair of their dual
 # estimate (_REPAIR_SUBSETS corrected subsets) at most every _REPAIR_EVERY iterations (docs/solver.md, "Beyond n = 12",
 # item 8).
@@ -298,6 +301,7 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
         crossover_at=_CROSSOVER_AT if opts.crossover and n >= cross_from and n_models <= 2 else 0,
         crossover_effects=max(256, min(2048, 2**n // 8)),
         sweep_window=_SWEEP_WINDOW,
+        sweep_every=_SWEEP_EVERY if n >= _SWEEP_SPARSE_FROM else 0,
         repair_subsets=_REPAIR_SUBSETS if n_models == 1 and n >= _REPAIR_MIN_PLAYERS else 0,
         repair_window=_REPAIR_WINDOW,
         repair_every=_REPAIR_EVERY,
@@ -348,6 +352,7 @@ def _annotate(
             "rho_scale": settings.rho_scale,
             "order_scale": settings.order_scale,
             "sweep_window": settings.sweep_window,
+            "sweep_every": settings.sweep_every,
             "repair_subsets": settings.repair_subsets,
             "compute_dtype": str(settings.compute_dtype).replace("torch.", ""),
             "n_promoted_to_float64": int(promoted.sum()),

@@ -111,6 +111,22 @@ def test_sweep_only_stops_samples_earlier(monkeypatch: pytest.MonkeyPatch) -> No
     assert_only_earlier_and_optimal(plain, swept, rewards)
 
 
+def test_a_sparser_sweep_stops_between_none_and_every_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The swept bound tried every 200 iterations (the rule from n = 14 on, forced here at n = 7): samples stop no
+    earlier than with it at every check and no later than without it, all certified at the LP optimum."""
+    rewards = games.mlp_rewards(7, 4, seed=2)
+    options = {"compute_dtype": "float64", "crossover": False}
+    every_check = extract(rewards, **options)
+    monkeypatch.setattr(solver, "_SWEEP_SPARSE_FROM", 1)
+    monkeypatch.setattr(solver, "_SWEEP_EVERY", 200)
+    sparse = extract(rewards, **options)
+    monkeypatch.setattr(solver, "_SWEEP_WINDOW", 0.0)
+    plain = extract(rewards, **options)
+    assert every_check.settings["sweep_every"] == 0 and sparse.settings["sweep_every"] == 200
+    assert_only_earlier_and_optimal(sparse, every_check, rewards)
+    assert bool((sparse.extra["iterations"] <= plain.extra["iterations"]).all())
+
+
 def assert_only_earlier_and_optimal(plain: Interactions, bounded: Interactions, rewards: torch.Tensor) -> None:
     """One model: ``bounded`` (an extra lower bound) stops no sample later than ``plain`` and some earlier, and
     both are certified within tol of the LP optimum."""

@@ -139,6 +139,8 @@ def test_float32_iterations_and_the_stall_window_follow_the_size() -> None:
     # The LP repair of the lower bound: one model, from n = 14.
     assert [settings[n].repair_subsets > 0 for n in (13, 14, 16)] == [False, True, True]
     assert _settings(2**14, SolverOptions(), 0.4, 2).repair_subsets == 0
+    # The swept lower bound: at every check up to n = 13, every 400 iterations from n = 14.
+    assert [settings[n].sweep_every for n in (12, 13, 14, 16)] == [0, 0, 400, 400]
 
 
 @pytest.mark.parametrize("order_scale", [1.0, 1.2, 0.8])
