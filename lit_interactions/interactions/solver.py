@@ -38,7 +38,7 @@ _FLOAT32_MAX_PLAYERS = 16
 _STOP_FRACTION = 0.999
 _SWEEP_WINDOW = 4.0  # samples within 4 tol of certified also try the swept lower bound (docs/solver.md)
 # From _SWEEP_SPARSE_FROM players on the swept bound (n float64 transforms) is tried every _SWEEP_EVERY iterations, not at
-# every check: at n = 16 it took a fifth of a solve's CPU when tried every 50 (docs/solver.md, "Beyond n = 12", item 11).
+# every check: at n = 16 it took an eighth of a solve's CPU when tried every 50 (docs/solver.md, "Beyond n = 12", item 11).
 _SWEEP_SPARSE_FROM, _SWEEP_EVERY = 14, 400
 # One model from _REPAIR_MIN_PLAYERS on: samples within _REPAIR_WINDOW tol of certified try the LP repair of their dual
 # estimate (_REPAIR_SUBSETS corrected subsets) at most every _REPAIR_EVERY iterations (docs/solver.md, "Beyond n = 12",
