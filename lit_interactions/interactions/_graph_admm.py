@@ -396,7 +396,7 @@ class _Record:
     repaired_at: Tensor  # iteration of each sample's last LP repair (-1: none)
     tol: float  # certified relative gap at which a sample stops
     repair: tuple[int, float, int] = (0, 0.0, 0)  # LP repair: (subsets, window, every); subsets 0: off
-    rounding: Rounding | None = None  # the decomposition as returned (Problem.rounding): upper bounds are its
+    rounding: Rounding | None = None  # the decomposition as returned (Problem.rounding): upper bounds are its objective
     unrounded: Tensor | None = None  # with rounding: the best objective of an unrounded point (every few checks)
     check_every: int = 0
 

@@ -4,10 +4,10 @@ Every butterfly of ``subsets.py`` (Moebius, zeta and their transposes) is such a
 eigenbases the solver needs to invert ``I + mobius^T mobius`` exactly. The solver applies them thousands of
 times, so this module trades the per-bit loop of ``subsets._butterfly`` (``n`` small kernels, each a full pass
 over memory) for a few matrix products: the players are split into chunks of about ``_CHUNK`` bits, and each
-chunk's ``2^c x 2^c`` Kronecker power is applied with one batched ``matmul`` to the lowest chunk's axis, whose
-result is written first (the "shuffle" algorithm for Kronecker products): after the last chunk the axes are
-back in order, no copy or transpose in between, and every product is a ``2^c x 2^c`` by ``2^c x 2^(n - c)``
-matrix product, which BLAS runs at full speed. Memory is ``O(2^n)`` per sample and ``O(2^n)`` for the matrices.
+chunk's ``2^c x 2^c`` Kronecker power is applied with one batched ``matmul`` to the last axis (the lowest
+chunk left), whose result axis is written first (the "shuffle" algorithm for Kronecker products): after the
+last chunk the axes are back in order, with no copy in between (BLAS reads the transposed view), and every
+product is a ``2^c x 2^c`` by ``2^c x 2^(n - c)`` matrix product. Memory is ``O(2^n)`` per sample and ``O(2^n)`` for the matrices.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-_CHUNK = 3  # bits per chunk: 8 x 8 matrices were the fastest at n = 10..16 (docs/solver.md, Performance)
+_CHUNK = 3  # bits per chunk: 8 x 8 matrices were the fastest at n = 10..14 (docs/solver.md, "Beyond n = 12", 9)
 
 
 def chunk_sizes(n_players: int) -> list[int]:
