@@ -17,7 +17,7 @@ costs four fast transforms (``_kron.py``). An iteration is those transforms plus
 samples and models.
 
 Every ``check_every`` iterations, in float64 (``_certificate.py``): a point of ``C`` gives an upper bound (its
-objective) and multipliers repaired into a feasible point of the Fenchel dual give a lower bound. Upper bounds
+objective, once rounded as the caller returns it: ``Problem.rounding``) and multipliers repaired into a feasible point of the Fenchel dual give a lower bound. Upper bounds
 are taken at the last iterate and at a running average of iterates, lower bounds at the average (which
 certifies far earlier than the last iterate). A sample stops when ``(upper - lower) / upper <= tol`` and leaves
 the batch, so its result does not depend on the others. Per sample, the penalty parameter is rebalanced every
@@ -50,7 +50,10 @@ from lit_interactions.interactions._repair import lp_repaired_bound
 from lit_interactions.interactions.subsets import subset_orders
 
 _TINY = 1e-300
-_UNROUNDED_EVERY = 10  # with rounding, the unrounded objective is evaluated at every 10th check (an extra transform)
+# With rounding (Problem.rounding), the unrounded objective is evaluated at every 10th check (one more forward
+# transform per candidate point). A sample whose rounding alone takes half of tol and whose returned gap has not
+# improved by 5% for _ROUNDING_PATIENCE iterations stops once its unrounded point is certified.
+_UNROUNDED_EVERY, _ROUNDING_PATIENCE = 10, 1000
 
 
 # (sample indices [b], gamma [K, b, N], noise [K, b, N]) -> the decomposition as returned, in float64.
@@ -117,7 +120,7 @@ class Solution:
 
     s: Tensor
     t: Tensor
-    upper: Tensor
+    upper: Tensor  # objective of the best point as returned (Problem.rounding)
     lower: Tensor
     gap: Tensor
     iterations: Tensor
@@ -398,7 +401,7 @@ class _Record:
     repair: tuple[int, float, int] = (0, 0.0, 0)  # LP repair: (subsets, window, every); subsets 0: off
     rounding: Rounding | None = None  # the decomposition as returned (Problem.rounding): upper bounds are its objective
     unrounded: Tensor | None = None  # with rounding: the best objective of an unrounded point (every few checks)
-    check_every: int = 0
+    check_every: int = 1
 
     def certify(self, group: _Group, ops64: _Operators, alpha: float, it: int) -> Tensor:
         """Update the bounds of the group's samples; return their current relative gaps."""
@@ -409,7 +412,7 @@ class _Record:
             better = up < self.upper[idx]
             self.upper[idx[better]] = up[better]
             self.best_x[:, :, idx[better]] = x_feas[:, :, better]
-            if self.unrounded is not None and it % (_UNROUNDED_EVERY * self.check_every) == 0:
+            if self.unrounded is not None and _crossed(it, self.check_every, _UNROUNDED_EVERY * self.check_every):
                 self.unrounded[idx] = torch.minimum(self.unrounded[idx], penalty(ops64.forward(x_feas), alpha))
         # Lower bounds from the averaged multipliers (the last iterate's were never better, measured).
         nu, mu = group.multipliers(averaged=True)
@@ -421,23 +424,28 @@ class _Record:
             self.lower[idx[better]] = lb[better]
             self.mu[:, :, idx[better]] = mu[:, :, better].to(torch.float64)
             bounds.append(lb)
-        if self.sweep is not None and (self.sweep_every <= 0 or it % self.sweep_every == 0):
+        if self.sweep is not None and (self.sweep_every <= 0 or _crossed(it, self.check_every, self.sweep_every)):
             self._sweep(group, estimates, bounds, alpha)
         if self.repair[0] > 0 and d.v.shape[0] == 1:
             self._repair(group, estimates, bounds, it)
         self.rho[idx] = d.rho
         g = self._gap(self.upper[idx], idx)
-        if self.unrounded is not None:
-            # A sample whose rounding alone takes half of tol stops once its unrounded point is certified (the
-            # caller warns that the rounding is what exceeds tol): iterating could not certify it in that dtype.
-            exact, ub = self.unrounded[idx], self.upper[idx]
-            g_exact = self._gap(exact, idx)
-            hopeless = (g > self.tol) & (g_exact <= self.tol) & (ub - exact >= 0.5 * self.tol * ub)
-            g = torch.where(hopeless, g_exact, g)
+        g_stop = g if self.unrounded is None else self._rounding_limited(g, idx, it)
         self.improved_at[idx] = torch.where(g < 0.95 * self.gap[idx], it, self.improved_at[idx])
-        self.gap[idx] = torch.minimum(self.gap[idx], g)
+        self.gap[idx] = torch.minimum(self.gap[idx], g_stop)
         self.iterations[idx] = it
-        return g
+        return g_stop
+
+    def _rounding_limited(self, g: Tensor, idx: Tensor, it: int) -> Tensor:
+        """The gaps ``g`` (of the points as returned), except for samples whose rounding alone takes half of tol and
+        whose gap has not improved for ``_ROUNDING_PATIENCE`` iterations: their unrounded gap, so that they stop
+        once their unrounded point is certified (the caller warns that the rounding is what exceeds tol)."""
+        assert self.unrounded is not None
+        exact, ub = self.unrounded[idx], self.upper[idx]
+        g_exact = self._gap(exact, idx)
+        stuck = it - self.improved_at[idx] >= _ROUNDING_PATIENCE
+        hopeless = (g > self.tol) & (g_exact <= self.tol) & (ub - exact >= 0.5 * self.tol * ub) & stuck
+        return torch.where(hopeless, g_exact, g)
 
     def _gap(self, upper: Tensor, idx: Tensor) -> Tensor:
         """Relative gaps of ``upper`` over the samples' lower bounds (0 below the float64 floor)."""

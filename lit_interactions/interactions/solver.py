@@ -89,8 +89,7 @@ def extract(
     opts = SolverOptions.merged(options, settings)
     leading = _check_rewards(rewards, "rewards")
     v = rewards.detach().to(torch.float64).reshape(1, -1, rewards.shape[-1])
-    noise_bound = opts.noise_ratio * (v[..., -1] - v[..., 0]).abs()
-    problem = Problem(v, noise_bound, None, 0.0)
+    problem = Problem(v, _bound(rewards, opts.noise_ratio).double().reshape(1, -1), None, 0.0)
     return _solve(
         rewards, problem, opts, _SINGLE_RHO, None, Interactions.objective,
         leading, {"problem": "sparsest", "noise_ratio": opts.noise_ratio}, _start(warm_start, rewards, problem),
@@ -139,10 +138,12 @@ def extract_joint(
         raise ValueError(f"shared_bound must be a finite number >= 0, got {shared_bound}")
     n_models = rewards.shape[0]
     v = rewards.detach().to(torch.float64).reshape(n_models, -1, rewards.shape[-1])
-    span = (v[..., -1] - v[..., 0]).abs()
     info = {"problem": "joint", "noise_ratio": opts.noise_ratio, "alpha": alpha, "shared_bound": shared_bound,
             "n_models": n_models}
-    problem = Problem(v, opts.noise_ratio * span, shared_bound * span, alpha)
+    noise_bound, beta = (
+        _bound(rewards, ratio).double().reshape(n_models, -1) for ratio in (opts.noise_ratio, shared_bound)
+    )
+    problem = Problem(v, noise_bound, beta, alpha)
     return _solve(
         rewards, problem, opts, _JOINT_RHO, shared_bound, lambda result: joint_objective(result, alpha),
         leading, info, _start(warm_start, rewards, problem),
@@ -308,17 +309,23 @@ def _settings(size: int, opts: SolverOptions, default_rho: float, n_models: int)
     )
 
 
+def _bound(rewards: Tensor, ratio: float) -> Tensor:
+    """``ratio * |v[N] - v[empty]|`` per sample, in the rewards' dtype: the bounds the returned result meets exactly,
+    and (in float64) those the solver certifies against, so both are the same numbers."""
+    v = rewards.detach()
+    return ratio * (v[..., -1] - v[..., 0]).abs()
+
+
 def _finalise(
     rewards: Tensor, gamma: Tensor, noise: Tensor, noise_ratio: float, shared_bound: float | None
 ) -> tuple[Tensor, Tensor]:
     """Cast to the rewards' dtype and enforce the bounds exactly there (clip the noise, project gamma)."""
     v = rewards.detach()
-    span = (v[..., -1] - v[..., 0]).abs().unsqueeze(-1)
-    noise_bound = noise_ratio * span
+    noise_bound = _bound(v, noise_ratio).unsqueeze(-1)
     noise = torch.maximum(torch.minimum(noise.to(v), noise_bound), -noise_bound)
     gamma = gamma.to(v)
     if shared_bound is not None:
-        bound = shared_bound * span
+        bound = _bound(v, shared_bound).unsqueeze(-1)
         shared = 0.5 * ((gamma - bound).amax(dim=0) + (gamma + bound).amin(dim=0))
         gamma = shared + torch.maximum(torch.minimum(gamma - shared, bound), -bound)
     return gamma, noise
@@ -374,9 +381,10 @@ def _annotate(
 def _unconverged_message(gap: Tensor, iterations: Tensor, tol: float, max_iter: int, dtype: torch.dtype) -> str:
     """Why samples end above ``tol``: the iteration limit, or the rounding of a certified result to ``dtype``.
 
-    A sample that stopped before ``max_iter`` was certified inside the solver (in float64); its returned
-    decomposition, rounded to the rewards' dtype, can still lose that margin when the rewards are float32 and
-    ``n`` is large (the Moebius transform amplifies the rounding).
+    The solver certifies the decomposition as returned, rounded to the rewards' dtype. A sample above ``tol`` that
+    stopped before ``max_iter`` is one whose rounding alone took half of ``tol`` or more (half-precision rewards, or
+    a ``tol`` near float32's resolution at large ``n``: the Moebius transform amplifies the rounding) and whose gap
+    had stopped improving: it stopped once its unrounded point was certified.
     """
     over = gap > tol
     limited = over & (iterations.to(gap.device) >= max_iter)
