@@ -10,11 +10,11 @@ model (K = 1):
                 for S in R (nonempty),   |d| <= noise_bound,
 
 with ``w_S = v_S - v_empty`` and ``d`` the noise on the empty set. For two models (the joint problem) each effect
-``T`` has one value per model, the objective is ``(1 - alpha) max_k |a_kT| + alpha sum_k |a_kT|`` (a max
-variable per effect), the noise rows are per model, and the shared rows bound the difference of the two
-models' ``gamma_k(L) = (AND_k(L) - OR_k(L)) / 2 + e_k`` (``AND``, ``OR`` the subset and meet sums of the
-effects, ``e_k`` a free constant) by ``beta_0 + beta_1``: two gammas lie within ``beta_k`` of one shared value
-exactly when they differ by at most ``beta_0 + beta_1``.
+``T`` has one value per model, the objective is ``(1 - alpha) max_k |a_kT| + alpha sum_k |a_kT|`` (written with
+the eight vertices of its unit ball, :func:`_atoms`), the noise rows are per model, and the shared rows bound the
+difference of the two models' ``gamma_k(L) = (AND_k(L) - OR_k(L)) / 2 + e_k`` (``AND``, ``OR`` the subset and
+meet sums of the effects, ``e_k`` a free constant) by ``beta_0 + beta_1``: two gammas lie within ``beta_k`` of
+one shared value exactly when they differ by at most ``beta_0 + beta_1``.
 
 After each solve, the rows of all ``2^n`` subsets are checked with fast subset-sum transforms (violated rows
 join ``R``) and the dual multipliers are priced against every effect (an effect whose prices lie outside the
@@ -48,9 +48,11 @@ _EFFECT_FRACTION = 1e-3  # an effect this large relative to the largest marks a 
 _ROWS_PER_EFFECT = 8  # give up without trying beyond this many candidate rows per effect of the budget
 _ADD_PER_ROUND = 32  # rows, AND effects and OR effects added per round at most
 _MAX_ROUNDS = 60
-# One model: give up once the simplex has done this much work (iterations times rows of the LP they ran on). The
-# planted sparse games the crossover finishes took up to 3.6e6 (n = 10..16); a trained CNN's dense optimum at
-# n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up (docs/solver.md, "Crossover").
+_EFFECTS_PER_BLOCK = 128  # effects whose columns are built at once (a dense [rows, effects * atoms] block)
+# Give up once the simplex has done this much work (iterations times rows of the LP they ran on). The planted
+# sparse games the crossover finishes took up to 3.6e6 (one model, n = 10..16) and 6.9e6 (planted pairs, n = 12); a
+# trained CNN's dense optimum at n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up
+# (docs/solver.md, "Crossover").
 _SIMPLEX_WORK = 10_000_000
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
 _NOISE, _SHARED = 0, 1  # row kinds
@@ -104,21 +106,37 @@ def _signs(n_models: int) -> np.ndarray:
     return np.array([1.0, -1.0])[:n_models]
 
 
+def _atoms(n_models: int, alpha: float) -> np.ndarray:
+    """``[atoms, K]`` the vertices of the unit ball of an effect's penalty: one column per vertex, cost 1.
+
+    One model: ``+-1``. Two: the penalty ``(1 - alpha) max_k |a_k| + alpha sum_k |a_k|`` equals
+    ``max(|a_0| + alpha |a_1|, alpha |a_0| + |a_1|)``, whose unit ball is the octagon with vertices ``(+-1, 0)``,
+    ``(0, +-1)`` and ``(+-c, +-c)``, ``c = 1 / (1 + alpha)``. An effect is a nonnegative combination of them, and
+    the least total weight is its penalty, so the LP needs no max variables and no rows to define them (a third as
+    many simplex iterations as that form on planted pairs at n = 12: docs/solver.md, "Crossover").
+    """
+    if n_models == 1:
+        return np.array([[1.0], [-1.0]])
+    c = 1.0 / (1.0 + alpha)
+    return np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [c, c], [c, -c], [-c, c], [-c, -c]])
+
+
 class _Restricted:
     """The restricted LP in HiGHS, for K = 1 or 2 models.
 
     Columns: ``d_k`` (the empty set's noise, ``k < K``), then for K = 2 the shift ``e_0 - e_1``, then per effect
-    group ``(kind, T)`` the ``(+, -)`` columns of every model and, for K = 2, its max variable (with the rows
-    ``a_k+ + a_k- <= max``). Rows: noise rows ``(k, S)`` and shared rows ``L`` (and the max rows).
+    group ``(kind, T)`` one nonnegative column per atom of :func:`_atoms` (its values for the K models, cost 1).
+    Rows: noise rows ``(k, S)`` and, for K = 2, shared rows ``L``.
     """
 
     def __init__(
         self, w: np.ndarray, bound: np.ndarray, beta: np.ndarray | None, alpha: float, simplex_limit: int,
-        work_limit: int | None = None,
+        work_limit: int,
     ) -> None:
         self.w, self.bound, self.alpha = w, bound, alpha
         self.n_models, size = w.shape
         self.joint = self.n_models == 2
+        self.atoms = _atoms(self.n_models, alpha)
         self.lp = _new_highs()
         self.iterations, self.simplex_limit = 0, simplex_limit
         self.work, self.work_limit = 0, work_limit  # simplex iterations times rows, summed over the solves
@@ -133,27 +151,33 @@ class _Restricted:
             self.shared_bound = float(beta.sum())
             self.lp.addCol(0.0, -self.shared_bound, self.shared_bound, 0, np.zeros(0, np.int32), np.zeros(0))
         self.n_cols = self.lp.getNumCol()
-        # Rows of the LP in order: kind (noise / shared / max: -1), model (noise rows), set.
+        # Rows of the LP in order: kind (noise / shared), model (noise rows), set.
         self.row_kind = np.zeros(0, np.int64)
         self.row_model = np.zeros(0, np.int64)
         self.row_set = np.zeros(0, np.int64)
         self.effect_kind = np.zeros(0, np.int64)  # 0 AND, 1 OR
         self.effect_set = np.zeros(0, np.int64)
-        self.effect_col = np.zeros((0, self.n_models), np.int64)  # the model's (+) column; (-) is the next one
+        self.effect_col = np.zeros(0, np.int64)  # the effect's first atom column; the others follow
         self.has_effect = np.zeros((2, size), bool)
         self.has_row = np.zeros((self.n_models + 1, size), bool)  # noise rows per model, then shared rows
 
     def _coefficients(
         self, kinds: np.ndarray, models: np.ndarray, sets: np.ndarray, effect_kinds: np.ndarray,
-        effect_sets: np.ndarray, effect_models: np.ndarray,
+        effect_sets: np.ndarray,
     ) -> np.ndarray:
-        """``[rows, columns]`` coefficient of (+) effect columns in noise or shared rows."""
+        """``[rows, effects * atoms]`` coefficients of the atom columns of effects ``(effect_kinds, effect_sets)`` in
+        noise or shared rows."""
         meet = sets[:, None] & effect_sets[None, :]
         hit = np.where(effect_kinds[None, :] == 0, meet == effect_sets[None, :], meet != 0).astype(float)
-        noise = (kinds[:, None] == _NOISE) & (models[:, None] == effect_models[None, :])
-        # gamma_k = (AND_k - OR_k) / 2 + e_k enters the shared row as sign_k gamma_k.
-        shared = 0.5 * _signs(self.n_models)[effect_models][None, :] * np.where(effect_kinds == 0, 1.0, -1.0)[None, :]
-        return hit * np.where(noise, 1.0, np.where(kinds[:, None] == _SHARED, shared, 0.0))
+        # Per model k: 1 in model k's noise rows; gamma_k = (AND_k - OR_k) / 2 + e_k enters a shared row as sign_k
+        # gamma_k.
+        kind_sign = np.where(effect_kinds == 0, 1.0, -1.0)[None, :]
+        per_model = np.stack(
+            [np.where((kinds == _NOISE) & (models == k), 1.0, 0.0)[:, None]
+             + np.where(kinds == _SHARED, 0.5 * _signs(self.n_models)[k], 0.0)[:, None] * kind_sign
+             for k in range(self.n_models)], axis=-1,
+        )  # [rows, effects, K]
+        return ((hit[:, :, None] * per_model) @ self.atoms.T).reshape(len(sets), -1)
 
     def add_rows(self, kind: int, model: int, sets: np.ndarray) -> None:
         """Noise rows of ``model`` (``kind`` 0) or shared rows (``kind`` 1) at ``sets``."""
@@ -161,25 +185,21 @@ class _Restricted:
         sets = np.unique(sets[(sets > 0) & ~self.has_row[slot, sets]])
         if not len(sets):
             return
-        n_rows, n_effects = len(sets), len(self.effect_set)
+        n_rows = len(sets)
         kinds, models = np.full(n_rows, kind), np.full(n_rows, model)
-        effect_kinds = np.repeat(self.effect_kind, self.n_models)
-        effect_sets = np.repeat(self.effect_set, self.n_models)
-        effect_models = np.tile(np.arange(self.n_models), n_effects)
-        coef = self._coefficients(kinds, models, sets, effect_kinds, effect_sets, effect_models)
-        plus = self.effect_col.reshape(-1)
+        coef = self._coefficients(kinds, models, sets, self.effect_kind, self.effect_set)
+        columns = (self.effect_col[:, None] + np.arange(len(self.atoms))[None, :]).reshape(-1)
         r, e = np.nonzero(coef)
         fixed_col = model if kind == _NOISE else self.n_models  # d_model (-1) or the shift (+1)
         fixed_val = -1.0 if kind == _NOISE else 1.0
-        counts = 2 * np.bincount(r, minlength=n_rows) + 1
+        counts = np.bincount(r, minlength=n_rows) + 1
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         index = np.empty(counts.sum(), np.int32)
         value = np.empty(counts.sum())
         index[starts], value[starts] = fixed_col, fixed_val
         slots = np.ones(counts.sum(), bool)
         slots[starts] = False
-        index[slots] = np.stack((plus[e], plus[e] + 1), axis=1).reshape(-1)
-        value[slots] = np.stack((coef[r, e], -coef[r, e]), axis=1).reshape(-1)
+        index[slots], value[slots] = columns[e], coef[r, e]
         if kind == _NOISE:
             w = self.w[model, sets]
             lower, upper = w - self.bound[model], w + self.bound[model]
@@ -192,58 +212,31 @@ class _Restricted:
         self.has_row[slot, sets] = True
 
     def add_effects(self, kind: int, sets: np.ndarray) -> None:
-        """Effect groups ``(kind, T)`` for ``T`` in ``sets``: every model's value and, jointly, the max."""
+        """Effect groups ``(kind, T)`` for ``T`` in ``sets``: one column per atom."""
         sets = np.unique(sets[(sets > 0) & ~self.has_effect[kind, sets]])
-        if not len(sets):
-            return
-        n_new, n_models = len(sets), self.n_models
-        effect_sets = np.repeat(sets, n_models)
-        effect_models = np.tile(np.arange(n_models), n_new)
-        coef = self._coefficients(self.row_kind, self.row_model, self.row_set, np.full(len(effect_sets), kind),
-                                  effect_sets, effect_models)  # [rows, new (+) columns]
-        per_col = []
-        for j in range(coef.shape[1]):
-            rows = np.nonzero(coef[:, j])[0]
-            per_col += [(rows, coef[rows, j]), (rows, -coef[rows, j])]
-        if self.joint:  # max columns have no entries yet
-            per_col += [(np.zeros(0, np.int64), np.zeros(0))] * n_new
-        counts = np.array([len(rows) for rows, _ in per_col])
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int32)
-        index = np.concatenate([rows for rows, _ in per_col]).astype(np.int32)
-        value = np.concatenate([vals for _, vals in per_col])
-        m = len(per_col)
-        n_effect_cols = 2 * n_models * n_new
-        cost = np.concatenate((np.full(n_effect_cols, 1.0 if not self.joint else self.alpha),
-                               np.full(m - n_effect_cols, 1.0 - self.alpha)))
-        self.lp.addCols(m, cost, np.zeros(m), np.full(m, highspy.kHighsInf), len(index), starts, index, value)
-        first = self.n_cols
-        plus = first + 2 * np.arange(n_models * n_new).reshape(n_new, n_models)
-        self.n_cols += m
-        if self.joint:
-            # a_k+ + a_k- - max <= 0 for every model.
-            max_cols = first + n_effect_cols + np.arange(n_new)
-            rows_plus = plus.reshape(-1)
-            maxes = np.repeat(max_cols, n_models)
-            index = np.stack((rows_plus, rows_plus + 1, maxes), axis=1).reshape(-1).astype(np.int32)
-            value = np.tile(np.array([1.0, 1.0, -1.0]), len(rows_plus))
-            n_rows = len(rows_plus)
-            starts = (3 * np.arange(n_rows)).astype(np.int32)
-            self.lp.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.zeros(n_rows), len(index), starts,
-                            index, value)
-            self.row_kind = np.concatenate((self.row_kind, np.full(n_rows, -1)))
-            self.row_model = np.concatenate((self.row_model, np.full(n_rows, -1)))
-            self.row_set = np.concatenate((self.row_set, np.zeros(n_rows, np.int64)))
+        for first in range(0, len(sets), _EFFECTS_PER_BLOCK):  # bounds the dense block's memory
+            self._add_effect_block(kind, sets[first : first + _EFFECTS_PER_BLOCK])
+
+    def _add_effect_block(self, kind: int, sets: np.ndarray) -> None:
+        n_new, n_atoms = len(sets), len(self.atoms)
+        coef = self._coefficients(self.row_kind, self.row_model, self.row_set, np.full(n_new, kind), sets)
+        matrix = coef.T  # [new columns, rows], column-major for HiGHS
+        c, r = np.nonzero(matrix)
+        m = n_new * n_atoms
+        starts = np.searchsorted(c, np.arange(m)).astype(np.int32)
+        self.lp.addCols(m, np.ones(m), np.zeros(m), np.full(m, highspy.kHighsInf), len(c), starts,
+                        r.astype(np.int32), matrix[c, r])
         self.effect_kind = np.concatenate((self.effect_kind, np.full(n_new, kind)))
         self.effect_set = np.concatenate((self.effect_set, sets))
-        self.effect_col = np.concatenate((self.effect_col, plus))
+        self.effect_col = np.concatenate((self.effect_col, self.n_cols + n_atoms * np.arange(n_new)))
+        self.n_cols += m
         self.has_effect[kind, sets] = True
 
     def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
         """``(a, o, d, shift, y, z)`` at the restricted optimum (``[K, 2^n]`` effects and noise-row multipliers,
         ``[K]`` empty-set noise, ``[2^n]`` shared-row multipliers), None if HiGHS did not reach it."""
         limit, rows = self.simplex_limit - self.iterations, max(self.lp.getNumRow(), 1)
-        if self.work_limit is not None:
-            limit = min(limit, (self.work_limit - self.work) // rows)
+        limit = min(limit, (self.work_limit - self.work) // rows)
         self.lp.setOptionValue("simplex_iteration_limit", max(limit, 0))
         self.lp.run()
         done = int(self.lp.getInfo().simplex_iteration_count)
@@ -254,7 +247,8 @@ class _Restricted:
         x = np.asarray(solution.col_value)
         n_models, size = self.w.shape
         a, o = np.zeros((n_models, size)), np.zeros((n_models, size))
-        values = x[self.effect_col] - x[self.effect_col + 1]  # [effects, K]
+        weights = x[self.effect_col[:, None] + np.arange(len(self.atoms))[None, :]]  # [effects, atoms]
+        values = weights @ self.atoms  # [effects, K]
         for kind, out in ((0, a), (1, o)):
             pick = self.effect_kind == kind
             out[:, self.effect_set[pick]] = values[pick].T
@@ -293,7 +287,7 @@ def crossover(
         max_effects: give up (None) when the restricted LP would need more effects than this, or without
             trying when the iterate has more than half as many candidate effects (or more than 8 candidate
             rows per effect), or when its simplex solves together take more than ``20 * max_effects``
-            iterations (one model: or more than ``_SIMPLEX_WORK`` iterations times rows).
+            iterations or more than ``_SIMPLEX_WORK`` iterations times rows.
         beta: ``[K]`` the bounds of the model-specific gamma (two models).
         alpha: the joint objective's weight of the sum over models (two models).
         gamma_guess: ``[K, 2^n]`` the iterate's gamma (two models: it chooses the starting shared rows).
@@ -323,7 +317,7 @@ def crossover(
     # Leave the working set room to grow; many rows at their bound (e.g. a zero noise bound) make a large LP.
     if len(picked_and) + len(picked_or) > max_effects // 2 or n_rows > _ROWS_PER_EFFECT * max_effects:
         return None
-    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects, _SIMPLEX_WORK if n_models == 1 else None)
+    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects, _SIMPLEX_WORK)
     players = size.bit_length() - 1
     always = np.concatenate(([size - 1], 1 << np.arange(players)))
     for k in range(n_models):

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import linprog
 
 from lit_interactions.interactions import SolverOptions, _crossover, games
 from lit_interactions.interactions._crossover import crossover, exact_decomposition, meets_sum, subset_sum, superset_sum
@@ -59,15 +60,28 @@ def _joint_dual_norm(mu: np.ndarray, alpha: float) -> np.ndarray:
     return np.maximum(np.abs(mu).max(0), np.abs(mu).sum(0) / (1.0 + alpha))
 
 
-@pytest.mark.parametrize("kind", ["planted", "mlp"])
-def test_joint_vertex_is_the_lp_optimum_with_a_dual_proof(kind: str) -> None:
-    n, alpha = 7, 0.1
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5, 1.0])
+def test_an_effects_least_atom_weight_is_its_penalty(alpha: float) -> None:
+    # The joint LP writes each effect as a nonnegative combination of its penalty's unit-ball vertices.
+    atoms = _crossover._atoms(2, alpha)
+    effects = np.concatenate(([[1.0, 0.0], [0.0, -2.0], [1.0, 1.0], [3.0, -1.0]],
+                              np.random.default_rng(0).normal(size=(20, 2))))
+    for a in effects:
+        fit = linprog(np.ones(len(atoms)), A_eq=atoms.T, b_eq=a, bounds=(0, None), method="highs")
+        assert fit.status == 0
+        assert fit.fun == pytest.approx((1 - alpha) * np.abs(a).max() + alpha * np.abs(a).sum(), rel=1e-9)
+    assert _crossover._atoms(1, alpha).tolist() == [[1.0], [-1.0]]
+
+
+@pytest.mark.parametrize(("kind", "alpha"), [("planted", 0.1), ("mlp", 0.1), ("planted", 0.0), ("mlp", 1.0)])
+def test_joint_vertex_is_the_lp_optimum_with_a_dual_proof(kind: str, alpha: float) -> None:
+    n = 7
     first = games.planted_rewards(n, 2, seed=3)[0] if kind == "planted" else games.mlp_rewards(n, 2, seed=3)
     second = 1.1 * first + 0.05 * games.mlp_rewards(n, 2, seed=4) if kind == "planted" else games.mlp_rewards(n, 2, seed=5)
     rewards = torch.stack((first, second))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # uncertified on purpose
-        early = extract_joint(rewards, max_iter=200, crossover=False)
+        early = extract_joint(rewards, alpha=alpha, max_iter=200, crossover=False)
     for b in range(2):
         v = rewards[:, b].numpy()
         span = np.abs(v[:, -1] - v[:, 0])
