@@ -54,6 +54,11 @@ _EFFECTS_PER_BLOCK = 128  # effects whose columns are built at once (a dense [ro
 # trained CNN's dense optimum at n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up
 # (docs/solver.md, "Crossover").
 _SIMPLEX_WORK = 10_000_000
+# A re-solve from the previous basis that takes more than this many simplex iterations per row of the LP restarts
+# from scratch: warm re-solves of planted games took up to 0.75 per row (one model, n = 10..16) and 1.32 (planted
+# pairs, n = 12), and one planted game at n = 13 stalled for 19,307 iterations on 895 rows from its warm basis where
+# a solve from scratch took 259 (docs/solver.md, "Crossover").
+_RESTART_AFTER = 2.0
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
 _NOISE, _SHARED = 0, 1  # row kinds
 
@@ -71,6 +76,7 @@ class Vertex:
         shared_dual: ``[2^n]`` multipliers of the shared rows, likewise (zeros for one model).
         rounds, simplex_iterations, simplex_work: what the crossover cost (work: simplex iterations times
             rows of the LP they ran on, summed).
+        restarts: re-solves that stalled from the previous basis and started again from scratch.
     """
 
     and_effects: np.ndarray
@@ -82,6 +88,7 @@ class Vertex:
     rounds: int
     simplex_iterations: int
     simplex_work: int
+    restarts: int
 
 
 def subset_sum(x: np.ndarray) -> np.ndarray:
@@ -140,6 +147,7 @@ class _Restricted:
         self.lp = _new_highs()
         self.iterations, self.simplex_limit = 0, simplex_limit
         self.work, self.work_limit = 0, work_limit  # simplex iterations times rows, summed over the solves
+        self.solves, self.restarts = 0, 0  # restarts: re-solves that stalled and started again from scratch
         for name, value in (("output_flag", False), ("threads", 1), ("primal_feasibility_tolerance", _FEASIBILITY),
                             ("dual_feasibility_tolerance", _FEASIBILITY)):
             self.lp.setOptionValue(name, value)
@@ -235,12 +243,16 @@ class _Restricted:
     def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
         """``(a, o, d, shift, y, z)`` at the restricted optimum (``[K, 2^n]`` effects and noise-row multipliers,
         ``[K]`` empty-set noise, ``[2^n]`` shared-row multipliers), None if HiGHS did not reach it."""
-        limit, rows = self.simplex_limit - self.iterations, max(self.lp.getNumRow(), 1)
-        limit = min(limit, (self.work_limit - self.work) // rows)
-        self.lp.setOptionValue("simplex_iteration_limit", max(limit, 0))
-        self.lp.run()
-        done = int(self.lp.getInfo().simplex_iteration_count)
-        self.iterations, self.work = self.iterations + done, self.work + done * rows
+        rows = max(self.lp.getNumRow(), 1)
+        budget = min(self.simplex_limit - self.iterations, (self.work_limit - self.work) // rows)
+        # A re-solve starts from the previous basis; one that stalls (degenerate pivots) restarts from scratch.
+        warm = self.solves > 0 and _RESTART_AFTER * rows < budget
+        self.solves += 1
+        self._run(int(_RESTART_AFTER * rows) if warm else budget, rows)
+        if warm and self.lp.getModelStatus() == highspy.HighsModelStatus.kIterationLimit:
+            self.restarts += 1
+            self.lp.clearSolver()
+            self._run(min(self.simplex_limit - self.iterations, (self.work_limit - self.work) // rows), rows)
         if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.lp.getSolution()
@@ -260,6 +272,13 @@ class _Restricted:
         z[self.row_set[shared]] = row_dual[shared]
         shift = float(x[n_models]) if self.joint else 0.0
         return a, o, x[:n_models].copy(), shift, y, z
+
+    def _run(self, limit: int, rows: int) -> None:
+        """Run the simplex for at most ``limit`` iterations and count them."""
+        self.lp.setOptionValue("simplex_iteration_limit", max(limit, 0))
+        self.lp.run()
+        done = int(self.lp.getInfo().simplex_iteration_count)
+        self.iterations, self.work = self.iterations + done, self.work + done * rows
 
     @property
     def n_effects(self) -> int:
@@ -354,7 +373,8 @@ def crossover(
         if not (sum(len(r) for r in bad_rows) or len(bad_shared) or len(bad_and) or len(bad_or)):
             y[:, 0] = -y[:, 1:].sum(axis=1)
             z[0] = -z[1:].sum()
-            return Vertex(a * unit, o * unit, d * unit, shift * unit, y, z, rounds, lp.iterations, lp.work)
+            return Vertex(a * unit, o * unit, d * unit, shift * unit, y, z, rounds, lp.iterations, lp.work,
+                          lp.restarts)
         for k in range(n_models):
             lp.add_rows(_NOISE, k, _largest(bad_rows[k], excess[k]))
         if shared_bound is not None:

@@ -141,6 +141,28 @@ def test_gives_up_past_its_simplex_work_and_the_solve_still_certifies(monkeypatc
     assert result.settings["duality_gap_max"] <= 1e-3
 
 
+def test_a_stalled_re_solve_restarts_from_scratch_at_the_same_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    rewards = games.planted_rewards(10, 2, seed=10)[0]
+    and_guess, or_guess, noise_guess = _guess(rewards)
+    v = rewards[0].numpy()
+    args = (v, 0.01 * abs(v[-1] - v[0]), and_guess[0].numpy(), or_guess[0].numpy(), noise_guess[0].numpy(), 2**12)
+    warm = crossover(*args)
+    assert warm is not None and warm.rounds >= 2 and warm.restarts == 0
+    monkeypatch.setattr(_crossover, "_RESTART_AFTER", 0.0)  # every re-solve that needs a pivot restarts
+    cold = crossover(*args)
+    assert cold is not None and cold.restarts >= 1
+    objective = [np.abs(x.and_effects[:, 1:]).sum() + np.abs(x.or_effects[:, 1:]).sum() for x in (warm, cold)]
+    assert objective[1] == pytest.approx(objective[0], rel=1e-9)
+
+
+def test_the_planted_game_whose_warm_re_solve_stalled_crosses() -> None:
+    # Sample 1 of these planted games at n = 13: its third restricted solve ran 19,307 dual simplex iterations
+    # from the previous basis (259 from scratch), so before restarts it ended at the work cap and iterated on.
+    rewards = games.planted_rewards(13, 4, n_effects=6, noise=1e-3, seed=13)[0]
+    result = extract(rewards)
+    assert result.settings["n_crossover"] == 4 and result.extra["iterations"].tolist() == [500] * 4
+
+
 def test_declines_constant_rewards_and_too_many_rows() -> None:
     size = 2**7
     zeros = np.zeros(size)
