@@ -48,7 +48,7 @@ _EFFECT_FRACTION = 1e-3  # an effect this large relative to the largest marks a 
 _ROWS_PER_EFFECT = 8  # give up without trying beyond this many candidate rows per effect of the budget
 _ADD_PER_ROUND = 32  # rows, AND effects and OR effects added per round at most
 _MAX_ROUNDS = 60
-_EFFECTS_PER_BLOCK = 128  # effects whose columns are built at once (a dense [rows, effects * atoms] block)
+_BLOCK_ENTRIES = 2_000_000  # new columns are built in dense [rows, effects * atoms] blocks of at most this size
 # Give up once the simplex has done this much work (iterations times rows of the LP they ran on). The planted
 # sparse games the crossover finishes took up to 3.6e6 (one model, n = 10..16) and 6.9e6 (planted pairs, n = 12); a
 # trained CNN's dense optimum at n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up
@@ -59,6 +59,8 @@ _SIMPLEX_WORK = 10_000_000
 # pairs, n = 12), and one planted game at n = 13 stalled for 19,307 iterations on 895 rows from its warm basis where
 # a solve from scratch took 259 (docs/solver.md, "Crossover").
 _RESTART_AFTER = 2.0
+_VERDICTS = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible,
+             highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 _FEASIBILITY = 1e-10  # HiGHS's primal and dual feasibility tolerances
 _NOISE, _SHARED = 0, 1  # row kinds
 
@@ -119,8 +121,8 @@ def _atoms(n_models: int, alpha: float) -> np.ndarray:
     One model: ``+-1``. Two: the penalty ``(1 - alpha) max_k |a_k| + alpha sum_k |a_k|`` equals
     ``max(|a_0| + alpha |a_1|, alpha |a_0| + |a_1|)``, whose unit ball is the octagon with vertices ``(+-1, 0)``,
     ``(0, +-1)`` and ``(+-c, +-c)``, ``c = 1 / (1 + alpha)``. An effect is a nonnegative combination of them, and
-    the least total weight is its penalty, so the LP needs no max variables and no rows to define them (a third as
-    many simplex iterations as that form on planted pairs at n = 12: docs/solver.md, "Crossover").
+    the least total weight is its penalty, so the LP needs no max variables and no rows to define them (1.9-4.5x
+    fewer simplex iterations than that form on planted pairs at n = 12: docs/solver.md, "Crossover").
     """
     if n_models == 1:
         return np.array([[1.0], [-1.0]])
@@ -222,8 +224,9 @@ class _Restricted:
     def add_effects(self, kind: int, sets: np.ndarray) -> None:
         """Effect groups ``(kind, T)`` for ``T`` in ``sets``: one column per atom."""
         sets = np.unique(sets[(sets > 0) & ~self.has_effect[kind, sets]])
-        for first in range(0, len(sets), _EFFECTS_PER_BLOCK):  # bounds the dense block's memory
-            self._add_effect_block(kind, sets[first : first + _EFFECTS_PER_BLOCK])
+        block = max(1, _BLOCK_ENTRIES // (max(len(self.row_set), 1) * len(self.atoms)))  # bounds its memory
+        for first in range(0, len(sets), block):
+            self._add_effect_block(kind, sets[first : first + block])
 
     def _add_effect_block(self, kind: int, sets: np.ndarray) -> None:
         n_new, n_atoms = len(sets), len(self.atoms)
@@ -249,9 +252,9 @@ class _Restricted:
         warm = self.solves > 0 and _RESTART_AFTER * rows < budget
         self.solves += 1
         self._run(int(_RESTART_AFTER * rows) if warm else budget, rows)
-        if warm and self.lp.getModelStatus() == highspy.HighsModelStatus.kIterationLimit:
+        if warm and self.lp.getModelStatus() not in _VERDICTS:
             self.restarts += 1
-            self.lp.clearSolver()
+            self.lp.passModel(self.lp.getLp())  # from scratch: no basis, nor the first solve's scale factors
             self._run(min(self.simplex_limit - self.iterations, (self.work_limit - self.work) // rows), rows)
         if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import highspy
 import numpy as np
 import pytest
 import torch
@@ -155,12 +156,37 @@ def test_a_stalled_re_solve_restarts_from_scratch_at_the_same_optimum(monkeypatc
     assert objective[1] == pytest.approx(objective[0], rel=1e-9)
 
 
-def test_the_planted_game_whose_warm_re_solve_stalled_crosses() -> None:
+def test_the_planted_game_whose_warm_re_solve_stalled_crosses(monkeypatch: pytest.MonkeyPatch) -> None:
     # Sample 1 of these planted games at n = 13: its third restricted solve ran 19,307 dual simplex iterations
     # from the previous basis (259 from scratch), so before restarts it ended at the work cap and iterated on.
+    fresh = []
+    pass_model = highspy.Highs.passModel
+
+    def counted(self: highspy.Highs, *args: object) -> object:
+        fresh.append(self.getNumRow())
+        return pass_model(self, *args)
+
+    monkeypatch.setattr(highspy.Highs, "passModel", counted)
     rewards = games.planted_rewards(13, 4, n_effects=6, noise=1e-3, seed=13)[0]
     result = extract(rewards)
     assert result.settings["n_crossover"] == 4 and result.extra["iterations"].tolist() == [500] * 4
+    assert fresh == [895]  # the stalled LP, and only it, started again from scratch
+
+
+def test_joint_tries_stop_at_the_simplex_work_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = games.planted_rewards(7, 1, seed=3)[0]
+    rewards = torch.stack((first, 1.1 * first))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # uncertified on purpose
+        early = extract_joint(rewards, max_iter=200, crossover=False)
+    v = rewards[:, 0].numpy()
+    span = np.abs(v[:, -1] - v[:, 0])
+    guesses = (early.and_effects[:, 0].numpy(), early.or_effects[:, 0].numpy(), early.noise[:, 0].numpy())
+    args = (v, 0.01 * span, *guesses, 2**9, 0.5 * span, 0.1, early.gamma[:, 0].numpy())
+    vertex = crossover(*args)
+    assert vertex is not None and vertex.simplex_work > 10 * 2**8
+    monkeypatch.setattr(_crossover, "_SIMPLEX_WORK", 10 * 2**8)  # fewer than 10 pivots on a 2^8-row LP
+    assert crossover(*args) is None
 
 
 def test_declines_constant_rewards_and_too_many_rows() -> None:
