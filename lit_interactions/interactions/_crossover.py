@@ -54,6 +54,7 @@ _BLOCK_ENTRIES = 2_000_000  # new columns are built in dense [rows, effects * at
 # trained CNN's dense optimum at n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up
 # (docs/solver.md, "Crossover").
 _SIMPLEX_WORK = 10_000_000
+_JOINT_WORK_FROM = 12  # two models: the cap doubles with each player above this (LPs of two planted games grow)
 # A re-solve from the previous basis that takes more than this many simplex iterations per row of the LP restarts
 # from scratch: warm re-solves of planted games took up to 0.75 per row (one model, n = 10..16) and 1.32 (planted
 # pairs, n = 12), and one planted game at n = 13 stalled for 19,307 iterations on 895 rows from its warm basis where
@@ -339,8 +340,9 @@ def crossover(
     # Leave the working set room to grow; many rows at their bound (e.g. a zero noise bound) make a large LP.
     if len(picked_and) + len(picked_or) > max_effects // 2 or n_rows > _ROWS_PER_EFFECT * max_effects:
         return None
-    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects, _SIMPLEX_WORK)
     players = size.bit_length() - 1
+    work = _SIMPLEX_WORK * (1 if n_models == 1 else 2 ** max(0, players - _JOINT_WORK_FROM))
+    lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects, work)
     always = np.concatenate(([size - 1], 1 << np.arange(players)))
     for k in range(n_models):
         lp.add_rows(_NOISE, k, np.concatenate((rows[k], always)))
@@ -376,6 +378,8 @@ def crossover(
         if not (sum(len(r) for r in bad_rows) or len(bad_shared) or len(bad_and) or len(bad_or)):
             y[:, 0] = -y[:, 1:].sum(axis=1)
             z[0] = -z[1:].sum()
+            if shared_bound is not None:
+                shift = _smallest_shift(diff - shift, float(shared_bound.sum()), shift)
             return Vertex(a * unit, o * unit, d * unit, shift * unit, y, z, rounds, lp.iterations, lp.work,
                           lp.restarts)
         for k in range(n_models):
@@ -411,6 +415,15 @@ def exact_decomposition(
     effects[:, 0] = 0.5 * (rewards[:, 0] - noise[:, 0]) + offsets
     half = 0.5 * _signs(n_models)[:, None] * vertex.shared_dual[None, :]
     return subset_sum(effects), noise, vertex.dual + half, vertex.dual - half
+
+
+def _smallest_shift(offsets: np.ndarray, bound: float, shift: float) -> float:
+    """The shift ``gamma_0 - gamma_1`` on the empty set closest to 0 that keeps ``|offsets + shift| <= bound`` on
+    every set (``offsets[0]`` is 0): the objective does not depend on it, but the simplex leaves it at a vertex, often
+    at ``+-bound``, and a large common offset in gamma costs precision when the result is cast to float32.
+    ``shift`` (feasible) is kept if rounding leaves no such interval."""
+    low, high = float((-bound - offsets).max()), float((bound - offsets).min())
+    return min(max(0.0, low), high) if low <= high else shift
 
 
 def _largest(candidates: np.ndarray, score: np.ndarray) -> np.ndarray:

@@ -531,16 +531,23 @@ def _cross_over(
                                     d.v[:, j : j + 1] + d.noise_bound[:, j : j + 1],
                                     torch.zeros_like(x_new[0]), d.beta[:, j : j + 1])
         upper = penalty(ops64.forward(record.as_returned(x_new, v.unsqueeze(1), idx[j : j + 1])), alpha)
+        exact = penalty(ops64.forward(x_new), alpha)
         lower = lower_bound(ops64.inverse_adjoint, lam_and.unsqueeze(1), lam_or.unsqueeze(1), v.unsqueeze(1),
                             d.noise_bound[:, j : j + 1], None if d.beta is None else d.beta[:, j : j + 1], alpha)
-        excess = (upper - lower).clamp_min(0.0)
-        gap = torch.where(excess <= record.floor[b], torch.zeros_like(upper), excess / upper.clamp_min(_TINY))
-        if float(gap) > tol:
+        gap, gap_exact = (
+            torch.where((up - lower).clamp_min(0.0) <= record.floor[b], torch.zeros_like(up),
+                        (up - lower).clamp_min(0.0) / up.clamp_min(_TINY))
+            for up in (upper, exact)
+        )
+        # The vertex is the optimum: if only its rounding to the rewards' dtype misses tol (by half of it or more),
+        # iterating cannot do better; it stops on its unrounded certificate, like the iteration's rounding rule.
+        rounding_limited = float(gap_exact) <= tol and float(upper - exact) >= 0.5 * tol * float(upper)
+        if float(gap) > tol and not rounding_limited:
             continue
         record.best_x[:, :, b] = x_new[:, :, 0]
         record.upper[b], record.lower[b], record.gap[b] = upper[0], lower[0], gap[0]
         if record.unrounded is not None:
-            record.unrounded[b] = torch.minimum(record.unrounded[b], penalty(ops64.forward(x_new), alpha)[0])
+            record.unrounded[b] = torch.minimum(record.unrounded[b], exact[0])
         record.mu[:, :, b] = ops64.inverse_adjoint(torch.stack((lam_and, lam_or.flip(-1))))
         record.crossed[b] = True
         done[j] = True

@@ -98,6 +98,10 @@ def test_joint_vertex_is_the_lp_optimum_with_a_dual_proof(kind: str, alpha: floa
         assert (np.abs(noise) <= bound[:, None]).all()
         gamma = u_and - 0.5 * (v - noise)
         assert np.abs(gamma[0] - gamma[1]).max() <= beta.sum() * (1 + 1e-9)
+        # The shift (gamma_0 - gamma_1 on the empty set, free in the objective) is the feasible one closest to 0.
+        diff = gamma[0] - gamma[1]
+        closest = _crossover._smallest_shift(diff - vertex.shift, float(beta.sum()) * (1 + 1e-9), np.nan)
+        assert vertex.shift == pytest.approx(closest, abs=1e-9 * float(beta.sum()))
         # Dual feasible (the penalty's dual norm of mu = A^-T (l, r) at most 1, sum_k (l_k - r_k) = 0), and its
         # objective equals the primal one.
         assert np.abs((lam_and - lam_or).sum(0)).max() < 1e-12
@@ -187,6 +191,47 @@ def test_joint_tries_stop_at_the_simplex_work_cap(monkeypatch: pytest.MonkeyPatc
     assert vertex is not None and vertex.simplex_work > 10 * 2**8
     monkeypatch.setattr(_crossover, "_SIMPLEX_WORK", 10 * 2**8)  # fewer than 10 pivots on a 2^8-row LP
     assert crossover(*args) is None
+
+
+def test_the_shift_is_the_feasible_one_closest_to_zero() -> None:
+    offsets = np.array([0.0, 0.5, -0.2, 1.5])
+    # |offsets + s| <= 1 everywhere: s in [-1 - (-0.2), 1 - 1.5] = [-0.8, -0.5]
+    assert _crossover._smallest_shift(offsets, 1.0, -0.8) == pytest.approx(-0.5)
+    assert _crossover._smallest_shift(np.array([0.0, 0.3, -0.4]), 1.0, 1.0) == 0.0  # 0 is feasible
+    assert _crossover._smallest_shift(np.array([0.0, 1.0 + 1e-12, -1.0]), 1.0, 0.25) == 0.25  # no interval left
+
+
+def test_joint_tries_get_a_work_cap_that_doubles_with_each_player_above_twelve(monkeypatch: pytest.MonkeyPatch) -> None:
+    caps = []
+
+    class Stop(Exception):
+        pass
+
+    def record(self: object, *args: object) -> None:
+        caps.append(args[-1])
+        raise Stop
+
+    monkeypatch.setattr(_crossover._Restricted, "__init__", record)
+    for n, n_models in ((12, 1), (14, 1), (12, 2), (14, 2)):
+        v = games.planted_rewards(n, 1, seed=1)[0][0].numpy()
+        v = np.stack([v] * n_models)
+        guess = np.zeros_like(v)
+        guess[:, 1] = 1.0
+        beta = None if n_models == 1 else np.full(n_models, 1.0)
+        with pytest.raises(Stop):
+            crossover(v, np.full(n_models, 0.01), guess, guess, guess, 2**12, beta, 0.1,
+                      None if n_models == 1 else guess)
+    assert caps == [10**7, 10**7, 10**7, 4 * 10**7]
+
+
+def test_a_crossed_vertex_kept_above_tol_by_its_rounding_alone_stops_with_the_warning() -> None:
+    # float16 rewards: the exact optimum, rounded to float16, is 4-9% above it. Iterating cannot do better, so the
+    # sample stops at the crossover (500 iterations) on the vertex's own certificate, with the rounding warning.
+    rewards = games.planted_rewards(10, 2, seed=10)[0].half()
+    with pytest.warns(RuntimeWarning, match="did not reach it once rounded to the rewards' dtype float16"):
+        result = extract(rewards)
+    assert result.settings["n_crossover"] == 2 and result.extra["iterations"].tolist() == [500, 500]
+    assert bool((result.extra["duality_gap"] > 1e-2).all())
 
 
 def test_declines_constant_rewards_and_too_many_rows() -> None:
