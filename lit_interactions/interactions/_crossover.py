@@ -54,7 +54,9 @@ _BLOCK_ENTRIES = 2_000_000  # new columns are built in dense [rows, effects * at
 # trained CNN's dense optimum at n = 13 took 5.2e6 in its first solve and 206 s of HiGHS in all before giving up
 # (docs/solver.md, "Crossover").
 _SIMPLEX_WORK = 10_000_000
-_JOINT_WORK_FROM = 12  # two models: the cap doubles with each player above this (LPs of two planted games grow)
+# Two models above n = 12: this many times the cap. Planted pairs that crossed took up to 6.9e6 at n = 12 and
+# 1.4e7 at n = 13-16 (docs/solver.md, "Two models above n = 12").
+_JOINT_WORK_FACTOR = 4
 # A re-solve from the previous basis that takes more than this many simplex iterations per row of the LP restarts
 # from scratch: warm re-solves of planted games took up to 0.75 per row (one model, n = 10..16) and 1.32 (planted
 # pairs, n = 12), and one planted game at n = 13 stalled for 19,307 iterations on 895 rows from its warm basis where
@@ -341,7 +343,7 @@ def crossover(
     if len(picked_and) + len(picked_or) > max_effects // 2 or n_rows > _ROWS_PER_EFFECT * max_effects:
         return None
     players = size.bit_length() - 1
-    work = _SIMPLEX_WORK * (1 if n_models == 1 else 2 ** max(0, players - _JOINT_WORK_FROM))
+    work = _SIMPLEX_WORK * (_JOINT_WORK_FACTOR if n_models == 2 and players > 12 else 1)
     lp = _Restricted(w, bound, shared_bound, alpha, 20 * max_effects, work)
     always = np.concatenate(([size - 1], 1 << np.arange(players)))
     for k in range(n_models):

@@ -539,16 +539,23 @@ def _cross_over(
                         (up - lower).clamp_min(0.0) / up.clamp_min(_TINY))
             for up in (upper, exact)
         )
-        # The vertex is the optimum: if only its rounding to the rewards' dtype misses tol (by half of it or more),
-        # iterating cannot do better; it stops on its unrounded certificate, like the iteration's rounding rule.
-        rounding_limited = float(gap_exact) <= tol and float(upper - exact) >= 0.5 * tol * float(upper)
-        if float(gap) > tol and not rounding_limited:
+        mu_vertex = ops64.inverse_adjoint(torch.stack((lam_and, lam_or.flip(-1))))
+        if float(gap) > tol:
+            # Only the rounding to the rewards' dtype may keep the exact optimum above tol, and another point may
+            # round better: keep the vertex's bounds (and its point if it rounds better) and go on iterating; the
+            # iteration's rounding rule then stops the sample on its unrounded certificate.
+            if float(gap_exact) <= tol and record.unrounded is not None:
+                record.unrounded[b] = torch.minimum(record.unrounded[b], exact[0])
+                if lower[0] > record.lower[b]:
+                    record.lower[b], record.mu[:, :, b] = lower[0], mu_vertex
+                if upper[0] < record.upper[b]:
+                    record.best_x[:, :, b], record.upper[b] = x_new[:, :, 0], upper[0]
             continue
         record.best_x[:, :, b] = x_new[:, :, 0]
         record.upper[b], record.lower[b], record.gap[b] = upper[0], lower[0], gap[0]
         if record.unrounded is not None:
             record.unrounded[b] = torch.minimum(record.unrounded[b], exact[0])
-        record.mu[:, :, b] = ops64.inverse_adjoint(torch.stack((lam_and, lam_or.flip(-1))))
+        record.mu[:, :, b] = mu_vertex
         record.crossed[b] = True
         done[j] = True
     return done

@@ -325,13 +325,9 @@ def _finalise(
     noise = torch.maximum(torch.minimum(noise.to(v), noise_bound), -noise_bound)
     gamma = gamma.to(v)
     if shared_bound is not None:
-        # Project only where the cast gamma misses the shared bound: elsewhere the projection's own roundings (of the
-        # order of the bound's) would add to the cast's, which the Moebius transform amplifies with n.
         bound = _bound(v, shared_bound).unsqueeze(-1)
-        low, high = (gamma - bound).amax(dim=0), (gamma + bound).amin(dim=0)
-        shared = 0.5 * (low + high)
-        projected = shared + torch.maximum(torch.minimum(gamma - shared, bound), -bound)
-        gamma = torch.where(low <= high, gamma, projected)
+        shared = 0.5 * ((gamma - bound).amax(dim=0) + (gamma + bound).amin(dim=0))
+        gamma = shared + torch.maximum(torch.minimum(gamma - shared, bound), -bound)
     return gamma, noise
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lit_interactions.interactions import games, solver
+from lit_interactions.interactions import games
 from lit_interactions.interactions.lp_oracle import solve_lp
 from lit_interactions.interactions.result import Interactions
 from lit_interactions.interactions.solver import extract, extract_joint, joint_objective
@@ -163,21 +163,3 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="alpha"):
         joint_objective(single, -0.1)
 
-
-def test_a_feasible_joint_gamma_is_only_cast_and_an_infeasible_one_projected() -> None:
-    # The cast alone rounds gamma once; projecting everywhere would add roundings of the order of the bound's.
-    size = 1024
-    rewards = torch.zeros(2, size)
-    rewards[:, -1] = 10.0  # spans 10: shared bound 0.5 * 10 = 5 per model, so |gamma_0 - gamma_1| <= 10
-    gen = torch.Generator().manual_seed(0)
-    gamma = torch.randn(2, size, generator=gen, dtype=torch.float64)
-    gamma[1, :8] = gamma[0, :8] + 40.0  # infeasible entries
-    noise = torch.zeros_like(gamma)
-    cast, _ = solver._finalise(rewards, gamma, noise, 0.01, 0.5)
-    assert cast.dtype == torch.float32
-    assert torch.equal(cast[:, 8:], gamma[:, 8:].float())
-    assert torch.allclose(cast[1, :8] - cast[0, :8], torch.full((8,), 10.0))  # moved towards each other
-    # The projection formula applied everywhere moves feasible entries by roundings.
-    g = gamma.float()
-    shared = 0.5 * ((g - 5.0).amax(dim=0) + (g + 5.0).amin(dim=0))
-    assert not torch.equal((shared + (g - shared).clamp(-5.0, 5.0))[:, 8:], g[:, 8:])
