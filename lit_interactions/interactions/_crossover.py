@@ -312,7 +312,8 @@ def crossover(
         max_effects: give up (None) when the restricted LP would need more effects than this, or without
             trying when the iterate has more than half as many candidate effects (or more than 8 candidate
             rows per effect), or when its simplex solves together take more than ``20 * max_effects``
-            iterations or more than ``_SIMPLEX_WORK`` iterations times rows.
+            iterations or more than ``_SIMPLEX_WORK`` iterations times rows (``_JOINT_WORK_FACTOR`` times that
+            for two models above 12 players).
         beta: ``[K]`` the bounds of the model-specific gamma (two models).
         alpha: the joint objective's weight of the sum over models (two models).
         gamma_guess: ``[K, 2^n]`` the iterate's gamma (two models: it chooses the starting shared rows).
@@ -423,7 +424,7 @@ def _smallest_shift(offsets: np.ndarray, bound: float, shift: float) -> float:
     """The shift ``gamma_0 - gamma_1`` on the empty set closest to 0 that keeps ``|offsets + shift| <= bound`` on
     every set (``offsets[0]`` is 0): the objective does not depend on it, but the simplex leaves it at a vertex, often
     at ``+-bound``, and a large common offset in gamma costs precision when the result is cast to float32.
-    ``shift`` (feasible) is kept if rounding leaves no such interval."""
+    ``shift`` (feasible up to the LP's tolerance) is kept if rounding leaves no such interval."""
     low, high = float((-bound - offsets).max()), float((bound - offsets).min())
     return min(max(0.0, low), high) if low <= high else shift
 

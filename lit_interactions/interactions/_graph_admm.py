@@ -504,8 +504,10 @@ def _cross_over(
     group: _Group, pending: Tensor, record: _Record, ops64: _Operators, tol: float, max_effects: int, alpha: float
 ) -> Tensor:
     """Try the exact crossover (``_crossover.py``) on the group's ``pending`` samples (one or two models), started
-    from their best feasible point. A sample whose vertex certifies at ``tol`` (same bounds as the iteration's)
-    is recorded and marked done; the others go on iterating. Returns the done mask over the group."""
+    from their best feasible point. A sample whose vertex certifies at ``tol`` as returned (same bounds as the
+    iteration's) is recorded and marked done; one kept above ``tol`` only by the rounding to the rewards' dtype
+    lends its bounds (and its point, if it rounds better) and goes on iterating, like the others. Returns the
+    done mask over the group."""
     d, idx = group.data, group.index
     done = torch.zeros_like(pending)
     n_models, size = d.v.shape[0], d.v.shape[-1]
