@@ -250,7 +250,7 @@ class _Restricted:
         """``(a, o, d, shift, y, z)`` at the restricted optimum (``[K, 2^n]`` effects and noise-row multipliers,
         ``[K]`` empty-set noise, ``[2^n]`` shared-row multipliers), None if HiGHS did not reach it."""
         rows = max(self.lp.getNumRow(), 1)
-        budget = min(self.simplex_limit - self.iterations, (self.work_limit - self.work) // rows)
+        budget = self._budget(rows)
         # A re-solve starts from the previous basis; one that stalls (degenerate pivots) restarts from scratch.
         warm = self.solves > 0 and _RESTART_AFTER * rows < budget
         self.solves += 1
@@ -258,7 +258,7 @@ class _Restricted:
         if warm and self.lp.getModelStatus() not in _VERDICTS:
             self.restarts += 1
             self.lp.passModel(self.lp.getLp())  # from scratch: no basis, nor the first solve's scale factors
-            self._run(min(self.simplex_limit - self.iterations, (self.work_limit - self.work) // rows), rows)
+            self._run(self._budget(rows), rows)
         if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.lp.getSolution()
@@ -278,6 +278,10 @@ class _Restricted:
         z[self.row_set[shared]] = row_dual[shared]
         shift = float(x[n_models]) if self.joint else 0.0
         return a, o, x[:n_models].copy(), shift, y, z
+
+    def _budget(self, rows: int) -> int:
+        """Simplex iterations left within both caps, on an LP of ``rows`` rows."""
+        return min(self.simplex_limit - self.iterations, (self.work_limit - self.work) // rows)
 
     def _run(self, limit: int, rows: int) -> None:
         """Run the simplex for at most ``limit`` iterations and count them."""

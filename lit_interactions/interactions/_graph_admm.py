@@ -17,7 +17,8 @@ costs four fast transforms (``_kron.py``). An iteration is those transforms plus
 samples and models.
 
 Every ``check_every`` iterations, in float64 (``_certificate.py``): a point of ``C`` gives an upper bound (its
-objective, once rounded as the caller returns it: ``Problem.rounding``) and multipliers repaired into a feasible point of the Fenchel dual give a lower bound. Upper bounds
+objective, once rounded as the caller returns it: ``Problem.rounding``) and multipliers repaired into a feasible
+point of the Fenchel dual give a lower bound. Upper bounds
 are taken at the last iterate and at a running average of iterates, lower bounds at the average (which
 certifies far earlier than the last iterate). A sample stops when ``(upper - lower) / upper <= tol`` and leaves
 the batch, so its result does not depend on the others. Per sample, the penalty parameter is rebalanced every
@@ -448,9 +449,8 @@ class _Record:
         return torch.where(hopeless, g_exact, g)
 
     def _gap(self, upper: Tensor, idx: Tensor) -> Tensor:
-        """Relative gaps of ``upper`` over the samples' lower bounds (0 below the float64 floor)."""
-        excess = (upper - self.lower[idx]).clamp_min(0.0)
-        return torch.where(excess <= self.floor[idx], torch.zeros_like(upper), excess / upper.clamp_min(_TINY))
+        """Relative gaps of ``upper`` over the samples' lower bounds."""
+        return _relative_gap(upper, self.lower[idx], self.floor[idx])
 
     def as_returned(self, x: Tensor, v: Tensor, idx: Tensor) -> Tensor:
         """The point ``x = (s, t)`` ``[2, K, b, N]`` of the samples ``idx`` (rewards ``v``) as it will be returned."""
@@ -495,6 +495,12 @@ class _Record:
             self.repaired_at[b] = it
 
 
+def _relative_gap(upper: Tensor, lower: Tensor, floor: Tensor) -> Tensor:
+    """``(upper - lower) / upper``, 0 where the excess is below ``floor`` (float64 rounding of the rewards)."""
+    excess = (upper - lower).clamp_min(0.0)
+    return torch.where(excess <= floor, torch.zeros_like(upper), excess / upper.clamp_min(_TINY))
+
+
 def _crossed(it: int, steps: int, every: int) -> bool:
     """Whether a multiple of ``every`` lies in ``(it - steps, it]``."""
     return every > 0 and it // every > (it - steps) // every
@@ -536,11 +542,7 @@ def _cross_over(
         exact = penalty(ops64.forward(x_new), alpha)
         lower = lower_bound(ops64.inverse_adjoint, lam_and.unsqueeze(1), lam_or.unsqueeze(1), v.unsqueeze(1),
                             d.noise_bound[:, j : j + 1], None if d.beta is None else d.beta[:, j : j + 1], alpha)
-        gap, gap_exact = (
-            torch.where((up - lower).clamp_min(0.0) <= record.floor[b], torch.zeros_like(up),
-                        (up - lower).clamp_min(0.0) / up.clamp_min(_TINY))
-            for up in (upper, exact)
-        )
+        gap, gap_exact = (_relative_gap(up, lower, record.floor[b]) for up in (upper, exact))
         mu_vertex = ops64.inverse_adjoint(torch.stack((lam_and, lam_or.flip(-1))))
         if float(gap) > tol:
             # Only the rounding to the rewards' dtype may keep the exact optimum above tol, and another point may

@@ -7,7 +7,8 @@ over memory) for a few matrix products: the players are split into chunks of abo
 chunk's ``2^c x 2^c`` Kronecker power is applied with one batched ``matmul`` to the last axis (the lowest
 chunk left), whose result axis is written first (the "shuffle" algorithm for Kronecker products): after the
 last chunk the axes are back in order, with no copy in between (BLAS reads the transposed view), and every
-product is a ``2^c x 2^c`` by ``2^c x 2^(n - c)`` matrix product. Memory is ``O(2^n)`` per sample and ``O(2^n)`` for the matrices.
+product is a ``2^c x 2^c`` by ``2^c x 2^(n - c)`` matrix product. Memory is ``O(2^n)`` per sample and ``O(2^n)``
+for the matrices.
 """
 
 from __future__ import annotations
