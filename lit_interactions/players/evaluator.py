@@ -71,7 +71,7 @@ def compute_rewards(
         if "inputs" in batch and isinstance(batch["inputs"], Tensor):
             batch = {**batch, "inputs": options.inputs(batch["inputs"])}
         device = model_device(forward_func) or torch.device("cpu")
-        with options.autocast(device):
+        with options.running(device):
             rewards, selection = _evaluate(
                 options.model(forward_func), batch, players, selection, None, target, reward, chunk_size, progress
             )

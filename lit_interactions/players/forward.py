@@ -50,8 +50,6 @@ class ForwardOptions(Options):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
-
-
     def model(self, forward_func: Callable[..., Any]) -> Callable[..., Any]:
         """The forward to run: ``forward_func`` itself, or its channels-last copy and/or compiled version.
 
@@ -83,8 +81,19 @@ class ForwardOptions(Options):
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
     @contextmanager
-    def autocast(self, device: torch.device) -> Iterator[None]:
-        """Autocast to the chosen precision on ``device`` (nothing for float32)."""
+    def running(self, device: torch.device) -> Iterator[None]:
+        """The context of the masked forwards on ``device``: autocast to the chosen precision (nothing for float32)
+        and, with ``compile``, guards on module hooks.
+
+        Players at a layer mask it with a forward hook. By default dynamo does not guard on hooks, so a graph
+        compiled for the same model class without that hook (players at the input, another model of the class) was
+        reused with it and returned unmasked rewards; with the guard the hook's presence triggers a recompile.
+        """
         dtype = PRECISIONS[self.precision]
-        with torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext():
+        guards: Any = nullcontext()
+        if self.compile:
+            import torch._dynamo.config as dynamo_config  # imported when compiling only (it takes a second)
+
+            guards = dynamo_config.patch(skip_nnmodule_hook_guards=False)
+        with guards, torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext():
             yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch._dynamo
 
 from lit_interactions.players import ImagePatchPlayers, compute_rewards
 from lit_interactions.players.forward import ForwardOptions
@@ -33,6 +34,21 @@ def test_channels_last_and_reduced_precision_rewards(layer: str | None) -> None:
     moved, _ = compute_rewards(model, batch, players, selection, forward={"channels_last": True})
     expected, _ = compute_rewards(model, batch, players, selection)
     assert torch.allclose(moved, expected, atol=1e-5)
+
+
+def test_compiled_forwards_give_the_eager_rewards_at_the_input_and_at_a_layer() -> None:
+    """A graph compiled without the layer's masking hook (players at the input, here of another model of the same
+    class) must not be reused for players at a layer: dynamo does not guard on hooks by default, and the rewards
+    came back unmasked."""
+    torch._dynamo.reset()  # no graph compiled by an earlier test
+    batch = image_batch()
+    for layer in (None, "conv2"):
+        model, players = small_cnn(), ImagePatchPlayers(n_players=5, layer=layer)
+        floor, selection = compute_rewards(model, batch, players)
+        for _ in range(2):  # the second call reuses the compiled copy
+            compiled, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
+            assert torch.allclose(compiled, floor, atol=1e-5), layer
+    torch._dynamo.reset()
 
 
 def test_bad_forward_options_are_refused() -> None:
