@@ -48,6 +48,11 @@ def test_compiled_forwards_give_the_eager_rewards_at_the_input_and_at_a_layer() 
         for _ in range(2):  # the second call reuses the compiled copy
             compiled, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
             assert torch.allclose(compiled, floor, atol=1e-5), layer
+    with torch.no_grad():  # the compiled copy follows the model's later weights
+        model.conv2.weight.mul_(1.5)
+    moved, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
+    expected, _ = compute_rewards(model, batch, players, selection)
+    assert torch.allclose(moved, expected, atol=1e-5) and not torch.allclose(moved, floor, atol=1e-3)
     torch._dynamo.reset()
 
 
