@@ -7,6 +7,10 @@ split per round, in turn, so that machine load hits all of them alike), and prin
 its ratio to the default. Every split gives the same result (checked against the default before timing).
 
 Run:  python benchmarks/bench_kron.py [--players 10 12 14 16] [--rounds 20] [--dtype float32]
+
+The calls run back to back, so the times can include the allocator's page faults (glibc returning freed blocks to
+the system between calls), which the solver's own loop does not pay: judge a split by timing the solver
+(docs/solver.md, "Beyond n = 12", item 9).
 """
 
 from __future__ import annotations
