@@ -11,7 +11,7 @@ smaller by flags):
 - for the App. D claim, three fine-tunes of A's whole network on half 0: plain, ``remove: high_order`` and
   ``remove: non_generalizable`` (baseline B).
 
-It then measures A, B, C on the same ``PROBE`` held-out probe digits with the same ``N_PLAYERS`` input patches
+It then measures A, B, C on the same ``PROBE`` (or ``--probe``) held-out probe digits with the same ``N_PLAYERS`` input patches
 (chosen on A) through ``compute_rewards``/``extract``/``extract_joint`` and the analysis functions, and reduces
 every claim to one number per seed, its **margin**, that the claim predicts to be > 0. The pass rule is fixed here,
 before any run: a claim **holds** when its margin is > 0 in every seed (a seed whose experiment cannot measure it,
@@ -50,7 +50,7 @@ QUIET = ["--run.wandb_mode=disabled", "--trainer.enable_progress_bar=false", "--
 TRAIN_DIGITS = 256  # training digits of each half
 EPOCHS = 6  # epochs of A, B, C
 VAL_BATCHES = 4  # validation batches of 64 digits per epoch
-PROBE = 16  # held-out probe digits measured
+PROBE = 16  # held-out probe digits measured (--probe: another run's scale, in its own --out folder)
 N_PLAYERS = 8  # input patches per digit (256 masks)
 MONITOR_PROBE = 6  # probe digits of A's monitor (the turn)
 MONITOR_PLAYERS = 6  # players of A's monitor (high orders: 4..6)
@@ -197,15 +197,15 @@ class Probe:
     losses: np.ndarray  # A's cross-entropy per probe digit
 
 
-def measure(out: Path, seed: int, checkpoints: dict[str, Path]) -> Probe:
-    """Rewards of every model on the probe digits, on the players A chooses (cached)."""
+def measure(out: Path, seed: int, checkpoints: dict[str, Path], probe: int) -> Probe:
+    """Rewards of every model on the first ``probe`` probe digits, on the players A chooses (cached)."""
     from lit_interactions.data import MNIST3DataModule
     from lit_interactions.models.checkpoints import load_network
     from lit_interactions.players import ImagePatchPlayers, compute_rewards
 
     dm = MNIST3DataModule(num_probe=200, train_subset=0, train_subset_size=TRAIN_DIGITS)
     dm.setup("fit")
-    batch = dm.batch(dm.probe_ids[:PROBE])
+    batch = dm.batch(dm.probe_ids[:probe])
     path = out / f"seed{seed}" / f"rewards-{'-'.join(sorted(checkpoints))}.json"
 
     def compute() -> dict[str, Any]:
@@ -249,8 +249,8 @@ def _eta(name: str, probe: Probe) -> np.ndarray:
     return eta_from_strengths(pos, neg).numpy()
 
 
-def claims_for_seed(out: Path, seed: int) -> dict[str, float | None]:
-    """Margins of the claims measured on the fitted models of one seed."""
+def claims_for_seed(out: Path, seed: int, n_probe: int) -> dict[str, float | None]:
+    """Margins of the claims measured on the fitted models of one seed, on ``n_probe`` probe digits."""
     from scipy import stats
 
     from lit_interactions.analysis import eta_agreement, per_sample_H
@@ -263,7 +263,7 @@ def claims_for_seed(out: Path, seed: int) -> dict[str, float | None]:
     from lit_interactions.interactions.transfer import shared_by_order
 
     models = fit_models(out, seed)
-    probe = measure(out, seed, models)
+    probe = measure(out, seed, models, n_probe)
     margins: dict[str, float | None] = {}
     pair = torch.stack([probe.rewards["A"], probe.rewards["B"]])
     own = [extract(pair[k], noise_ratio=0.01) for k in range(2)]
@@ -306,11 +306,12 @@ def claims_for_seed(out: Path, seed: int) -> dict[str, float | None]:
     return {**margins, "_detail": detail}  # type: ignore[dict-item]
 
 
-def appd_for_seed(out: Path, seed: int) -> dict[str, float | None]:
-    """Margins of the App. D claims: H of each fine-tune against B on the probe digits."""
+def appd_for_seed(out: Path, seed: int, n_probe: int) -> dict[str, float | None]:
+    """Margins of the App. D claims: H of each fine-tune against B on ``n_probe`` probe digits."""
     models = fit_pair(out, seed)
     runs = fine_tunes(out, seed, models)
-    probe = measure(out, seed, {"A": models["A"], "B": models["B"], **{f"FT-{k}": v for k, v in runs.items()}})
+    probe = measure(out, seed, {"A": models["A"], "B": models["B"], **{f"FT-{k}": v for k, v in runs.items()}},
+                    n_probe)
     h = {mode: _pooled(_h(f"FT-{mode}", "B", probe), range(1, N_PLAYERS + 1)) for mode in runs}
     return {"appd_non_generalizable": h["non_generalizable"] - h["plain"], "appd_high_order": h["high_order"] - h["plain"],
             "_detail": {f"H_{mode}": value for mode, value in h.items()}}  # type: ignore[dict-item]
@@ -338,20 +339,37 @@ def load_results(out: Path) -> tuple[dict[int, dict[str, float | None]], dict[in
     return results, details
 
 
+def _check_scale(out: Path, probe: int, write: bool) -> None:
+    """Refuse to mix scales: ``out`` caches results of one probe count (recorded in ``out/scale.json``)."""
+    path = out / "scale.json"
+    # Folders from before --probe have no scale.json: they were measured on the default.
+    recorded = json.loads(path.read_text()).get("probe") if path.is_file() else (PROBE if any(out.glob("seed*")) else None)
+    if recorded is not None:
+        if recorded != probe:
+            raise SystemExit(f"{out} holds results measured on {recorded} probe digits, not {probe}: give --probe "
+                             f"{recorded}, or another --out for a run on {probe}")
+    elif write:
+        from lit_interactions.io.files import write_json
+
+        write_json(path, {"probe": probe})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "runs" / "reproduce_small"), help="results and runs folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--table-only", action="store_true", help="print the table of the cached results")
+    parser.add_argument("--probe", type=int, default=PROBE, help=f"held-out probe digits measured (default {PROBE})")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
+    _check_scale(out, args.probe, write=not args.table_only)
     torch.set_num_threads(1)
     if not args.table_only:
         for step in args.steps:
             for seed in args.seeds:
                 start = time.perf_counter()
-                _cached(out / f"seed{seed}" / f"{step}.json", lambda: STEPS[step](out, seed))
+                _cached(out / f"seed{seed}" / f"{step}.json", lambda: STEPS[step](out, seed, args.probe))
                 print(f"[{_now()}] seed {seed} {step}: done in {time.perf_counter() - start:.0f} s", flush=True)
     results, details = load_results(out)
     print(f"\nclaims table, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, seeds {sorted(results)}, torch "

@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce_small.py"
 
 
@@ -34,3 +36,16 @@ def test_a_claim_holds_only_when_its_margin_is_positive_in_every_one_of_at_least
     assert rows["appd_non_generalizable"].cells()[2] == "not run"
     markdown = rs.render(rs.table(results))
     assert markdown.count("\n") == len(rs.CLAIMS) + 1 and "| held |" in markdown
+
+
+def test_a_results_folder_keeps_one_probe_count(tmp_path: Path) -> None:
+    rs = load_script()
+    rs._check_scale(tmp_path, 64, write=True)  # a new folder records its scale
+    rs._check_scale(tmp_path, 64, write=True)  # the same scale resumes
+    with pytest.raises(SystemExit, match="holds results measured on 64 probe digits, not 16: give --probe 64"):
+        rs._check_scale(tmp_path, 16, write=True)
+    old = tmp_path / "old"  # a folder from before --probe: measured on the default
+    (old / "seed0").mkdir(parents=True)
+    with pytest.raises(SystemExit, match=f"on {rs.PROBE} probe digits, not 64"):
+        rs._check_scale(old, 64, write=True)
+    rs._check_scale(old, rs.PROBE, write=True)
