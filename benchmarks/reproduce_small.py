@@ -219,6 +219,9 @@ def measure(out: Path, seed: int, checkpoints: dict[str, Path], probe: int) -> P
         return {"rewards": rewards, "losses": losses.tolist(), "ids": batch["ids"].tolist()}
 
     cached = _cached(path, compute)
+    if cached["ids"] != batch["ids"].tolist():
+        raise SystemExit(f"{path} holds the rewards of {len(cached['ids'])} other probe digits, not these {probe}: "
+                         f"measure into another --out")
     rewards = {k: torch.tensor(v, dtype=torch.float64) for k, v in cached["rewards"].items()}
     return Probe(batch=batch, rewards=rewards, losses=np.array(cached["losses"]))
 
@@ -339,19 +342,35 @@ def load_results(out: Path) -> tuple[dict[int, dict[str, float | None]], dict[in
     return results, details
 
 
-def _check_scale(out: Path, probe: int, write: bool) -> None:
-    """Refuse to mix scales: ``out`` caches results of one probe count (recorded in ``out/scale.json``)."""
+def _probe_count(text: str) -> int:
+    """``--probe``: 1..200 (the data module's probe set)."""
+    value = int(text)
+    if not 1 <= value <= 200:
+        raise argparse.ArgumentTypeError(f"{value} is not in 1..200 (the data module holds 200 probe digits)")
+    return value
+
+
+def _recorded_probe(out: Path) -> int | None:
+    """The probe count of the results in ``out``: ``scale.json``, or for a folder from before ``--probe`` the length of
+    a cached rewards file (None for a new folder)."""
     path = out / "scale.json"
-    # Folders from before --probe have no scale.json: they were measured on the default.
-    recorded = json.loads(path.read_text()).get("probe") if path.is_file() else (PROBE if any(out.glob("seed*")) else None)
-    if recorded is not None:
-        if recorded != probe:
-            raise SystemExit(f"{out} holds results measured on {recorded} probe digits, not {probe}: give --probe "
-                             f"{recorded}, or another --out for a run on {probe}")
-    elif write:
+    if path.is_file():
+        return int(json.loads(path.read_text())["probe"])
+    for rewards in sorted(out.glob("seed*/rewards-*.json")):
+        return len(json.loads(rewards.read_text())["ids"])
+    return None
+
+
+def _check_scale(out: Path, probe: int) -> None:
+    """Refuse to mix scales: ``out`` caches results of one probe count (recorded in ``out/scale.json``)."""
+    recorded = _recorded_probe(out)
+    if recorded is not None and recorded != probe:
+        raise SystemExit(f"{out} holds results measured on {recorded} probe digits, not {probe}: give --probe "
+                         f"{recorded}, or another --out for a run on {probe}")
+    if not (out / "scale.json").is_file():
         from lit_interactions.io.files import write_json
 
-        write_json(path, {"probe": probe})
+        write_json(out / "scale.json", {"probe": probe})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -360,10 +379,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--table-only", action="store_true", help="print the table of the cached results")
-    parser.add_argument("--probe", type=int, default=PROBE, help=f"held-out probe digits measured (default {PROBE})")
+    parser.add_argument("--probe", type=_probe_count, default=PROBE,
+                        help=f"held-out probe digits measured (default {PROBE}; the data module holds 200)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
-    _check_scale(out, args.probe, write=not args.table_only)
+    if not args.table_only:
+        _check_scale(out, args.probe)
     torch.set_num_threads(1)
     if not args.table_only:
         for step in args.steps:
@@ -372,7 +393,8 @@ def main(argv: list[str] | None = None) -> None:
                 _cached(out / f"seed{seed}" / f"{step}.json", lambda: STEPS[step](out, seed, args.probe))
                 print(f"[{_now()}] seed {seed} {step}: done in {time.perf_counter() - start:.0f} s", flush=True)
     results, details = load_results(out)
-    print(f"\nclaims table, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, seeds {sorted(results)}, torch "
+    print(f"\nclaims table, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, seeds {sorted(results)}, "
+          f"{_recorded_probe(out)} probe digits, torch "
           f"{torch.__version__}; command: python benchmarks/reproduce_small.py {' '.join(argv or sys.argv[1:])}\n")
     print(render(table(results)))
     for seed in sorted(details):

@@ -40,12 +40,24 @@ def test_a_claim_holds_only_when_its_margin_is_positive_in_every_one_of_at_least
 
 def test_a_results_folder_keeps_one_probe_count(tmp_path: Path) -> None:
     rs = load_script()
-    rs._check_scale(tmp_path, 64, write=True)  # a new folder records its scale
-    rs._check_scale(tmp_path, 64, write=True)  # the same scale resumes
+    rs._check_scale(tmp_path, 64)  # a new folder records its scale
+    rs._check_scale(tmp_path, 64)  # the same scale resumes
     with pytest.raises(SystemExit, match="holds results measured on 64 probe digits, not 16: give --probe 64"):
-        rs._check_scale(tmp_path, 16, write=True)
-    old = tmp_path / "old"  # a folder from before --probe: measured on the default
+        rs._check_scale(tmp_path, 16)
+    old = tmp_path / "old"  # a folder from before --probe: its scale is that of its cached rewards
     (old / "seed0").mkdir(parents=True)
-    with pytest.raises(SystemExit, match=f"on {rs.PROBE} probe digits, not 64"):
-        rs._check_scale(old, 64, write=True)
-    rs._check_scale(old, rs.PROBE, write=True)
+    (old / "seed0" / "rewards-A-B-C.json").write_text('{"ids": [4, 8, 15], "rewards": {}, "losses": []}')
+    with pytest.raises(SystemExit, match="on 3 probe digits, not 16"):
+        rs._check_scale(old, 16)
+    rs._check_scale(old, 3)
+    assert rs._recorded_probe(old) == 3 and rs._recorded_probe(tmp_path / "new") is None
+
+
+def test_the_table_of_a_folder_reads_its_own_scale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rs = load_script()
+    rs._check_scale(tmp_path, 64)
+    (tmp_path / "seed0").mkdir()
+    (tmp_path / "seed0" / "claims.json").write_text('{"joint_transfer": 0.25}')
+    rs.main(["--out", str(tmp_path), "--table-only"])  # no --probe needed to print it
+    out = capsys.readouterr().out
+    assert "seeds [0], 64 probe digits" in out and "+0.250" in out

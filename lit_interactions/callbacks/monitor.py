@@ -104,6 +104,7 @@ class InteractionMonitor(ProbeTracker):
                              SolverOptions.from_value(solver))
             self.figures = FigureOptions.from_value(figures)
             self.forward = ForwardOptions.from_value(forward)
+            self.forward.check_layer(player_options.layer)
         except ValueError as error:
             raise ValueError(f"{WHO}: {error}") from None
         self.every_n_epochs, self.chunk_size, self.warm_start = every_n_epochs, chunk_size, bool(warm_start)

@@ -112,14 +112,19 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
 
 @contextmanager
 def replace_output(module: nn.Module, fn: Callable[[Any], Any]) -> Iterator[None]:
-    """Replace ``module``'s output by ``fn(output)`` inside the block (a forward hook, always removed)."""
+    """Replace ``module``'s output by ``fn(output)`` inside the block (a forward hook, always removed).
+
+    The block runs eagerly (``torch.compiler.set_stance("force_eager")``): a model the user compiled would run a
+    graph compiled without this hook (dynamo does not guard on hooks by default) and return unmasked outputs.
+    """
 
     def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
         return fn(output)
 
     handle = module.register_forward_hook(hook)
     try:
-        yield
+        with torch.compiler.set_stance("force_eager"):
+            yield
     finally:
         handle.remove()
 

@@ -64,6 +64,7 @@ def compute_rewards(
         ``(rewards [B, 2^n], selection)`` with the selection's rows in the batch's order.
     """
     options = ForwardOptions.from_value(forward)
+    options.check_layer(getattr(players, "layer", None))
     with eval_mode(forward_func), torch.inference_mode():
         batch = _to_model_device(forward_func, batch)
         if selection is None:
@@ -71,7 +72,7 @@ def compute_rewards(
         if "inputs" in batch and isinstance(batch["inputs"], Tensor):
             batch = {**batch, "inputs": options.inputs(batch["inputs"])}
         device = model_device(forward_func) or torch.device("cpu")
-        with options.running(device):
+        with options.autocast(device):
             rewards, selection = _evaluate(
                 options.model(forward_func), batch, players, selection, None, target, reward, chunk_size, progress
             )

@@ -80,20 +80,22 @@ class ForwardOptions(Options):
         """Inputs in the chosen memory format."""
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
-    @contextmanager
-    def running(self, device: torch.device) -> Iterator[None]:
-        """The context of the masked forwards on ``device``: autocast to the chosen precision (nothing for float32)
-        and, with ``compile``, guards on module hooks.
+    def check_layer(self, layer: str | None) -> None:
+        """Refuse ``compile`` for players at a layer: their masking hook must run, and a compiled graph can skip it.
 
-        Players at a layer mask it with a forward hook. By default dynamo does not guard on hooks, so a graph
-        compiled for the same model class without that hook (players at the input, another model of the class) was
-        reused with it and returned unmasked rewards; with the guard the hook's presence triggers a recompile.
+        Dynamo does not guard on module hooks by default, so a graph compiled for the model's class without the hook
+        (players at the input, another model of the class, the training step) was reused and returned unmasked
+        rewards; the masked forwards of players at a layer always run eagerly (``players.base.replace_output``).
         """
-        dtype = PRECISIONS[self.precision]
-        guards: Any = nullcontext()
-        if self.compile:
-            import torch._dynamo.config as dynamo_config  # imported when compiling only (it takes a second)
+        if self.compile and layer is not None:
+            raise ValueError(
+                f"forward compile works for players at the input only: players at layer {layer!r} are masked by a "
+                f"forward hook, which a compiled graph can skip; remove compile, or use players at the input"
+            )
 
-            guards = dynamo_config.patch(skip_nnmodule_hook_guards=False)
-        with guards, torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext():
+    @contextmanager
+    def autocast(self, device: torch.device) -> Iterator[None]:
+        """Autocast to the chosen precision on ``device`` (nothing for float32)."""
+        dtype = PRECISIONS[self.precision]
+        with torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext():
             yield

@@ -153,8 +153,10 @@ def test_the_gap_uses_the_clean_training_loss_under_adversarial_training() -> No
     ({"figures": {"samples": -1}}, "InteractionMonitor: figures: samples=-1 is not valid"),
     ({"figures": {"strongest": 0}}, "InteractionMonitor: figures: strongest=0 is not valid"),
     ({"solver": {"tol": 1.0}}, r"InteractionMonitor: solver options: tol is a relative duality gap and must be in \(0, 1\)"),
+    ({"players": {"layer": "layer1.0"}, "forward": {"compile": True}},
+     "InteractionMonitor: forward compile works for players at the input only: players at layer 'layer1.0'"),
 ], ids=["salience", "high_from", "unknown", "target_class", "reward", "samples_and_train", "figure_samples",
-        "strongest", "tol"])
+        "strongest", "tol", "compile_at_layer"])
 def test_bad_monitor_groups_are_one_clear_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         InteractionMonitor(num_probe=2, **kwargs)

@@ -7,6 +7,7 @@ import torch
 import torch._dynamo
 
 from lit_interactions.players import ImagePatchPlayers, compute_rewards
+from lit_interactions.players.evaluator import masked_rewards
 from lit_interactions.players.forward import ForwardOptions
 
 from .test_evaluator import image_batch, small_cnn
@@ -29,31 +30,50 @@ def test_channels_last_and_reduced_precision_rewards(layer: str | None) -> None:
     # The trained model keeps its memory format, weights and mode; the copy follows later weight changes.
     assert model.conv1.weight.is_contiguous() and model.training
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
-    with torch.no_grad():
-        model.fc.bias.add_(1.0)
+    with torch.no_grad():  # not the last bias: it shifts every logit alike and leaves the log-odds unchanged
+        model.conv2.weight.mul_(1.5)
     moved, _ = compute_rewards(model, batch, players, selection, forward={"channels_last": True})
     expected, _ = compute_rewards(model, batch, players, selection)
     assert torch.allclose(moved, expected, atol=1e-5)
 
 
-def test_compiled_forwards_give_the_eager_rewards_at_the_input_and_at_a_layer() -> None:
-    """A graph compiled without the layer's masking hook (players at the input, here of another model of the same
-    class) must not be reused for players at a layer: dynamo does not guard on hooks by default, and the rewards
-    came back unmasked."""
+def test_compiled_forwards_give_the_eager_rewards_and_follow_the_weights() -> None:
     torch._dynamo.reset()  # no graph compiled by an earlier test
-    batch = image_batch()
-    for layer in (None, "conv2"):
-        model, players = small_cnn(), ImagePatchPlayers(n_players=5, layer=layer)
+    try:
+        model, batch, players = small_cnn(), image_batch(), ImagePatchPlayers(n_players=5)
         floor, selection = compute_rewards(model, batch, players)
         for _ in range(2):  # the second call reuses the compiled copy
             compiled, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
-            assert torch.allclose(compiled, floor, atol=1e-5), layer
-    with torch.no_grad():  # the compiled copy follows the model's later weights
-        model.conv2.weight.mul_(1.5)
-    moved, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
-    expected, _ = compute_rewards(model, batch, players, selection)
-    assert torch.allclose(moved, expected, atol=1e-5) and not torch.allclose(moved, floor, atol=1e-3)
+            assert torch.allclose(compiled, floor, atol=1e-5)
+        with torch.no_grad():  # the compiled copy follows the model's later weights
+            model.conv2.weight.mul_(1.5)
+        moved, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
+        expected, _ = compute_rewards(model, batch, players, selection)
+        assert torch.allclose(moved, expected, atol=1e-5) and not torch.allclose(moved, floor, atol=1e-3)
+    finally:
+        torch._dynamo.reset()
+
+
+def test_a_model_the_user_compiled_is_masked_at_its_layer() -> None:
+    """Players at a layer are masked by a hook; dynamo does not guard on hooks by default, so a graph the user's
+    compiled model made without it (here at the input) returned unmasked rewards. The hooked forwards run eagerly."""
     torch._dynamo.reset()
+    try:
+        batch, players = image_batch(), ImagePatchPlayers(n_players=5, layer="conv2")
+        eager = small_cnn()
+        floor, selection = compute_rewards(eager, batch, players)
+        user = small_cnn()
+        user.compile()
+        compute_rewards(user, batch, ImagePatchPlayers(n_players=5))  # compiles a graph without the hook
+        rewards, _ = compute_rewards(user, batch, players, selection)
+        assert torch.allclose(rewards, floor, atol=1e-5)
+        differentiable = masked_rewards(user, batch, players, selection)  # the regularizer's path
+        assert torch.allclose(differentiable.detach(), floor, atol=1e-5)
+        with pytest.raises(ValueError, match="forward compile works for players at the input only: players at "
+                                             "layer 'conv2'"):
+            compute_rewards(eager, batch, players, selection, forward={"compile": True})
+    finally:
+        torch._dynamo.reset()
 
 
 def test_bad_forward_options_are_refused() -> None:
