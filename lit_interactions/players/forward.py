@@ -9,7 +9,8 @@ precision, on the rewards themselves (documented in ``docs/solver.md``):
   trained is never changed);
 - ``precision``: ``"bfloat16"`` or ``"float16"`` autocast on the model's device (rewards are computed from
   the autocast logits in float32);
-- ``compile``: ``torch.compile`` of the model, compiled once per model and options and reused.
+- ``compile``: ``torch.compile`` of the model, compiled once per model and options and reused; players at the
+  input only (:meth:`ForwardOptions.check_layer`).
 """
 
 from __future__ import annotations
