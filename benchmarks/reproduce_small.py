@@ -358,7 +358,7 @@ def _recorded_probe(out: Path) -> int | None:
         return int(json.loads(path.read_text())["probe"])
     for rewards in sorted(out.glob("seed*/rewards-*.json")):
         return len(json.loads(rewards.read_text())["ids"])
-    return None
+    return PROBE if any(out.glob("seed*/*.json")) else None  # results without rewards: the only scale there was
 
 
 def _check_scale(out: Path, probe: int) -> None:
@@ -379,22 +379,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--table-only", action="store_true", help="print the table of the cached results")
-    parser.add_argument("--probe", type=_probe_count, default=PROBE,
+    parser.add_argument("--probe", type=_probe_count, default=None,
                         help=f"held-out probe digits measured (default {PROBE}; the data module holds 200)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
+    recorded = _recorded_probe(out)
+    if args.table_only and args.probe is not None and recorded is not None and args.probe != recorded:
+        print(f"note: {out} holds results on {recorded} probe digits; --probe {args.probe} is ignored", file=sys.stderr)
+    probe = args.probe if args.probe is not None else (recorded if args.table_only and recorded else PROBE)
     if not args.table_only:
-        _check_scale(out, args.probe)
+        _check_scale(out, probe)
     torch.set_num_threads(1)
     if not args.table_only:
         for step in args.steps:
             for seed in args.seeds:
                 start = time.perf_counter()
-                _cached(out / f"seed{seed}" / f"{step}.json", lambda: STEPS[step](out, seed, args.probe))
+                _cached(out / f"seed{seed}" / f"{step}.json", lambda: STEPS[step](out, seed, probe))
                 print(f"[{_now()}] seed {seed} {step}: done in {time.perf_counter() - start:.0f} s", flush=True)
     results, details = load_results(out)
     print(f"\nclaims table, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, seeds {sorted(results)}, "
-          f"{_recorded_probe(out)} probe digits, torch "
+          f"{_recorded_probe(out) or 'unknown'} probe digits, torch "
           f"{torch.__version__}; command: python benchmarks/reproduce_small.py {' '.join(argv or sys.argv[1:])}\n")
     print(render(table(results)))
     for seed in sorted(details):

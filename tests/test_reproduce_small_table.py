@@ -51,6 +51,18 @@ def test_a_results_folder_keeps_one_probe_count(tmp_path: Path) -> None:
         rs._check_scale(old, 16)
     rs._check_scale(old, 3)
     assert rs._recorded_probe(old) == 3 and rs._recorded_probe(tmp_path / "new") is None
+    claims_only = tmp_path / "claims_only"  # results from before --probe without cached rewards: the default
+    (claims_only / "seed1").mkdir(parents=True)
+    (claims_only / "seed1" / "claims.json").write_text("{}")
+    assert rs._recorded_probe(claims_only) == rs.PROBE
+
+
+def test_cached_rewards_of_other_probe_digits_are_refused(tmp_path: Path) -> None:
+    rs = load_script()
+    (tmp_path / "seed0").mkdir()
+    (tmp_path / "seed0" / "rewards-A.json").write_text('{"ids": [1, 2, 3], "rewards": {}, "losses": []}')
+    with pytest.raises(SystemExit, match="holds the rewards of 3 other probe digits, not these 4"):
+        rs.measure(tmp_path, 0, {"A": tmp_path / "never-loaded.ckpt"}, 4)
 
 
 def test_the_table_of_a_folder_reads_its_own_scale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

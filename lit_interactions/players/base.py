@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -136,6 +137,16 @@ def check_layer_name(layer: Any) -> str | None:
     return layer
 
 
+def run_eagerly(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with the compiled code it calls run eagerly (``torch.compiler.disable``), for forwards masked by a
+    hook (:func:`replace_output`): dynamo does not guard on hooks by default, so a model the user compiled would run
+    a graph compiled without the hook and return unmasked outputs. Works inside code being compiled too (a compiled
+    training step). Nothing to do while dynamo was never imported: nothing can have been compiled."""
+    if "torch._dynamo" not in sys.modules:
+        return fn(*args)
+    return torch.compiler.disable(fn)(*args)
+
+
 def masked_at_layer(
     module: nn.Module, mask: Callable[[Any, Tensor, Tensor], Any], run: Callable[[Tensor], Any]
 ) -> MaskedForward:
@@ -151,7 +162,7 @@ def masked_at_layer(
         with replace_output(module, lambda output: mask(output, sample_index, keep)):
             return run(sample_index)
 
-    return forward
+    return lambda sample_index, keep: run_eagerly(forward, sample_index, keep)
 
 
 @contextmanager

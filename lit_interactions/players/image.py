@@ -36,6 +36,7 @@ from lit_interactions.players.base import (
     masked_at_layer,
     replace_output,
     require_module,
+    run_eagerly,
 )
 from lit_interactions.players.selection import PlayerSelection
 
@@ -230,11 +231,14 @@ def _layer_output(forward_func: Callable[..., Any], module: torch.nn.Module, nam
         captured.append(output)
         raise _Captured
 
-    with torch.no_grad(), eval_mode(forward_func), replace_output(module, _on_feature_map(capture, name)):
-        try:
-            forward_func(inputs)
-        except _Captured:
-            pass
+    def run() -> None:
+        with torch.no_grad(), eval_mode(forward_func), replace_output(module, _on_feature_map(capture, name)):
+            try:
+                forward_func(inputs)
+            except _Captured:
+                pass
+
+    run_eagerly(run)
     if not captured:
         raise RuntimeError(f"layer {name!r} was not called during the forward pass of the model")
     return captured[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch._dynamo
+from torch._dynamo.utils import counters
 
 from lit_interactions.players import ImagePatchPlayers, compute_rewards
 from lit_interactions.players.evaluator import masked_rewards
@@ -45,6 +46,7 @@ def test_compiled_forwards_give_the_eager_rewards_and_follow_the_weights() -> No
         for _ in range(2):  # the second call reuses the compiled copy
             compiled, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
             assert torch.allclose(compiled, floor, atol=1e-5)
+        assert counters["stats"]["unique_graphs"] >= 1  # it did compile
         with torch.no_grad():  # the compiled copy follows the model's later weights
             model.conv2.weight.mul_(1.5)
         moved, _ = compute_rewards(model, batch, players, selection, forward={"compile": True})
@@ -56,19 +58,28 @@ def test_compiled_forwards_give_the_eager_rewards_and_follow_the_weights() -> No
 
 def test_a_model_the_user_compiled_is_masked_at_its_layer() -> None:
     """Players at a layer are masked by a hook; dynamo does not guard on hooks by default, so a graph the user's
-    compiled model made without it (here at the input) returned unmasked rewards. The hooked forwards run eagerly."""
+    compiled model made without it (here at the input) returned unmasked rewards. The hooked forwards run eagerly,
+    also inside a compiled training step."""
     torch._dynamo.reset()
     try:
-        batch, players = image_batch(), ImagePatchPlayers(n_players=5, layer="conv2")
+        batch, players, at_input = image_batch(), ImagePatchPlayers(n_players=5, layer="conv2"), ImagePatchPlayers(5)
         eager = small_cnn()
         floor, selection = compute_rewards(eager, batch, players)
+        _, input_selection = compute_rewards(eager, batch, at_input)
         user = small_cnn()
         user.compile()
-        compute_rewards(user, batch, ImagePatchPlayers(n_players=5))  # compiles a graph without the hook
+        compute_rewards(user, batch, at_input, input_selection)  # compiles a graph without the hook
         rewards, _ = compute_rewards(user, batch, players, selection)
         assert torch.allclose(rewards, floor, atol=1e-5)
-        differentiable = masked_rewards(user, batch, players, selection)  # the regularizer's path
+        masked_rewards(user, batch, at_input, input_selection)  # the regularizer's path: a graph with gradients
+        differentiable = masked_rewards(user, batch, players, selection)
         assert torch.allclose(differentiable.detach(), floor, atol=1e-5)
+
+        @torch.compile
+        def training_step(model: torch.nn.Module) -> torch.Tensor:
+            return masked_rewards(model, batch, players, selection)
+
+        assert torch.allclose(training_step(user).detach(), floor, atol=1e-5)
         with pytest.raises(ValueError, match="forward compile works for players at the input only: players at "
                                              "layer 'conv2'"):
             compute_rewards(eager, batch, players, selection, forward={"compile": True})
