@@ -113,19 +113,15 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
 
 @contextmanager
 def replace_output(module: nn.Module, fn: Callable[[Any], Any]) -> Iterator[None]:
-    """Replace ``module``'s output by ``fn(output)`` inside the block (a forward hook, always removed).
-
-    The block runs eagerly (``torch.compiler.set_stance("force_eager")``): a model the user compiled would run a
-    graph compiled without this hook (dynamo does not guard on hooks by default) and return unmasked outputs.
-    """
+    """Replace ``module``'s output by ``fn(output)`` inside the block (a forward hook, always removed). Run the
+    forward through :func:`run_eagerly`: a compiled model may not run the hook."""
 
     def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
         return fn(output)
 
     handle = module.register_forward_hook(hook)
     try:
-        with torch.compiler.set_stance("force_eager"):
-            yield
+        yield
     finally:
         handle.remove()
 
@@ -138,13 +134,22 @@ def check_layer_name(layer: Any) -> str | None:
 
 
 def run_eagerly(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` with the compiled code it calls run eagerly (``torch.compiler.disable``), for forwards masked by a
-    hook (:func:`replace_output`): dynamo does not guard on hooks by default, so a model the user compiled would run
-    a graph compiled without the hook and return unmasked outputs. Works inside code being compiled too (a compiled
-    training step). Nothing to do while dynamo was never imported: nothing can have been compiled."""
+    """``fn(*args)`` with the compiled code it calls run eagerly, for forwards masked by a hook
+    (:func:`replace_output`): dynamo does not guard on hooks by default, so a model the user compiled would run a
+    graph compiled without the hook and return unmasked outputs.
+
+    ``torch.compiler.set_stance("force_eager")`` makes compiled models run eagerly; ``torch.compiler.disable`` around
+    it leaves code being compiled (a compiled training step), where the stance cannot change. Nothing to do while
+    dynamo was never imported: nothing can have been compiled.
+    """
     if "torch._dynamo" not in sys.modules:
         return fn(*args)
-    return torch.compiler.disable(fn)(*args)
+
+    def eager() -> Any:
+        with torch.compiler.set_stance("force_eager"):
+            return fn(*args)
+
+    return torch.compiler.disable(eager)()
 
 
 def masked_at_layer(
