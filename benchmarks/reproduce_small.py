@@ -383,14 +383,13 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"held-out probe digits measured (default {PROBE}; the data module holds 200)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
+    probe = PROBE if args.probe is None else args.probe
     recorded = _recorded_probe(out)
-    if args.table_only and args.probe is not None and recorded is not None and args.probe != recorded:
-        print(f"note: {out} holds results on {recorded} probe digits; --probe {args.probe} is ignored", file=sys.stderr)
-    probe = args.probe if args.probe is not None else (recorded if args.table_only and recorded else PROBE)
-    if not args.table_only:
-        _check_scale(out, probe)
+    if args.table_only and args.probe is not None and recorded not in (None, probe):
+        print(f"note: {out} holds results on {recorded} probe digits; --probe {probe} is ignored", file=sys.stderr)
     torch.set_num_threads(1)
     if not args.table_only:
+        _check_scale(out, probe)
         for step in args.steps:
             for seed in args.seeds:
                 start = time.perf_counter()

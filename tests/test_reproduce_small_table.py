@@ -73,3 +73,11 @@ def test_the_table_of_a_folder_reads_its_own_scale(tmp_path: Path, capsys: pytes
     rs.main(["--out", str(tmp_path), "--table-only"])  # no --probe needed to print it
     out = capsys.readouterr().out
     assert "seeds [0], 64 probe digits" in out and "+0.250" in out
+
+
+def test_a_probe_count_outside_the_probe_set_is_an_argument_error(capsys: pytest.CaptureFixture[str]) -> None:
+    rs = load_script()
+    for bad in ("0", "201"):
+        with pytest.raises(SystemExit):
+            rs.main(["--probe", bad, "--table-only"])
+        assert f"argument --probe: {bad} is not in 1..200 (the data module holds 200 probe digits)" in capsys.readouterr().err

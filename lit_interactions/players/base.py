@@ -111,21 +111,6 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
         ) from None
 
 
-@contextmanager
-def replace_output(module: nn.Module, fn: Callable[[Any], Any]) -> Iterator[None]:
-    """Replace ``module``'s output by ``fn(output)`` inside the block (a forward hook, always removed). Run the
-    forward through :func:`run_eagerly`: a compiled model may not run the hook."""
-
-    def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
-        return fn(output)
-
-    handle = module.register_forward_hook(hook)
-    try:
-        yield
-    finally:
-        handle.remove()
-
-
 def check_layer_name(layer: Any) -> str | None:
     """``layer`` if it is a module name or None (players at the input); a clear error for anything else."""
     if layer is not None and not isinstance(layer, str):
@@ -133,21 +118,31 @@ def check_layer_name(layer: Any) -> str | None:
     return layer
 
 
-def run_eagerly(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` with the compiled code it calls run eagerly, for forwards masked by a hook
-    (:func:`replace_output`): dynamo does not guard on hooks by default, so a model the user compiled would run a
-    graph compiled without the hook and return unmasked outputs.
+def with_output_replaced(module: nn.Module, fn: Callable[[Any], Any], call: Callable[[], Any]) -> Any:
+    """``call()`` with ``module``'s output replaced by ``fn(output)`` (a forward hook, always removed), run eagerly.
 
-    ``torch.compiler.set_stance("force_eager")`` makes compiled models run eagerly; ``torch.compiler.disable`` around
-    it leaves code being compiled (a compiled training step), where the stance cannot change. Nothing to do while
-    dynamo was never imported: nothing can have been compiled.
+    Dynamo does not guard on hooks by default, so a model the user compiled would run a graph compiled without the
+    hook and return unmasked outputs. ``torch.compiler.set_stance("force_eager")`` makes compiled models run eagerly;
+    ``torch.compiler.disable`` around it leaves code being compiled (a compiled training step), where the stance
+    cannot change. Neither is needed while dynamo was never imported: nothing can have been compiled.
     """
+
+    def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
+        return fn(output)
+
+    def hooked() -> Any:
+        handle = module.register_forward_hook(hook)
+        try:
+            return call()
+        finally:
+            handle.remove()
+
     if "torch._dynamo" not in sys.modules:
-        return fn(*args)
+        return hooked()
 
     def eager() -> Any:
         with torch.compiler.set_stance("force_eager"):
-            return fn(*args)
+            return hooked()
 
     return torch.compiler.disable(eager)()
 
@@ -164,10 +159,9 @@ def masked_at_layer(
     """
 
     def forward(sample_index: Tensor, keep: Tensor) -> Any:
-        with replace_output(module, lambda output: mask(output, sample_index, keep)):
-            return run(sample_index)
+        return with_output_replaced(module, lambda output: mask(output, sample_index, keep), lambda: run(sample_index))
 
-    return lambda sample_index, keep: run_eagerly(forward, sample_index, keep)
+    return forward
 
 
 @contextmanager

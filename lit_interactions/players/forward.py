@@ -86,7 +86,7 @@ class ForwardOptions(Options):
 
         Dynamo does not guard on module hooks by default, so a graph compiled for the model's class without the hook
         (players at the input, another model of the class, the training step) was reused and returned unmasked
-        rewards; the masked forwards of players at a layer always run eagerly (``players.base.replace_output``).
+        rewards; the masked forwards of players at a layer always run eagerly (``players.base.with_output_replaced``).
         """
         if self.compile and layer is not None:
             raise ValueError(

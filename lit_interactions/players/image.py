@@ -34,9 +34,8 @@ from lit_interactions.players.base import (
     get_layer,
     keep_map,
     masked_at_layer,
-    replace_output,
     require_module,
-    run_eagerly,
+    with_output_replaced,
 )
 from lit_interactions.players.selection import PlayerSelection
 
@@ -232,13 +231,13 @@ def _layer_output(forward_func: Callable[..., Any], module: torch.nn.Module, nam
         raise _Captured
 
     def run() -> None:
-        with torch.no_grad(), eval_mode(forward_func), replace_output(module, _on_feature_map(capture, name)):
-            try:
-                forward_func(inputs)
-            except _Captured:
-                pass
+        try:
+            forward_func(inputs)
+        except _Captured:
+            pass
 
-    run_eagerly(run)
+    with torch.no_grad(), eval_mode(forward_func):
+        with_output_replaced(module, _on_feature_map(capture, name), run)
     if not captured:
         raise RuntimeError(f"layer {name!r} was not called during the forward pass of the model")
     return captured[0]
