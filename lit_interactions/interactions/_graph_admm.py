@@ -129,6 +129,7 @@ class Solution:
     mu: Tensor  # [2, K, B, 2^n] averaged multipliers of y = A x where the lower bound was best (warm starts)
     rho_scale: Tensor  # [B] last penalty parameter relative to the rewards' scale (warm starts)
     crossed: Tensor  # [B] finished exactly by the crossover
+    exact_gap: Tensor  # [B] certified gap of the best point before the rounding to the rewards' dtype (else = gap)
 
 
 @dataclass
@@ -581,7 +582,7 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
     if batch == 0:
         empty = torch.zeros(0, dtype=torch.float64, device=device)
         return Solution(x0[0], x0[1], empty, empty, empty, empty.long(), empty.bool(), x0.clone(), empty,
-                        empty.bool())
+                        empty.bool(), empty)
     ops64 = _Operators(n, torch.float64, device, settings.order_scale)
     ops = ops64
     if settings.compute_dtype != torch.float64:
@@ -653,5 +654,6 @@ def solve(problem: Problem, settings: Settings, start: Start | None = None) -> S
                 next_groups.append(group.select(keep))
         groups = next_groups
     best = record.best_x
+    exact_gap = record.gap if record.unrounded is None else _relative_gap(record.unrounded, record.lower, record.floor)
     return Solution(best[0], best[1], record.upper, record.lower, record.gap, record.iterations, record.promoted,
-                    record.mu, record.rho * typical, record.crossed)
+                    record.mu, record.rho * typical, record.crossed, exact_gap)

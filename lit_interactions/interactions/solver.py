@@ -189,7 +189,8 @@ def _solve(
         # The certificate is that of the returned decomposition, evaluated in float64.
         exact = Interactions.from_decomposition(v.reshape(rewards.shape), gamma.double(), noise.double())
         value = objective(exact).reshape(-1)
-    result = _annotate(result, sol.lower, value, v, sol.iterations, sol.promoted, leading, settings, info)
+    result = _annotate(result, sol.lower, value, v, sol.iterations, sol.promoted, leading, settings, info,
+                       sol.exact_gap)
     result.settings["warm_start"] = start is not None
     result.settings["crossover"] = opts.crossover
     result.settings["n_crossover"] = int(sol.crossed.sum())
@@ -333,12 +334,13 @@ def _finalise(
 
 def _annotate(
     result: Interactions, lower: Tensor, objective: Tensor, rewards64: Tensor, iterations: Tensor,
-    promoted: Tensor, leading: torch.Size, settings: Settings, problem: dict[str, Any],
+    promoted: Tensor, leading: torch.Size, settings: Settings, problem: dict[str, Any], exact_gap: Tensor,
 ) -> Interactions:
     """Record the certificate of the returned result in ``settings`` (summary) and ``extra`` (per sample).
 
     ``objective`` is the float64 objective of the returned decomposition; a gap below float64 rounding of the
-    rewards' magnitude counts as zero (e.g. constant rewards, whose optimum is 0).
+    rewards' magnitude counts as zero (e.g. constant rewards, whose optimum is 0). ``exact_gap`` is the solver's
+    certified gap before the rounding to the rewards' dtype (it tells the warning which cause to name).
     """
     excess = (objective - lower).clamp_min(0.0)
     floor = 1e-12 * rewards64.abs().sum(dim=(0, 2))
@@ -346,7 +348,8 @@ def _annotate(
     tol = settings.tol / _STOP_FRACTION
     unconverged = int((gap > tol).sum())
     if unconverged:
-        message = _unconverged_message(gap, iterations.reshape(-1), tol, settings.max_iter, result.rewards.dtype)
+        message = _unconverged_message(gap, iterations.reshape(-1), tol, settings.max_iter, result.rewards.dtype,
+                                       exact_gap)
         warnings.warn(message, RuntimeWarning, stacklevel=3)
     result.settings.update(problem)
     result.settings.update(
@@ -378,16 +381,20 @@ def _annotate(
     return result
 
 
-def _unconverged_message(gap: Tensor, iterations: Tensor, tol: float, max_iter: int, dtype: torch.dtype) -> str:
+def _unconverged_message(
+    gap: Tensor, iterations: Tensor, tol: float, max_iter: int, dtype: torch.dtype, exact_gap: Tensor
+) -> str:
     """Why samples end above ``tol``: the iteration limit, or the rounding of a certified result to ``dtype``.
 
-    The solver certifies the decomposition as returned, rounded to the rewards' dtype. A sample above ``tol`` that
-    stopped before ``max_iter`` is one whose rounding alone took half of ``tol`` or more (half-precision rewards, or
-    a ``tol`` near float32's resolution at large ``n``: the Moebius transform amplifies the rounding) and whose gap
-    had stopped improving: it stopped once its unrounded point was certified.
+    The solver certifies the decomposition as returned, rounded to the rewards' dtype. A sample above ``tol`` whose
+    unrounded point was certified (``exact_gap <= tol``) is one whose rounding alone took half of ``tol`` or more
+    (half-precision rewards, or a ``tol`` near float32's resolution at large ``n``: the Moebius transform amplifies
+    the rounding): it stopped once its gap had stopped improving, or it met ``max_iter`` first (e.g. a crossover's
+    exact optimum at the last iteration); float64 rewards certify it at ``tol``, more iterations may not. The
+    others met ``max_iter``.
     """
     over = gap > tol
-    limited = over & (iterations.to(gap.device) >= max_iter)
+    limited = over & (iterations.to(gap.device) >= max_iter) & (exact_gap.to(gap.device) > tol)
     parts = []
     if int(limited.sum()):
         parts.append(f"{int(limited.sum())} of {gap.numel()} samples did not reach the relative duality gap tol={tol:g} "

@@ -225,6 +225,19 @@ def test_joint_tries_above_twelve_players_get_four_times_the_work_cap(monkeypatc
     assert caps == [10**7, 10**7, 10**7, 4 * 10**7, 4 * 10**7]
 
 
+def test_a_crossed_vertex_kept_above_tol_by_its_rounding_alone_at_max_iter_is_warned_about_the_rounding() -> None:
+    # The crossover runs at iteration 500, here the last: the exact optima are certified, but rounded to float16 they
+    # are 4.5-7.6% above them. The warning names the rounding (float64 rewards), not max_iter.
+    rewards = games.planted_rewards(10, 2, seed=10)[0].half()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = extract(rewards, max_iter=500)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "2 of 2 samples were certified at tol=0.001 but did not reach it once rounded" in messages[0]
+    assert "increase max_iter" not in messages[0]
+    assert result.extra["iterations"].tolist() == [500, 500] and result.settings["n_unconverged"] == 2
+
+
 def test_a_crossed_vertex_kept_above_tol_by_its_rounding_alone_lends_its_bounds_and_iterating_goes_on() -> None:
     # float16 rewards: the exact optimum, rounded to float16, is 4.5-7.6% above it. Another point may round better,
     # so the sample keeps the vertex's bounds, iterates on, and stops by the rounding rule, with its warning.

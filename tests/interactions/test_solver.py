@@ -309,13 +309,15 @@ def test_shared_projection_is_the_nearest_feasible_point() -> None:
 def test_unconverged_message_names_the_cause() -> None:
     from lit_interactions.interactions.solver import _unconverged_message
 
-    gap = torch.tensor([5e-4, 3e-3, 1.02e-3], dtype=torch.float64)
-    iterations = torch.tensor([900, 1000, 700])
-    message = _unconverged_message(gap, iterations, 1e-3, 1000, torch.float32)
-    assert "1 of 3 samples did not reach the relative duality gap tol=0.001 within max_iter=1000 (largest gap 0.003)" in message
-    assert "1 of 3 samples were certified at tol=0.001 but did not reach it once rounded to the rewards' dtype float32" in message
-    assert "(largest gap 0.00102); pass float64 rewards" in message
-    assert "rounded" not in _unconverged_message(gap[:2], iterations[:2], 1e-3, 1000, torch.float32)
+    gap = torch.tensor([5e-4, 3e-3, 1.02e-3, 2e-3], dtype=torch.float64)
+    iterations = torch.tensor([900, 1000, 700, 1000])
+    exact = torch.tensor([5e-4, 2.9e-3, 9e-4, 8e-4], dtype=torch.float64)  # before the rounding to float32
+    message = _unconverged_message(gap, iterations, 1e-3, 1000, torch.float32, exact)
+    assert "1 of 4 samples did not reach the relative duality gap tol=0.001 within max_iter=1000 (largest gap 0.003)" in message
+    # The last one met max_iter, but its unrounded point was certified: the rounding is the cause, not max_iter.
+    assert "2 of 4 samples were certified at tol=0.001 but did not reach it once rounded to the rewards' dtype float32" in message
+    assert "(largest gap 0.002); pass float64 rewards" in message
+    assert "rounded" not in _unconverged_message(gap[:2], iterations[:2], 1e-3, 1000, torch.float32, exact[:2])
 
 
 def test_the_returned_decomposition_is_certified_in_the_rewards_dtype() -> None:
